@@ -1,0 +1,63 @@
+//! Scores that say what a head does, from its attention pattern.
+
+use candle_core::{Result, Tensor};
+
+use crate::model::hooks::{block_hook, BlockHook};
+use crate::model::Capture;
+
+/// One head's score on some test.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct HeadScore {
+    pub layer: usize,
+    pub head: usize,
+    pub score: f32,
+}
+
+/// Per head, the mean attention from each position i ≥ 1 to position i − 1.
+/// pattern: [1, n_heads, seq, seq]. Empty when the sequence has a single position.
+pub fn previous_token_scores(pattern: &Tensor) -> Result<Vec<f32>> {
+    let (_, n_heads, seq, _) = pattern.dims4()?;
+    if seq < 2 {
+        return Ok(Vec::new());
+    }
+    let p = pattern.squeeze(0)?.to_vec3::<f32>()?; // [h][q][k]
+    Ok((0..n_heads)
+        .map(|h| (1..seq).map(|i| p[h][i][i - 1]).sum::<f32>() / (seq - 1) as f32)
+        .collect())
+}
+
+/// For each layer whose pattern was captured, the head with the highest previous-token score.
+pub fn best_previous_token_heads(capture: &Capture, n_layers: usize) -> Result<Vec<HeadScore>> {
+    let mut best = Vec::new();
+    for layer in 0..n_layers {
+        let Some(pattern) = capture.get(&block_hook(layer, BlockHook::Pattern)) else {
+            continue;
+        };
+        let scores = previous_token_scores(&pattern?)?;
+        if let Some((head, &score)) = scores
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(b.1))
+        {
+            best.push(HeadScore { layer, head, score });
+        }
+    }
+    Ok(best)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::Device;
+
+    #[test]
+    fn previous_token_score_of_a_perfect_head_is_one() -> Result<()> {
+        // Head 0 attends to the previous token (position 0 to itself); head 1 attends to position 0.
+        let prev = [[1f32, 0., 0.], [1., 0., 0.], [0., 1., 0.]];
+        let first = [[1f32, 0., 0.], [1., 0., 0.], [1., 0., 0.]];
+        let pattern = Tensor::new(&[[prev, first]], &Device::Cpu)?;
+        let s = previous_token_scores(&pattern)?;
+        assert_eq!(s, vec![1.0, 0.5]);
+        Ok(())
+    }
+}

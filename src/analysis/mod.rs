@@ -1,0 +1,5 @@
+//! Pure functions from captured activations to what the views show. The terminal and the PNG export
+//! draw the same data.
+
+pub mod heads;
+pub mod predictions;

@@ -1,0 +1,73 @@
+//! Next-token distributions: softmax with temperature, top-k, entropy.
+
+/// softmax(logits / temperature); temperature 0 puts all mass on the argmax (greedy).
+pub fn softmax(logits: &[f32], temperature: f32) -> Vec<f32> {
+    if logits.is_empty() {
+        return Vec::new();
+    }
+    if temperature <= 0.0 {
+        let best = argmax(logits);
+        return (0..logits.len()).map(|i| f32::from(i == best)).collect();
+    }
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let exps: Vec<f64> = logits
+        .iter()
+        .map(|&l| (((l - max) / temperature) as f64).exp())
+        .collect();
+    let sum: f64 = exps.iter().sum();
+    exps.iter().map(|&e| (e / sum) as f32).collect()
+}
+
+pub fn argmax(values: &[f32]) -> usize {
+    values
+        .iter()
+        .enumerate()
+        .fold((0, f32::NEG_INFINITY), |(bi, bv), (i, &v)| {
+            if v > bv {
+                (i, v)
+            } else {
+                (bi, bv)
+            }
+        })
+        .0
+}
+
+/// The `k` most probable token ids with their probabilities, most probable first.
+pub fn top_k(probs: &[f32], k: usize) -> Vec<(u32, f32)> {
+    let mut idx: Vec<usize> = (0..probs.len()).collect();
+    let k = k.min(idx.len());
+    if k == 0 {
+        return Vec::new();
+    }
+    idx.select_nth_unstable_by(k - 1, |&a, &b| probs[b].total_cmp(&probs[a]));
+    idx.truncate(k);
+    idx.sort_by(|&a, &b| probs[b].total_cmp(&probs[a]).then(a.cmp(&b)));
+    idx.into_iter().map(|i| (i as u32, probs[i])).collect()
+}
+
+/// Shannon entropy in bits.
+pub fn entropy_bits(probs: &[f32]) -> f32 {
+    -probs
+        .iter()
+        .filter(|&&p| p > 0.0)
+        .map(|&p| p * p.log2())
+        .sum::<f32>()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn softmax_temperature_and_topk() {
+        let l = [1.0f32, 3.0, 2.0];
+        let p = softmax(&l, 1.0);
+        assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+        assert_eq!(top_k(&p, 2).iter().map(|t| t.0).collect::<Vec<_>>(), vec![1, 2]);
+        // Higher temperature flattens the distribution: more entropy.
+        assert!(entropy_bits(&softmax(&l, 2.0)) > entropy_bits(&p));
+        assert_eq!(softmax(&l, 0.0), vec![0.0, 1.0, 0.0]);
+        assert!((entropy_bits(&[0.5, 0.5]) - 1.0).abs() < 1e-6);
+        assert_eq!(top_k(&p, 10).len(), 3);
+    }
+}

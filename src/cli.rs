@@ -1,0 +1,107 @@
+//! The command line. Doc comments here are the `--help` text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use glassbox::model::device::DeviceChoice;
+
+/// See inside a Transformer language model.
+#[derive(Debug, Parser)]
+#[command(name = "glassbox", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show a prompt's tokens, the most likely next tokens and each layer's previous-token head.
+    Inspect(InspectArgs),
+    /// Run a prompt and save every captured activation (TransformerLens hook names) as safetensors.
+    Dump(DumpArgs),
+    /// Continue a prompt, greedily or by sampling.
+    Generate(GenerateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ModelArgs {
+    /// Model: a folder in Hugging Face layout, or a hub name (gpt2, distilgpt2, ORG/NAME) found in the
+    /// local Hugging Face cache. Default: the bundled model.
+    #[arg(long, short, value_name = "FOLDER|NAME")]
+    pub model: Option<String>,
+    /// Where to run the model.
+    #[arg(long, value_enum, default_value_t)]
+    pub device: DeviceChoice,
+}
+
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct PromptSource {
+    /// The prompt text.
+    #[arg(long, short)]
+    pub prompt: Option<String>,
+    /// Read the prompt from a file.
+    #[arg(long, value_name = "FILE")]
+    pub prompt_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct PromptArgs {
+    #[command(flatten)]
+    pub source: PromptSource,
+    /// Do not put the BOS token (<|endoftext|> for GPT-2) in front of the prompt.
+    #[arg(long)]
+    pub no_bos: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[command(flatten)]
+    pub prompt: PromptArgs,
+    /// How many next-token candidates to list.
+    #[arg(long, default_value_t = 10)]
+    pub top: usize,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DumpArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[command(flatten)]
+    pub prompt: PromptArgs,
+    /// Output file (safetensors; load it with safetensors.torch.load_file).
+    #[arg(long, short, value_name = "FILE.safetensors")]
+    pub out: PathBuf,
+    /// Only these hooks: comma-separated names or glob patterns, e.g.
+    /// "blocks.*.attn.hook_pattern,logits". Default: all.
+    #[arg(long, value_name = "PATTERN")]
+    pub names: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[command(flatten)]
+    pub prompt: PromptArgs,
+    /// Number of tokens to add.
+    #[arg(long, short = 'n', default_value_t = 20)]
+    pub max_tokens: usize,
+    /// Sampling temperature; 0 picks the most likely token every time.
+    #[arg(long, short, default_value_t = 0.0)]
+    pub temperature: f64,
+    /// Sample only among the k most likely tokens.
+    #[arg(long)]
+    pub top_k: Option<usize>,
+    /// Sample only among the most likely tokens whose probabilities add up to p.
+    #[arg(long)]
+    pub top_p: Option<f64>,
+    /// Random seed, so a sampled continuation can be repeated.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}

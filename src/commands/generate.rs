@@ -1,0 +1,35 @@
+//! `glassbox generate`: continue a prompt one token at a time (each step reuses the KV cache).
+
+use std::io::Write;
+
+use color_eyre::eyre::Result;
+use glassbox::model::sampling::{Sampler, SamplingConfig};
+use glassbox::model::NamesFilter;
+
+use super::{load_model, read_prompt};
+use crate::cli::GenerateArgs;
+
+pub fn run(args: GenerateArgs) -> Result<()> {
+    let loaded = load_model(&args.model)?;
+    let (prompt, ids) = read_prompt(&args.prompt, &loaded)?;
+    let model = &loaded.model;
+    let room = model.config().n_ctx.saturating_sub(ids.len());
+    // Generation needs no activations: record nothing.
+    let mut trace = model.trace(&ids, NamesFilter::names::<&str>(&[]))?;
+    let mut sampler = Sampler::new(SamplingConfig {
+        temperature: args.temperature,
+        top_k: args.top_k,
+        top_p: args.top_p,
+        seed: args.seed,
+    });
+    let mut out = std::io::stdout().lock();
+    write!(out, "{prompt}")?;
+    for _ in 0..args.max_tokens.min(room) {
+        let next = sampler.sample(trace.next_logits())?;
+        write!(out, "{}", loaded.codec.token_str(next))?;
+        out.flush()?;
+        model.step(&mut trace, next)?;
+    }
+    writeln!(out)?;
+    Ok(())
+}

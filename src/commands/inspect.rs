@@ -1,0 +1,150 @@
+//! `glassbox inspect`: a quick look at a prompt in the terminal.
+
+use color_eyre::eyre::Result;
+use glassbox::analysis::heads::{best_previous_token_heads, HeadScore};
+use glassbox::analysis::predictions::{entropy_bits, softmax, top_k};
+use glassbox::model::hooks::{block_hook, BlockHook};
+use glassbox::model::NamesFilter;
+use serde::Serialize;
+
+use super::{load_model, read_prompt};
+use crate::cli::InspectArgs;
+
+#[derive(Serialize)]
+struct Candidate {
+    id: u32,
+    token: String,
+    prob: f32,
+}
+
+#[derive(Serialize)]
+struct Report {
+    model: String,
+    n_layers: usize,
+    n_heads: usize,
+    d_model: usize,
+    n_params: usize,
+    device: String,
+    prompt: String,
+    ids: Vec<u32>,
+    tokens: Vec<String>,
+    next_token: Vec<Candidate>,
+    next_token_entropy_bits: f32,
+    previous_token_heads: Vec<HeadScore>,
+}
+
+pub fn run(args: InspectArgs) -> Result<()> {
+    let loaded = load_model(&args.model)?;
+    let (prompt, ids) = read_prompt(&args.prompt, &loaded)?;
+    let cfg = loaded.model.config().clone();
+    let patterns: Vec<String> = (0..cfg.n_layers)
+        .map(|l| block_hook(l, BlockHook::Pattern))
+        .collect();
+    let trace = loaded.model.trace(&ids, NamesFilter::names(&patterns))?;
+    let probs = softmax(&trace.next_logits().to_vec1::<f32>()?, 1.0);
+    let report = Report {
+        model: loaded.files.name.clone(),
+        n_layers: cfg.n_layers,
+        n_heads: cfg.n_heads,
+        d_model: cfg.d_model,
+        n_params: cfg.n_params(),
+        device: format!("{:?}", loaded.model.device().location()),
+        prompt,
+        tokens: loaded.codec.token_strs(&ids),
+        ids,
+        next_token: top_k(&probs, args.top)
+            .into_iter()
+            .map(|(id, prob)| Candidate {
+                id,
+                token: loaded.codec.token_str(id),
+                prob,
+            })
+            .collect(),
+        next_token_entropy_bits: entropy_bits(&probs),
+        previous_token_heads: best_previous_token_heads(trace.capture(), cfg.n_layers)?,
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_table(&report);
+    }
+    Ok(())
+}
+
+/// A token as it is shown: whitespace made visible, control characters escaped.
+pub fn visible(token: &str) -> String {
+    token
+        .chars()
+        .map(|c| match c {
+            ' ' => '·',
+            '\n' => '↵',
+            '\t' => '⇥',
+            c if c.is_control() => '�',
+            c => c,
+        })
+        .collect()
+}
+
+fn print_table(r: &Report) {
+    println!(
+        "model   {} — {} layers × {} heads, d_model {}, {} parameters, on {}",
+        r.model,
+        r.n_layers,
+        r.n_heads,
+        r.d_model,
+        group_thousands(r.n_params),
+        r.device
+    );
+    println!("prompt  {:?} → {} tokens (· is a space)", r.prompt, r.ids.len());
+    let strip: Vec<String> = r
+        .tokens
+        .iter()
+        .enumerate()
+        .map(|(i, t)| format!("{i}:{}", visible(t)))
+        .collect();
+    println!("tokens  {}", strip.join("  "));
+    println!();
+    println!(
+        "next token (entropy {:.2} bits)",
+        r.next_token_entropy_bits
+    );
+    let width = r
+        .next_token
+        .iter()
+        .map(|c| visible(&c.token).chars().count())
+        .max()
+        .unwrap_or(0)
+        .clamp(4, 24);
+    for (rank, c) in r.next_token.iter().enumerate() {
+        let bar = "█".repeat((c.prob * 40.0).round() as usize);
+        println!(
+            "  {:>2}. {:<width$}  {:>6.2}%  {bar}",
+            rank + 1,
+            visible(&c.token),
+            c.prob * 100.0
+        );
+    }
+    println!();
+    println!("previous-token heads (mean attention from each token to the one before it)");
+    if r.previous_token_heads.is_empty() {
+        println!("  (needs a prompt of at least two tokens)");
+    }
+    for h in &r.previous_token_heads {
+        println!(
+            "  layer {:>2}: head {:>2}  {:.2}",
+            h.layer, h.head, h.score
+        );
+    }
+}
+
+fn group_thousands(n: usize) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}

@@ -1,0 +1,44 @@
+//! One module per subcommand; shared loading of the model and the prompt.
+
+mod dump;
+mod generate;
+mod inspect;
+
+use color_eyre::eyre::{Result, WrapErr};
+use glassbox::error::hinted;
+use glassbox::model::{self, LoadedModel};
+
+use crate::cli::{Cli, Command, ModelArgs, PromptArgs};
+
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Some(Command::Inspect(args)) => inspect::run(args),
+        Some(Command::Dump(args)) => dump::run(args),
+        Some(Command::Generate(args)) => generate::run(args),
+        None => {
+            use clap::CommandFactory;
+            Cli::command().print_help()?;
+            Ok(())
+        }
+    }
+}
+
+fn load_model(args: &ModelArgs) -> Result<LoadedModel> {
+    let device = model::device::select(args.device)?;
+    model::load(args.model.as_deref(), &device)
+}
+
+/// The prompt text and its token ids (BOS first unless --no-bos).
+fn read_prompt(args: &PromptArgs, loaded: &LoadedModel) -> Result<(String, Vec<u32>)> {
+    let text = match (&args.source.prompt, &args.source.prompt_file) {
+        (Some(p), _) => p.clone(),
+        (None, Some(path)) => std::fs::read_to_string(path)
+            .wrap_err_with(|| format!("cannot read the prompt file {}", path.display()))?,
+        (None, None) => return hinted("no prompt given", "pass --prompt TEXT or --prompt-file FILE"),
+    };
+    let ids = loaded.codec.encode(&text, !args.no_bos)?;
+    if ids.is_empty() {
+        return hinted("the prompt is empty", "give some text, or drop --no-bos");
+    }
+    Ok((text, ids))
+}

@@ -1,0 +1,8 @@
+//! glassbox: see inside a Transformer language model.
+//!
+//! Data flows one way: checkpoint → [`model`] (run and capture) → [`analysis`] (view data) → views.
+
+pub mod analysis;
+pub mod error;
+pub mod fsutil;
+pub mod model;

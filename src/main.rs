@@ -1,0 +1,26 @@
+mod cli;
+mod commands;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    // Pretty panic reports; errors we expect are printed below on one line.
+    let _ = color_eyre::install();
+    let cli = cli::Cli::parse();
+    match commands::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(report) => {
+            if std::env::var_os("GLASSBOX_DEBUG").is_some() {
+                eprintln!("{report:?}");
+            }
+            let (line, hint) = glassbox::error::one_line(&report);
+            eprintln!("error: {line}");
+            if let Some(hint) = hint {
+                eprintln!("  hint: {hint}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}

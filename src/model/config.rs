@@ -1,0 +1,232 @@
+//! The Hugging Face GPT-2 `config.json`, mirrored by a serde struct, resolved into the [`Config`] the model uses.
+//!
+//! Field names in [`Config`] follow TransformerLens (`d_model`, `n_heads`, `d_head`, `d_mlp`, `d_vocab`, `n_ctx`).
+
+use serde::{Deserialize, Serialize};
+
+/// `config.json` as Hugging Face writes it for `model_type: "gpt2"` (only the fields the architecture uses).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct HfGpt2Config {
+    #[serde(default)]
+    pub model_type: Option<String>,
+    pub n_embd: usize,
+    pub n_head: usize,
+    pub n_layer: usize,
+    #[serde(default)]
+    pub n_positions: Option<usize>,
+    /// Older GPT-2 configs name the context length `n_ctx`.
+    #[serde(default)]
+    pub n_ctx: Option<usize>,
+    pub vocab_size: usize,
+    #[serde(default)]
+    pub n_inner: Option<usize>,
+    #[serde(default = "default_eps")]
+    pub layer_norm_epsilon: f64,
+    #[serde(default = "default_activation")]
+    pub activation_function: String,
+    #[serde(default = "yes")]
+    pub scale_attn_weights: bool,
+    #[serde(default)]
+    pub scale_attn_by_inverse_layer_idx: bool,
+    #[serde(default = "yes")]
+    pub tie_word_embeddings: bool,
+    #[serde(default)]
+    pub bos_token_id: Option<u32>,
+    #[serde(default)]
+    pub eos_token_id: Option<u32>,
+}
+
+fn default_eps() -> f64 {
+    1e-5
+}
+fn default_activation() -> String {
+    "gelu_new".into()
+}
+fn yes() -> bool {
+    true
+}
+
+/// The MLP non-linearity, by its Hugging Face `activation_function` name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Activation {
+    /// `gelu_new` / `gelu_pytorch_tanh`: the tanh approximation GPT-2 was trained with.
+    GeluTanh,
+    /// `gelu`: the exact erf form.
+    GeluErf,
+    Relu,
+    /// `silu` / `swish`.
+    Silu,
+}
+
+impl Activation {
+    pub fn from_hf(name: &str) -> Option<Self> {
+        Some(match name {
+            "gelu_new" | "gelu_pytorch_tanh" => Self::GeluTanh,
+            "gelu" => Self::GeluErf,
+            "relu" => Self::Relu,
+            "silu" | "swish" => Self::Silu,
+            _ => return None,
+        })
+    }
+
+    pub fn hf_name(self) -> &'static str {
+        match self {
+            Self::GeluTanh => "gelu_new",
+            Self::GeluErf => "gelu",
+            Self::Relu => "relu",
+            Self::Silu => "silu",
+        }
+    }
+}
+
+/// The resolved architecture.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Config {
+    pub d_model: usize,
+    pub n_heads: usize,
+    pub d_head: usize,
+    pub n_layers: usize,
+    pub d_mlp: usize,
+    pub d_vocab: usize,
+    /// Longest sequence the position embedding covers.
+    pub n_ctx: usize,
+    pub ln_eps: f64,
+    pub act: Activation,
+    /// Divide attention scores by √d_head (GPT-2 always does; `scale_attn_weights: false` turns it off).
+    pub scale_attn_weights: bool,
+    /// Also divide layer l's scores by l + 1 (`scale_attn_by_inverse_layer_idx`).
+    pub scale_attn_by_layer: bool,
+    pub tie_embeddings: bool,
+    pub bos_token_id: Option<u32>,
+}
+
+impl Config {
+    /// Resolve and validate. The error is a sentence about config.json; the caller adds the path.
+    pub fn from_hf(hf: &HfGpt2Config) -> Result<Self, String> {
+        if let Some(kind) = hf.model_type.as_deref() {
+            if kind != "gpt2" {
+                return Err(format!(
+                    "model_type is \"{kind}\"; glassbox runs GPT-2-family models (model_type \"gpt2\")"
+                ));
+            }
+        }
+        let act = Activation::from_hf(&hf.activation_function).ok_or_else(|| {
+            format!(
+                "activation_function \"{}\" is not supported (use gelu_new, gelu_pytorch_tanh, gelu, relu or silu)",
+                hf.activation_function
+            )
+        })?;
+        for (name, v) in [
+            ("n_embd", hf.n_embd),
+            ("n_head", hf.n_head),
+            ("n_layer", hf.n_layer),
+            ("vocab_size", hf.vocab_size),
+        ] {
+            if v == 0 {
+                return Err(format!("{name} is 0"));
+            }
+        }
+        if hf.n_embd % hf.n_head != 0 {
+            return Err(format!(
+                "n_embd {} is not divisible by n_head {}",
+                hf.n_embd, hf.n_head
+            ));
+        }
+        let n_ctx = hf
+            .n_positions
+            .or(hf.n_ctx)
+            .ok_or("neither n_positions nor n_ctx is set")?;
+        Ok(Self {
+            d_model: hf.n_embd,
+            n_heads: hf.n_head,
+            d_head: hf.n_embd / hf.n_head,
+            n_layers: hf.n_layer,
+            d_mlp: hf.n_inner.unwrap_or(4 * hf.n_embd),
+            d_vocab: hf.vocab_size,
+            n_ctx,
+            ln_eps: hf.layer_norm_epsilon,
+            act,
+            scale_attn_weights: hf.scale_attn_weights,
+            scale_attn_by_layer: hf.scale_attn_by_inverse_layer_idx,
+            tie_embeddings: hf.tie_word_embeddings,
+            bos_token_id: hf.bos_token_id,
+        })
+    }
+
+    /// The `config.json` Hugging Face would write for this architecture (used when saving a trained model).
+    pub fn to_hf(&self) -> HfGpt2Config {
+        HfGpt2Config {
+            model_type: Some("gpt2".into()),
+            n_embd: self.d_model,
+            n_head: self.n_heads,
+            n_layer: self.n_layers,
+            n_positions: Some(self.n_ctx),
+            n_ctx: Some(self.n_ctx),
+            vocab_size: self.d_vocab,
+            n_inner: (self.d_mlp != 4 * self.d_model).then_some(self.d_mlp),
+            layer_norm_epsilon: self.ln_eps,
+            activation_function: self.act.hf_name().into(),
+            scale_attn_weights: self.scale_attn_weights,
+            scale_attn_by_inverse_layer_idx: self.scale_attn_by_layer,
+            tie_word_embeddings: self.tie_embeddings,
+            bos_token_id: self.bos_token_id,
+            eos_token_id: self.bos_token_id,
+        }
+    }
+
+    /// Number of parameters, counted as GPT-2 stores them (tied unembedding counted once).
+    pub fn n_params(&self) -> usize {
+        let (d, m) = (self.d_model, self.d_mlp);
+        let embed = self.d_vocab * d + self.n_ctx * d;
+        let attn = d * 3 * d + 3 * d + d * d + d;
+        let mlp = d * m + m + m * d + d;
+        let lns = 2 * 2 * d;
+        let unembed = if self.tie_embeddings { 0 } else { self.d_vocab * d };
+        embed + self.n_layers * (attn + mlp + lns) + 2 * d + unembed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hf(json: &str) -> HfGpt2Config {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn gpt2_small_resolves_with_defaults() {
+        let c = Config::from_hf(&hf(
+            r#"{"n_embd":768,"n_head":12,"n_layer":12,"n_positions":1024,"vocab_size":50257}"#,
+        ))
+        .unwrap();
+        assert_eq!((c.d_head, c.d_mlp, c.n_ctx), (64, 3072, 1024));
+        assert_eq!(c.act, Activation::GeluTanh);
+        assert!(c.scale_attn_weights && c.tie_embeddings);
+        // GPT-2 small has 124,439,808 parameters.
+        assert_eq!(c.n_params(), 124_439_808);
+    }
+
+    #[test]
+    fn rejects_unknown_activation_and_bad_heads() {
+        let e = Config::from_hf(&hf(
+            r#"{"n_embd":64,"n_head":4,"n_layer":1,"n_positions":8,"vocab_size":10,"activation_function":"mish"}"#,
+        ))
+        .unwrap_err();
+        assert!(e.contains("mish"), "{e}");
+        let e = Config::from_hf(&hf(
+            r#"{"n_embd":65,"n_head":4,"n_layer":1,"n_positions":8,"vocab_size":10}"#,
+        ))
+        .unwrap_err();
+        assert!(e.contains("65") && e.contains("4"), "{e}");
+    }
+
+    #[test]
+    fn to_hf_round_trips() {
+        let c = Config::from_hf(&hf(
+            r#"{"n_embd":48,"n_head":3,"n_layer":2,"n_positions":32,"vocab_size":300,"activation_function":"relu","scale_attn_weights":false,"tie_word_embeddings":false,"bos_token_id":0}"#,
+        ))
+        .unwrap();
+        assert_eq!(Config::from_hf(&c.to_hf()).unwrap(), c);
+    }
+}

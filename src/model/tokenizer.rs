@@ -1,0 +1,72 @@
+//! The tokenizer (a Hugging Face `tokenizer.json`), with GPT-2's BOS handling.
+
+use std::path::Path;
+
+use color_eyre::eyre::{eyre, Result};
+
+use crate::error::Hinted;
+
+pub const GPT2_BOS: &str = "<|endoftext|>";
+
+pub struct TextCodec {
+    inner: tokenizers::Tokenizer,
+    bos: Option<u32>,
+}
+
+impl TextCodec {
+    /// Load `tokenizer.json`; the BOS id comes from config.json's `bos_token_id`, else `<|endoftext|>`.
+    pub fn from_file(path: &Path, bos_from_config: Option<u32>) -> Result<Self> {
+        let inner = tokenizers::Tokenizer::from_file(path).map_err(|e| {
+            eyre!(Hinted::new(
+                format!("cannot read tokenizer {}: {e}", path.display()),
+                "the model folder needs a Hugging Face tokenizer.json (tokenizer.save() / save_pretrained() writes one)",
+            ))
+        })?;
+        let bos = bos_from_config.or_else(|| inner.token_to_id(GPT2_BOS));
+        Ok(Self { inner, bos })
+    }
+
+    pub fn bos_id(&self) -> Option<u32> {
+        self.bos
+    }
+
+    pub fn vocab_size(&self) -> usize {
+        self.inner.get_vocab_size(true)
+    }
+
+    /// Token ids for `text`, with BOS in front when `bos` is set (as TransformerLens does by default).
+    pub fn encode(&self, text: &str, bos: bool) -> Result<Vec<u32>> {
+        let enc = self
+            .inner
+            .encode(text, false)
+            .map_err(|e| eyre!("cannot tokenize the prompt: {e}"))?;
+        let mut ids = Vec::with_capacity(enc.len() + 1);
+        if bos {
+            let id = self.bos.ok_or_else(|| {
+                eyre!(Hinted::new(
+                    "this tokenizer has no BOS token (<|endoftext|>) and config.json sets no bos_token_id",
+                    "pass --no-bos",
+                ))
+            })?;
+            ids.push(id);
+        }
+        ids.extend_from_slice(enc.get_ids());
+        Ok(ids)
+    }
+
+    /// The text of one token as a reader sees it ("Ġthe" in the vocabulary is " the"); TransformerLens'
+    /// `to_str_tokens` does the same.
+    pub fn token_str(&self, id: u32) -> String {
+        self.inner
+            .decode(&[id], false)
+            .unwrap_or_else(|_| format!("<{id}>"))
+    }
+
+    pub fn token_strs(&self, ids: &[u32]) -> Vec<String> {
+        ids.iter().map(|&id| self.token_str(id)).collect()
+    }
+
+    pub fn decode(&self, ids: &[u32]) -> String {
+        self.inner.decode(ids, false).unwrap_or_default()
+    }
+}

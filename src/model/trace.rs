@@ -1,0 +1,119 @@
+//! A `Trace`: one prompt run through the model, its captured activations and its KV cache, so the
+//! prompt can grow or shrink one token at a time without recomputing what came before.
+
+use candle_core::{Result, Tensor};
+use color_eyre::eyre::WrapErr;
+
+use super::capture::Capture;
+use super::gpt2::{Gpt2, KvCache, Recorder};
+use super::hooks::NamesFilter;
+use crate::error::hinted;
+
+#[derive(Debug, Clone)]
+pub struct Trace {
+    ids: Vec<u32>,
+    filter: NamesFilter,
+    kv: KvCache,
+    capture: Capture,
+    /// Next-token logits after the last position [d_vocab], kept even when `logits` is not captured.
+    next_logits: Tensor,
+}
+
+impl Trace {
+    pub fn ids(&self) -> &[u32] {
+        &self.ids
+    }
+
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    pub fn capture(&self) -> &Capture {
+        &self.capture
+    }
+
+    pub fn capture_mut(&mut self) -> &mut Capture {
+        &mut self.capture
+    }
+
+    /// Logits for the token after the last one [d_vocab].
+    pub fn next_logits(&self) -> &Tensor {
+        &self.next_logits
+    }
+}
+
+impl Gpt2 {
+    /// Run a prompt and record the hooks `filter` selects.
+    pub fn trace(&self, ids: &[u32], filter: NamesFilter) -> color_eyre::Result<Trace> {
+        self.check_len(ids.len())?;
+        if ids.is_empty() {
+            return hinted(
+                "the prompt has no tokens",
+                "type some text, or keep the BOS token (drop --no-bos)",
+            );
+        }
+        let mut trace = Trace {
+            ids: Vec::new(),
+            filter,
+            kv: KvCache::new(self.config().n_layers),
+            capture: Capture::default(),
+            next_logits: Tensor::zeros(self.config().d_vocab, candle_core::DType::F32, self.device())?,
+        };
+        self.extend(&mut trace, ids)
+            .wrap_err("running the model on the prompt")?;
+        Ok(trace)
+    }
+
+    /// Append one token; only the new position's rows of every captured tensor are computed.
+    pub fn step(&self, trace: &mut Trace, id: u32) -> color_eyre::Result<()> {
+        self.check_len(trace.len() + 1)?;
+        self.extend(trace, &[id]).wrap_err("running one step")?;
+        Ok(())
+    }
+
+    /// Remove the last token (at least one stays).
+    pub fn pop(&self, trace: &mut Trace) -> color_eyre::Result<u32> {
+        if trace.len() <= 1 {
+            return hinted("cannot remove the only token", "add tokens before removing one");
+        }
+        let last = trace.ids.pop().unwrap_or_default();
+        // Drop the last two positions and recompute the new last one: exact, and it restores the
+        // next-token logits without keeping every position's logits around.
+        let keep = trace.ids.len() - 1;
+        let redo = trace.ids[keep];
+        trace.ids.truncate(keep);
+        trace.kv.truncate(keep)?;
+        trace.capture.truncate(keep)?;
+        self.extend(trace, &[redo])?;
+        Ok(last)
+    }
+
+    fn extend(&self, trace: &mut Trace, new_ids: &[u32]) -> Result<()> {
+        let start = trace.ids.len();
+        let ids = Tensor::new(new_ids, self.device())?.unsqueeze(0)?; // [1, t]
+        let mut rec = Recorder {
+            filter: &trace.filter,
+            capture: &mut trace.capture,
+        };
+        let logits = self.forward_inner(&ids, start, Some(&mut trace.kv), Some(&mut rec), false)?;
+        let rows = logits.dim(1)?;
+        trace.next_logits = logits.get(0)?.get(rows - 1)?; // [d_vocab]
+        trace.ids.extend_from_slice(new_ids);
+        Ok(())
+    }
+
+    fn check_len(&self, len: usize) -> color_eyre::Result<()> {
+        let n_ctx = self.config().n_ctx;
+        if len > n_ctx {
+            return hinted(
+                format!("the prompt is {len} tokens but this model's context is {n_ctx} tokens (n_positions)"),
+                format!("shorten the prompt to at most {n_ctx} tokens"),
+            );
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,51 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use candle_core::{Device, Tensor};
+
+/// The random checkpoints made by tools/make_fixtures.py, each with reference tensors from transformers.
+pub const FIXTURES: [&str; 3] = ["tiny-a", "tiny-b", "tiny-c"];
+
+pub fn fixture_dir(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join("fixtures")
+        .join(name)
+}
+
+/// Reference tensors and their metadata.
+pub struct Reference {
+    pub tensors: HashMap<String, Tensor>,
+    pub metadata: HashMap<String, String>,
+}
+
+pub fn reference(name: &str) -> Reference {
+    let path = fixture_dir(name).join("reference.safetensors");
+    let bytes = std::fs::read(&path).unwrap();
+    let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+    let tensors = candle_core::safetensors::load_buffer(&bytes, &Device::Cpu).unwrap();
+    Reference {
+        tensors,
+        metadata: meta.metadata().clone().unwrap_or_default(),
+    }
+}
+
+/// ‖a − b‖ / ‖b‖ over finite entries, after checking both have −∞ in the same places.
+pub fn rel_err(ours: &Tensor, reference: &Tensor) -> f64 {
+    assert_eq!(ours.dims(), reference.dims(), "shapes differ");
+    let a = ours.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+    let b = reference.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+    let (mut num, mut den) = (0f64, 0f64);
+    for (i, (&x, &y)) in a.iter().zip(&b).enumerate() {
+        if y.is_infinite() || x.is_infinite() {
+            assert_eq!(x, y, "infinite entries differ at flat index {i}");
+            continue;
+        }
+        num += ((x - y) as f64).powi(2);
+        den += (y as f64).powi(2);
+    }
+    num.sqrt() / den.sqrt().max(1e-30)
+}

@@ -1,0 +1,142 @@
+//! Our numbers against Hugging Face transformers: every fixture, every reference tensor.
+
+mod common;
+
+use candle_core::{Device, Tensor};
+use common::{fixture_dir, reference, rel_err, FIXTURES};
+use glassbox::model::{self, NamesFilter};
+
+const TOL: f64 = 1e-4;
+
+fn load(name: &str) -> model::LoadedModel {
+    model::load(Some(fixture_dir(name).to_str().unwrap()), &Device::Cpu)
+        .unwrap_or_else(|e| panic!("loading {name}: {e:?}"))
+}
+
+fn ids_of(t: &Tensor) -> Vec<u32> {
+    t.flatten_all()
+        .unwrap()
+        .to_vec1::<i64>()
+        .unwrap()
+        .into_iter()
+        .map(|i| i as u32)
+        .collect()
+}
+
+#[test]
+fn tokenizer_prepends_bos_and_matches_python() {
+    for name in FIXTURES {
+        let r = reference(name);
+        let loaded = load(name);
+        let ids = loaded.codec.encode(&r.metadata["prompt"], true).unwrap();
+        assert_eq!(ids, ids_of(&r.tensors["input_ids"]), "{name}");
+        assert_eq!(Some(ids[0]), loaded.codec.bos_id(), "{name}: BOS first");
+    }
+}
+
+#[test]
+fn every_reference_tensor_matches_transformers() {
+    for name in FIXTURES {
+        let r = reference(name);
+        let loaded = load(name);
+        let n_layers = loaded.model.config().n_layers;
+        let trace = loaded
+            .model
+            .trace(&ids_of(&r.tensors["input_ids"]), NamesFilter::All)
+            .unwrap();
+        let capture = trace.capture();
+
+        // These must be in every reference: the minimum.
+        let mut required = vec!["ln_final.hook_normalized".to_string(), "logits".to_string()];
+        for l in 0..n_layers {
+            required.push(format!("blocks.{l}.hook_resid_pre"));
+            required.push(format!("blocks.{l}.attn.hook_pattern"));
+        }
+        for req in &required {
+            assert!(r.tensors.contains_key(req), "{name}: reference lacks {req}");
+        }
+
+        let mut checked = 0;
+        for (hook, want) in &r.tensors {
+            if hook == "input_ids" || hook.starts_with("ln_final.hf_") {
+                continue;
+            }
+            let got = capture
+                .get(hook)
+                .unwrap_or_else(|| panic!("{name}: we do not capture {hook}"))
+                .unwrap();
+            let err = rel_err(&got, want);
+            assert!(err <= TOL, "{name} {hook}: relative error {err:.2e} > {TOL:.0e}");
+            checked += 1;
+        }
+        assert!(checked >= required.len(), "{name}: only {checked} tensors compared");
+    }
+}
+
+#[test]
+fn hf_final_hidden_state_is_ln_final_with_weight_and_bias() {
+    // Hugging Face's last hidden state is after ln_f's affine; ours (TransformerLens') is before it.
+    // Both must hold: normalized differs from the HF output, and the logit lens of the last residual
+    // reproduces the logits.
+    for name in FIXTURES {
+        let r = reference(name);
+        let loaded = load(name);
+        let trace = loaded
+            .model
+            .trace(&ids_of(&r.tensors["input_ids"]), NamesFilter::All)
+            .unwrap();
+        let normalized = trace.capture().get("ln_final.hook_normalized").unwrap().unwrap();
+        if let Some(hf_out) = r.tensors.get("ln_final.hf_output") {
+            assert!(rel_err(&normalized, hf_out) > 1e-2, "{name}: normalized equals HF output");
+        }
+        let n_layers = loaded.model.config().n_layers;
+        let resid = trace
+            .capture()
+            .get(&format!("blocks.{}.hook_resid_post", n_layers - 1))
+            .unwrap()
+            .unwrap(); // [1, seq, d]
+        let seq = resid.dim(1).unwrap();
+        for pos in [0, seq / 2, seq - 1] {
+            let lens = loaded
+                .model
+                .logit_lens(&resid.get(0).unwrap().get(pos).unwrap())
+                .unwrap();
+            let want = r.tensors["logits"].get(0).unwrap().get(pos).unwrap();
+            let err = rel_err(&lens, &want);
+            assert!(err <= TOL, "{name} logit lens at {pos}: {err:.2e}");
+        }
+    }
+}
+
+#[test]
+fn patterns_are_causal_distributions() {
+    for name in FIXTURES {
+        let r = reference(name);
+        let loaded = load(name);
+        let trace = loaded
+            .model
+            .trace(
+                &ids_of(&r.tensors["input_ids"]),
+                NamesFilter::parse("blocks.*.attn.hook_pattern"),
+            )
+            .unwrap();
+        for l in 0..loaded.model.config().n_layers {
+            let p = trace
+                .capture()
+                .get(&format!("blocks.{l}.attn.hook_pattern"))
+                .unwrap()
+                .unwrap()
+                .squeeze(0)
+                .unwrap()
+                .to_vec3::<f32>()
+                .unwrap(); // [h][q][k]
+            for (h, rows) in p.iter().enumerate() {
+                for (q, row) in rows.iter().enumerate() {
+                    let sum: f32 = row.iter().sum();
+                    assert!((sum - 1.0).abs() < 1e-5, "{name} L{l}H{h} row {q} sums to {sum}");
+                    assert!(row[q + 1..].iter().all(|&w| w == 0.0), "{name} L{l}H{h} row {q} sees the future");
+                }
+            }
+        }
+    }
+}
