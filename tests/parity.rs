@@ -66,10 +66,16 @@ fn every_reference_tensor_matches_transformers() {
                 .unwrap_or_else(|| panic!("{name}: we do not capture {hook}"))
                 .unwrap();
             let err = rel_err(&got, want);
-            assert!(err <= TOL, "{name} {hook}: relative error {err:.2e} > {TOL:.0e}");
+            assert!(
+                err <= TOL,
+                "{name} {hook}: relative error {err:.2e} > {TOL:.0e}"
+            );
             checked += 1;
         }
-        assert!(checked >= required.len(), "{name}: only {checked} tensors compared");
+        assert!(
+            checked >= required.len(),
+            "{name}: only {checked} tensors compared"
+        );
     }
 }
 
@@ -85,9 +91,16 @@ fn hf_final_hidden_state_is_ln_final_with_weight_and_bias() {
             .model
             .trace(&ids_of(&r.tensors["input_ids"]), NamesFilter::All)
             .unwrap();
-        let normalized = trace.capture().get("ln_final.hook_normalized").unwrap().unwrap();
+        let normalized = trace
+            .capture()
+            .get("ln_final.hook_normalized")
+            .unwrap()
+            .unwrap();
         if let Some(hf_out) = r.tensors.get("ln_final.hf_output") {
-            assert!(rel_err(&normalized, hf_out) > 1e-2, "{name}: normalized equals HF output");
+            assert!(
+                rel_err(&normalized, hf_out) > 1e-2,
+                "{name}: normalized equals HF output"
+            );
         }
         let n_layers = loaded.model.config().n_layers;
         let resid = trace
@@ -133,8 +146,14 @@ fn patterns_are_causal_distributions() {
             for (h, rows) in p.iter().enumerate() {
                 for (q, row) in rows.iter().enumerate() {
                     let sum: f32 = row.iter().sum();
-                    assert!((sum - 1.0).abs() < 1e-5, "{name} L{l}H{h} row {q} sums to {sum}");
-                    assert!(row[q + 1..].iter().all(|&w| w == 0.0), "{name} L{l}H{h} row {q} sees the future");
+                    assert!(
+                        (sum - 1.0).abs() < 1e-5,
+                        "{name} L{l}H{h} row {q} sums to {sum}"
+                    );
+                    assert!(
+                        row[q + 1..].iter().all(|&w| w == 0.0),
+                        "{name} L{l}H{h} row {q} sees the future"
+                    );
                 }
             }
         }

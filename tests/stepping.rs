@@ -39,7 +39,11 @@ fn steps_equal_a_full_recompute() {
                 loaded.model.step(&mut stepped, id).unwrap();
             }
             assert_eq!(stepped.capture().seq_len(), ids.len());
-            assert_same(&stepped, &full, &format!("{name}, prompt of {split} then steps"));
+            assert_same(
+                &stepped,
+                &full,
+                &format!("{name}, prompt of {split} then steps"),
+            );
         }
     }
 }
@@ -101,8 +105,15 @@ fn a_prompt_longer_than_the_context_is_refused_with_both_numbers() {
     let loaded = load("tiny-c"); // n_positions 32
     let n_ctx = loaded.model.config().n_ctx;
     let ids = vec![1u32; n_ctx + 1];
-    let err = loaded.model.trace(&ids, NamesFilter::All).unwrap_err().to_string();
-    assert!(err.contains(&(n_ctx + 1).to_string()) && err.contains(&n_ctx.to_string()), "{err}");
+    let err = loaded
+        .model
+        .trace(&ids, NamesFilter::All)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(&(n_ctx + 1).to_string()) && err.contains(&n_ctx.to_string()),
+        "{err}"
+    );
     let mut t = loaded.model.trace(&ids[..n_ctx], NamesFilter::All).unwrap();
     assert!(loaded.model.step(&mut t, 1).is_err());
     assert_eq!(t.len(), n_ctx);

@@ -34,11 +34,7 @@ pub fn best_previous_token_heads(capture: &Capture, n_layers: usize) -> Result<V
             continue;
         };
         let scores = previous_token_scores(&pattern?)?;
-        if let Some((head, &score)) = scores
-            .iter()
-            .enumerate()
-            .max_by(|a, b| a.1.total_cmp(b.1))
-        {
+        if let Some((head, &score)) = scores.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)) {
             best.push(HeadScore { layer, head, score });
         }
     }

@@ -63,7 +63,10 @@ mod tests {
         let l = [1.0f32, 3.0, 2.0];
         let p = softmax(&l, 1.0);
         assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-6);
-        assert_eq!(top_k(&p, 2).iter().map(|t| t.0).collect::<Vec<_>>(), vec![1, 2]);
+        assert_eq!(
+            top_k(&p, 2).iter().map(|t| t.0).collect::<Vec<_>>(),
+            vec![1, 2]
+        );
         // Higher temperature flattens the distribution: more entropy.
         assert!(entropy_bits(&softmax(&l, 2.0)) > entropy_bits(&p));
         assert_eq!(softmax(&l, 0.0), vec![0.0, 1.0, 0.0]);

@@ -60,10 +60,16 @@ pub fn run(args: DumpArgs) -> Result<()> {
     let compact_config: serde_json::Value = serde_json::from_str(&loaded.config_json)?;
     let metadata: HashMap<String, String> = HashMap::from([
         ("format".into(), "pt".into()),
-        ("producer".into(), format!("glassbox {}", env!("CARGO_PKG_VERSION"))),
+        (
+            "producer".into(),
+            format!("glassbox {}", env!("CARGO_PKG_VERSION")),
+        ),
         ("model".into(), loaded.files.name.clone()),
         ("prompt".into(), prompt),
-        ("tokens".into(), serde_json::to_string(&loaded.codec.token_strs(&ids))?),
+        (
+            "tokens".into(),
+            serde_json::to_string(&loaded.codec.token_strs(&ids))?,
+        ),
         ("config".into(), compact_config.to_string()),
     ]);
     write_atomic(&args.out, |tmp| {
@@ -78,4 +84,3 @@ pub fn run(args: DumpArgs) -> Result<()> {
     );
     Ok(())
 }
-

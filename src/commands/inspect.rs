@@ -95,7 +95,11 @@ fn print_table(r: &Report) {
         group_thousands(r.n_params),
         r.device
     );
-    println!("prompt  {:?} → {} tokens (· is a space)", r.prompt, r.ids.len());
+    println!(
+        "prompt  {:?} → {} tokens (· is a space)",
+        r.prompt,
+        r.ids.len()
+    );
     let strip: Vec<String> = r
         .tokens
         .iter()
@@ -104,10 +108,7 @@ fn print_table(r: &Report) {
         .collect();
     println!("tokens  {}", strip.join("  "));
     println!();
-    println!(
-        "next token (entropy {:.2} bits)",
-        r.next_token_entropy_bits
-    );
+    println!("next token (entropy {:.2} bits)", r.next_token_entropy_bits);
     let width = r
         .next_token
         .iter()
@@ -130,10 +131,7 @@ fn print_table(r: &Report) {
         println!("  (needs a prompt of at least two tokens)");
     }
     for h in &r.previous_token_heads {
-        println!(
-            "  layer {:>2}: head {:>2}  {:.2}",
-            h.layer, h.head, h.score
-        );
+        println!("  layer {:>2}: head {:>2}  {:.2}", h.layer, h.head, h.score);
     }
 }
 

@@ -34,7 +34,12 @@ fn read_prompt(args: &PromptArgs, loaded: &LoadedModel) -> Result<(String, Vec<u
         (Some(p), _) => p.clone(),
         (None, Some(path)) => std::fs::read_to_string(path)
             .wrap_err_with(|| format!("cannot read the prompt file {}", path.display()))?,
-        (None, None) => return hinted("no prompt given", "pass --prompt TEXT or --prompt-file FILE"),
+        (None, None) => {
+            return hinted(
+                "no prompt given",
+                "pass --prompt TEXT or --prompt-file FILE",
+            )
+        }
     };
     let ids = loaded.codec.encode(&text, !args.no_bos)?;
     if ids.is_empty() {

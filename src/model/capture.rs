@@ -205,12 +205,21 @@ mod tests {
             p.flatten_all()?.to_vec1::<f32>()?,
             vec![1., 0., 0., 0.5, 0.5, 0., 0.2, 0.3, 0.5]
         );
-        assert_eq!(c.get("x").unwrap()?.flatten_all()?.to_vec1::<f32>()?, vec![1., 2., 3.]);
+        assert_eq!(
+            c.get("x").unwrap()?.flatten_all()?.to_vec1::<f32>()?,
+            vec![1., 2., 3.]
+        );
 
         c.truncate(1)?;
         assert_eq!(c.seq_len(), 1);
-        assert_eq!(c.get("p").unwrap()?.flatten_all()?.to_vec1::<f32>()?, vec![1.]);
-        assert_eq!(c.get("x").unwrap()?.flatten_all()?.to_vec1::<f32>()?, vec![1.]);
+        assert_eq!(
+            c.get("p").unwrap()?.flatten_all()?.to_vec1::<f32>()?,
+            vec![1.]
+        );
+        assert_eq!(
+            c.get("x").unwrap()?.flatten_all()?.to_vec1::<f32>()?,
+            vec![1.]
+        );
         assert!(c.get("missing").is_none());
         Ok(())
     }

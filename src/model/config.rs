@@ -181,7 +181,11 @@ impl Config {
         let attn = d * 3 * d + 3 * d + d * d + d;
         let mlp = d * m + m + m * d + d;
         let lns = 2 * 2 * d;
-        let unembed = if self.tie_embeddings { 0 } else { self.d_vocab * d };
+        let unembed = if self.tie_embeddings {
+            0
+        } else {
+            self.d_vocab * d
+        };
         embed + self.n_layers * (attn + mlp + lns) + 2 * d + unembed
     }
 }

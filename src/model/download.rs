@@ -23,7 +23,11 @@ pub fn download(name: &str) -> Result<PathBuf> {
         let parsed: serde_json::Value = serde_json::from_str(&text)?;
         let mut shards: Vec<String> = parsed["weight_map"]
             .as_object()
-            .map(|m| m.values().filter_map(|v| v.as_str().map(String::from)).collect())
+            .map(|m| {
+                m.values()
+                    .filter_map(|v| v.as_str().map(String::from))
+                    .collect()
+            })
             .unwrap_or_default();
         shards.sort();
         shards.dedup();

@@ -162,7 +162,15 @@ impl Attention {
 /// [t, n_keys]: 0 where query start+i may see key j (j ≤ start+i), −∞ above that.
 fn causal_mask(t: usize, start: usize, n_keys: usize, device: &Device) -> Result<Tensor> {
     let mask: Vec<f32> = (0..t)
-        .flat_map(|i| (0..n_keys).map(move |j| if j > start + i { f32::NEG_INFINITY } else { 0.0 }))
+        .flat_map(|i| {
+            (0..n_keys).map(move |j| {
+                if j > start + i {
+                    f32::NEG_INFINITY
+                } else {
+                    0.0
+                }
+            })
+        })
         .collect();
     Tensor::from_vec(mask, (t, n_keys), device)
 }
@@ -188,7 +196,8 @@ impl Mlp {
 impl Module for Mlp {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         // [b, t, d] -> [b, t, d_mlp] -> [b, t, d]
-        self.c_proj.forward(&activate(self.act, &self.c_fc.forward(x)?)?)
+        self.c_proj
+            .forward(&activate(self.act, &self.c_fc.forward(x)?)?)
     }
 }
 
@@ -343,7 +352,7 @@ impl Gpt2 {
         }
         let normalized = self.ln_f.normalize(&resid)?; // [b, t', d]
         let logits = self.unembed_normalized(&normalized)?; // [b, t', d_vocab]
-        if let Some(r) = rec.as_deref_mut() {
+        if let Some(r) = rec {
             r.positional(hooks::LN_FINAL_NORMALIZED, &normalized);
             r.positional(hooks::LOGITS, &logits);
             r.capture.extend_len(t);

@@ -23,7 +23,11 @@ pub fn is_hub_name(spec: &str) -> bool {
 /// The hub cache folder: HF_HUB_CACHE, else HF_HOME/hub, else $XDG_CACHE_HOME/huggingface/hub, else
 /// ~/.cache/huggingface/hub (the order `huggingface_hub` uses).
 pub fn cache_dir() -> Option<PathBuf> {
-    let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let var = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
     if let Some(p) = var("HF_HUB_CACHE") {
         return Some(p);
     }
@@ -97,7 +101,10 @@ mod tests {
 
     #[test]
     fn moved_repos_are_tried_under_both_names() {
-        assert_eq!(repo_candidates("gpt2"), vec!["gpt2", "openai-community/gpt2"]);
+        assert_eq!(
+            repo_candidates("gpt2"),
+            vec!["gpt2", "openai-community/gpt2"]
+        );
         assert_eq!(
             repo_candidates("distilbert/distilgpt2"),
             vec!["distilbert/distilgpt2", "distilgpt2"]

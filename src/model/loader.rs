@@ -178,8 +178,8 @@ struct ShardIndex {
 }
 
 fn shards_from_index(dir: &Path, index: &Path) -> Result<Vec<PathBuf>> {
-    let text = std::fs::read_to_string(index)
-        .wrap_err_with(|| format!("reading {}", index.display()))?;
+    let text =
+        std::fs::read_to_string(index).wrap_err_with(|| format!("reading {}", index.display()))?;
     let parsed: ShardIndex = serde_json::from_str(&text)
         .wrap_err_with(|| format!("{} is not a valid shard index", index.display()))?;
     let mut files: Vec<&String> = parsed.weight_map.values().collect();

@@ -61,7 +61,11 @@ impl Gpt2 {
             filter,
             kv: KvCache::new(self.config().n_layers),
             capture: Capture::default(),
-            next_logits: Tensor::zeros(self.config().d_vocab, candle_core::DType::F32, self.device())?,
+            next_logits: Tensor::zeros(
+                self.config().d_vocab,
+                candle_core::DType::F32,
+                self.device(),
+            )?,
         };
         self.extend(&mut trace, ids)
             .wrap_err("running the model on the prompt")?;
@@ -78,7 +82,10 @@ impl Gpt2 {
     /// Remove the last token (at least one stays).
     pub fn pop(&self, trace: &mut Trace) -> color_eyre::Result<u32> {
         if trace.len() <= 1 {
-            return hinted("cannot remove the only token", "add tokens before removing one");
+            return hinted(
+                "cannot remove the only token",
+                "add tokens before removing one",
+            );
         }
         let last = trace.ids.pop().unwrap_or_default();
         // Drop the last two positions and recompute the new last one: exact, and it restores the

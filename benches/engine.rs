@@ -1,0 +1,174 @@
+//! Engine benchmark: a GPT-2-small-shaped model (124M parameters, random weights built in-process).
+//!
+//!   cargo bench --bench engine                 # capture at 64/256/1024, one step at 256, peak RSS
+//!   cargo bench --bench engine -- --runs 3     # fewer runs
+//!
+//! Prints a JSON object and a table. The PyTorch side is tools/bench_hf.py; BENCHMARKS.md has both.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::{VarBuilder, VarMap};
+use glassbox::model::hooks::NamesFilter;
+use glassbox::model::{Config, Gpt2};
+
+fn gpt2_small() -> Config {
+    let hf = serde_json::json!({
+        "n_embd": 768, "n_head": 12, "n_layer": 12, "n_positions": 1024, "vocab_size": 50257
+    });
+    Config::from_hf(&serde_json::from_value(hf).unwrap()).unwrap()
+}
+
+/// Random weights as plain tensors (not training variables), named as a Hugging Face checkpoint.
+fn build(cfg: &Config) -> Gpt2 {
+    let dev = Device::Cpu;
+    let varmap = VarMap::new();
+    let vb = VarBuilder::from_varmap(&varmap, DType::F32, &dev);
+    Gpt2::load(vb, cfg, true).unwrap();
+    let tensors: HashMap<String, Tensor> = varmap
+        .data()
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_tensor().detach()))
+        .collect();
+    drop(varmap);
+    Gpt2::load(
+        VarBuilder::from_tensors(tensors, DType::F32, &dev),
+        cfg,
+        true,
+    )
+    .unwrap()
+}
+
+fn random_ids(n: usize, vocab: usize, seed: u64) -> Vec<u32> {
+    let mut s = seed;
+    (0..n)
+        .map(|_| {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((s >> 33) % vocab as u64) as u32
+        })
+        .collect()
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn peak_rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let arg = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    let runs: usize = arg("--runs").and_then(|v| v.parse().ok()).unwrap_or(5);
+    let cfg = gpt2_small();
+
+    // Child mode: one full capture at N tokens in a fresh process, then report the peak RSS.
+    if let Some(n) = arg("--peak").and_then(|v| v.parse::<usize>().ok()) {
+        let filter = match arg("--names") {
+            Some(spec) => NamesFilter::parse(&spec),
+            None => NamesFilter::All,
+        };
+        let model = build(&cfg);
+        let before = peak_rss_mb();
+        let trace = model.trace(&random_ids(n, cfg.d_vocab, 1), filter).unwrap();
+        let capture_mb = trace.capture().nbytes() as f64 / 1e6;
+        println!("{} {} {}", peak_rss_mb(), before, capture_mb);
+        return;
+    }
+
+    let t0 = Instant::now();
+    let model = build(&cfg);
+    let build_s = t0.elapsed().as_secs_f64();
+
+    let mut capture_ms = serde_json::Map::new();
+    for n in [64usize, 256, 1024] {
+        let ids = random_ids(n, cfg.d_vocab, n as u64);
+        let _ = model.trace(&ids, NamesFilter::All).unwrap(); // warm-up
+        let times: Vec<f64> = (0..runs)
+            .map(|_| {
+                let t = Instant::now();
+                let trace = model.trace(&ids, NamesFilter::All).unwrap();
+                let ms = t.elapsed().as_secs_f64() * 1e3;
+                drop(trace);
+                ms
+            })
+            .collect();
+        capture_ms.insert(n.to_string(), serde_json::json!(median(times)));
+    }
+
+    // One-token step at 256 context: a 255-token captured prefix, then the 256th token.
+    let ids = random_ids(256, cfg.d_vocab, 7);
+    let prefix = model.trace(&ids[..255], NamesFilter::All).unwrap();
+    let step_times: Vec<f64> = (0..runs.max(5) + 1)
+        .map(|_| {
+            let mut t = prefix.clone();
+            let start = Instant::now();
+            model.step(&mut t, ids[255]).unwrap();
+            start.elapsed().as_secs_f64() * 1e3
+        })
+        .skip(1)
+        .collect();
+    let step_ms = median(step_times);
+
+    // Peak RSS in fresh processes: everything captured, and without the pre-softmax scores.
+    let exe = std::env::current_exe().unwrap();
+    let peak = |extra: &[&str]| -> (f64, f64) {
+        let out = std::process::Command::new(&exe)
+            .args(["--peak", "1024"])
+            .args(extra)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let v: Vec<f64> = text
+            .split_whitespace()
+            .filter_map(|x| x.parse().ok())
+            .collect();
+        (
+            v.first().copied().unwrap_or(f64::NAN),
+            v.get(2).copied().unwrap_or(f64::NAN),
+        )
+    };
+    let (peak_all, capture_all) = peak(&[]);
+    let no_scores = "hook_*,blocks.*.hook_*,blocks.*.attn.hook_q,blocks.*.attn.hook_k,blocks.*.attn.hook_v,blocks.*.attn.hook_pattern,blocks.*.attn.hook_z,ln_final.*,logits";
+    let (peak_no_scores, capture_no_scores) = peak(&["--names", no_scores]);
+
+    let result = serde_json::json!({
+        "what": "glassbox GPT-2 small shape, random weights, float32, CPU, all hooks captured",
+        "threads": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        "runs": runs,
+        "statistic": "median",
+        "model_build_s": build_s,
+        "capture_ms": capture_ms,
+        "step_at_256_ms": step_ms,
+        "peak_rss_1024_mb": peak_all,
+        "capture_1024_mb": capture_all,
+        "peak_rss_1024_without_scores_mb": peak_no_scores,
+        "capture_1024_without_scores_mb": capture_no_scores,
+    });
+    println!("{}", serde_json::to_string_pretty(&result).unwrap());
+    eprintln!(
+        "capture 64 / 256 / 1024 tokens: {:.1} / {:.1} / {:.1} ms",
+        capture_ms["64"].as_f64().unwrap(),
+        capture_ms["256"].as_f64().unwrap(),
+        capture_ms["1024"].as_f64().unwrap()
+    );
+    eprintln!("one step at 256: {step_ms:.1} ms; peak RSS at 1024: {peak_all:.0} MB (captured {capture_all:.0} MB); without scores {peak_no_scores:.0} MB");
+}
