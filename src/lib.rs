@@ -3,6 +3,7 @@
 //! Data flows one way: checkpoint → [`model`] (run and capture) → [`analysis`] (view data) → views.
 
 pub mod analysis;
+pub mod corpus;
 pub mod error;
 pub mod fsutil;
 pub mod model;
