@@ -147,7 +147,7 @@ fn main() {
         )
     };
     let (peak_all, capture_all) = peak(&[]);
-    let no_scores = "hook_*,blocks.*.hook_*,blocks.*.attn.hook_q,blocks.*.attn.hook_k,blocks.*.attn.hook_v,blocks.*.attn.hook_pattern,blocks.*.attn.hook_z,ln_final.*,logits";
+    let no_scores = "hook_embed,hook_pos_embed,blocks.*.hook_resid_pre,blocks.*.hook_resid_mid,blocks.*.hook_resid_post,blocks.*.hook_attn_out,blocks.*.hook_mlp_out,blocks.*.attn.hook_q,blocks.*.attn.hook_k,blocks.*.attn.hook_v,blocks.*.attn.hook_pattern,blocks.*.attn.hook_z,ln_final.hook_normalized,logits";
     let (peak_no_scores, capture_no_scores) = peak(&["--names", no_scores]);
 
     let result = serde_json::json!({

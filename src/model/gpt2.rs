@@ -109,12 +109,13 @@ impl Attention {
         })
     }
 
-    /// x: [b, t, d] (the ln_1 output for positions start..start+t) -> attn_out [b, t, d]
+    /// x: [b, t, d] (the ln_1 output for positions start..start+t) -> attn_out [b, t, d];
+    /// mask: [t, T] from [`causal_mask`].
     fn forward(
         &self,
         x: &Tensor,
-        start: usize,
         layer: usize,
+        mask: &Tensor,
         kv: Option<&mut KvCache>,
         rec: &mut Option<&mut Recorder>,
     ) -> Result<Tensor> {
@@ -129,16 +130,16 @@ impl Attention {
             r.positional(&hooks::block_hook(layer, BlockHook::K), &k);
             r.positional(&hooks::block_hook(layer, BlockHook::V), &v);
         }
-        let q = q.transpose(1, 2)?.contiguous()?; // [b, h, t, dh]
+        // Scaling q (t·d values) is cheaper than scaling the scores (h·t·T values); same result.
+        let q = (q.transpose(1, 2)? * self.scale)?.contiguous()?; // [b, h, t, dh]
         let k = k.transpose(1, 2)?.contiguous()?; // [b, h, t, dh]
         let v = v.transpose(1, 2)?.contiguous()?; // [b, h, t, dh]
         let (k, v) = match kv {
             Some(cache) => cache.append(layer, k, v)?, // [b, h, T, dh], T = start + t
             None => (k, v),
         };
-        let n_keys = k.dim(2)?;
-        let scores = (q.matmul(&k.t()?)? * self.scale)?; // [b, h, t, T]
-        let scores = scores.broadcast_add(&causal_mask(t, start, n_keys, x.device())?)?;
+        let scores = q.matmul(&k.t()?)?.broadcast_add(mask)?; // [b, h, t, T]
+
         // Inference uses the fused kernel; training needs the differentiable composite.
         let pattern = if scores.track_op() {
             candle_nn::ops::softmax(&scores, D::Minus1)?
@@ -223,14 +224,14 @@ impl Block {
     fn forward(
         &self,
         resid_pre: &Tensor,
-        start: usize,
         layer: usize,
+        mask: &Tensor,
         kv: Option<&mut KvCache>,
         rec: &mut Option<&mut Recorder>,
     ) -> Result<Tensor> {
         let attn_out = self
             .attn
-            .forward(&self.ln_1.forward(resid_pre)?, start, layer, kv, rec)?;
+            .forward(&self.ln_1.forward(resid_pre)?, layer, mask, kv, rec)?;
         let resid_mid = (resid_pre + &attn_out)?;
         let mlp_out = self.mlp.forward(&self.ln_2.forward(&resid_mid)?)?;
         let resid_post = (&resid_mid + &mlp_out)?;
@@ -337,11 +338,12 @@ impl Gpt2 {
             r.positional(hooks::HOOK_POS_EMBED, &pos_embed);
         }
         let mut resid = (embed + pos_embed)?; // [b, t, d]
+        let mask = causal_mask(t, start, start + t, &self.device)?; // [t, T], shared by all layers
         for (layer, block) in self.blocks.iter().enumerate() {
             if let Some(r) = rec.as_deref_mut() {
                 r.positional(&hooks::block_hook(layer, BlockHook::ResidPre), &resid);
             }
-            resid = block.forward(&resid, start, layer, kv.as_deref_mut(), &mut rec)?;
+            resid = block.forward(&resid, layer, &mask, kv.as_deref_mut(), &mut rec)?;
         }
         let wants_all = all_logits
             || rec
