@@ -21,6 +21,8 @@ pub enum Command {
     Dump(DumpArgs),
     /// Continue a prompt, greedily or by sampling.
     Generate(GenerateArgs),
+    /// Train a small GPT-2 from scratch on the synthetic corpus (reproduces the bundled model).
+    Train(TrainArgs),
 }
 
 #[derive(Debug, Args)]
@@ -104,4 +106,59 @@ pub struct GenerateArgs {
     /// Random seed, so a sampled continuation can be repeated.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Folder to create: config.json, tokenizer.json, model.safetensors, train_log.csv, train_args.json.
+    #[arg(long, short, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Replace DIR if it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// Seed for the corpus, the weights and the batches. Default: the bundled model's.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Optimiser steps.
+    #[arg(long, default_value_t = 5000)]
+    pub steps: usize,
+    /// Training documents to generate.
+    #[arg(long, default_value_t = 28_000)]
+    pub docs: usize,
+    /// Held-out documents for the evaluation loss.
+    #[arg(long, default_value_t = 500)]
+    pub eval_docs: usize,
+    /// Tokenizer vocabulary size, <|endoftext|> included.
+    #[arg(long, default_value_t = 2048)]
+    pub vocab_size: usize,
+    #[arg(long, default_value_t = 4)]
+    pub layers: usize,
+    #[arg(long, default_value_t = 4)]
+    pub heads: usize,
+    #[arg(long, default_value_t = 128)]
+    pub d_model: usize,
+    /// Context length (positions the model can see).
+    #[arg(long, default_value_t = 256)]
+    pub context: usize,
+    /// Windows per batch.
+    #[arg(long, default_value_t = 32)]
+    pub batch: usize,
+    /// Tokens per training window.
+    #[arg(long, default_value_t = 128)]
+    pub seq_len: usize,
+    /// Peak learning rate.
+    #[arg(long, default_value_t = 1e-3)]
+    pub lr: f64,
+    /// Steps of linear warmup before the cosine decay to lr/10.
+    #[arg(long, default_value_t = 100)]
+    pub warmup: usize,
+    /// AdamW weight decay on weight matrices and embeddings (never on biases or LayerNorm).
+    #[arg(long, default_value_t = 0.1)]
+    pub weight_decay: f64,
+    /// Compute the held-out loss every this many steps (and at the end).
+    #[arg(long, default_value_t = 100)]
+    pub eval_every: usize,
+    /// Held-out windows of --seq-len tokens averaged for that loss.
+    #[arg(long, default_value_t = 64)]
+    pub eval_windows: usize,
 }

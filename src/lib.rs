@@ -7,3 +7,4 @@ pub mod corpus;
 pub mod error;
 pub mod fsutil;
 pub mod model;
+pub mod train;

@@ -48,7 +48,7 @@ pub fn run(args: InspectArgs) -> Result<()> {
         n_heads: cfg.n_heads,
         d_model: cfg.d_model,
         n_params: cfg.n_params(),
-        device: format!("{:?}", loaded.model.device().location()),
+        device: device_label(loaded.model.device()),
         prompt,
         tokens: loaded.codec.token_strs(&ids),
         ids,
@@ -69,6 +69,14 @@ pub fn run(args: InspectArgs) -> Result<()> {
         print_table(&report);
     }
     Ok(())
+}
+
+fn device_label(device: &candle_core::Device) -> String {
+    match device.location() {
+        candle_core::DeviceLocation::Cpu => "cpu".into(),
+        candle_core::DeviceLocation::Cuda { gpu_id } => format!("cuda:{gpu_id}"),
+        candle_core::DeviceLocation::Metal { gpu_id } => format!("metal:{gpu_id}"),
+    }
 }
 
 /// A token as it is shown: whitespace made visible, control characters escaped.

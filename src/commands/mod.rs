@@ -3,6 +3,7 @@
 mod dump;
 mod generate;
 mod inspect;
+mod train;
 
 use color_eyre::eyre::{Result, WrapErr};
 use glassbox::error::hinted;
@@ -15,6 +16,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Inspect(args)) => inspect::run(args),
         Some(Command::Dump(args)) => dump::run(args),
         Some(Command::Generate(args)) => generate::run(args),
+        Some(Command::Train(args)) => train::run(args),
         None => {
             use clap::CommandFactory;
             Cli::command().print_help()?;

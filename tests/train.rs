@@ -1,0 +1,196 @@
+//! `glassbox train` end to end on a tiny configuration: the loss falls, the folder loads and runs, the
+//! same seed gives the same losses, and a failed run leaves nothing behind.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use candle_core::Device;
+use glassbox::model::NamesFilter;
+
+/// A model small enough to train 40 steps in about a second, even in a debug build.
+const TINY: &[&str] = &[
+    "--steps",
+    "40",
+    "--docs",
+    "300",
+    "--eval-docs",
+    "30",
+    "--vocab-size",
+    "300",
+    "--layers",
+    "1",
+    "--heads",
+    "2",
+    "--d-model",
+    "32",
+    "--context",
+    "32",
+    "--seq-len",
+    "32",
+    "--batch",
+    "8",
+    "--warmup",
+    "5",
+    "--lr",
+    "3e-3",
+    "--eval-every",
+    "10",
+    "--eval-windows",
+    "16",
+];
+
+/// Run `glassbox train --out OUT` with [`TINY`], where `extra` may override any of its options.
+fn train(out: &Path, extra: &[&str]) -> assert_cmd::assert::Assert {
+    let base: Vec<&str> = TINY
+        .chunks(2)
+        .filter(|pair| !extra.contains(&pair[0]))
+        .flatten()
+        .copied()
+        .collect();
+    Command::cargo_bin("glassbox")
+        .unwrap()
+        .env_remove("GLASSBOX_DEBUG")
+        .arg("train")
+        .arg("--out")
+        .arg(out)
+        .args(base)
+        .args(extra)
+        .assert()
+}
+
+/// (step, train_loss, heldout_loss) rows of train_log.csv, as text so comparisons are exact.
+fn loss_columns(dir: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(dir.join("train_log.csv")).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some("step,train_loss,heldout_loss,tokens_seen,lr,elapsed_s")
+    );
+    lines
+        .map(|l| l.split(',').take(3).collect::<Vec<_>>().join(","))
+        .collect()
+}
+
+fn train_losses(dir: &Path) -> Vec<f32> {
+    loss_columns(dir)
+        .iter()
+        .map(|row| row.split(',').nth(1).unwrap().parse().unwrap())
+        .collect()
+}
+
+fn entries(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn tiny_run_learns_and_loads() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("tiny");
+    train(&out, &[]).success();
+
+    assert_eq!(entries(tmp.path()), ["tiny"], "no temporary folder left");
+    assert_eq!(
+        entries(&out),
+        [
+            "config.json",
+            "model.safetensors",
+            "tokenizer.json",
+            "train_args.json",
+            "train_log.csv"
+        ]
+    );
+    let losses = train_losses(&out);
+    assert_eq!(losses.len(), 40);
+    let mean = |v: &[f32]| v.iter().sum::<f32>() / v.len() as f32;
+    let (first, last) = (mean(&losses[..5]), mean(&losses[35..]));
+    // Uniform over 300 tokens is ln 300 ≈ 5.7; unigram statistics alone bring it well under 5.
+    assert!(last < first - 0.8, "loss {first} -> {last}");
+    let held: Vec<String> = loss_columns(&out)
+        .iter()
+        .filter_map(|r| {
+            r.split(',')
+                .nth(2)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+        })
+        .collect();
+    assert_eq!(held.len(), 4, "held-out loss every 10 steps");
+
+    let args: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("train_args.json")).unwrap())
+            .unwrap();
+    assert_eq!(args["steps"], 40);
+    assert_eq!(args["d_model"], 32);
+
+    let loaded = glassbox::model::load(Some(out.to_str().unwrap()), &Device::Cpu).unwrap();
+    let cfg = loaded.model.config();
+    assert_eq!(
+        (cfg.n_layers, cfg.n_heads, cfg.d_model, cfg.n_ctx),
+        (1, 2, 32, 32)
+    );
+    assert!(cfg.d_vocab <= 300);
+    let text = "Once upon a time, Zorvak saw a dog. Ünïcode too!";
+    let ids = loaded.codec.encode(text, false).unwrap();
+    assert_eq!(loaded.codec.decode(&ids), text, "the tokenizer round-trips");
+    let ids = loaded.codec.encode("The cat sat", true).unwrap();
+    assert_eq!(ids[0], cfg.bos_token_id.unwrap());
+    let trace = loaded.model.trace(&ids, NamesFilter::parse("*")).unwrap();
+    assert_eq!(trace.next_logits().dims(), [cfg.d_vocab]);
+}
+
+#[test]
+fn same_seed_same_losses() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b, c) = (
+        tmp.path().join("a"),
+        tmp.path().join("b"),
+        tmp.path().join("c"),
+    );
+    train(&a, &["--steps", "12"]).success();
+    train(&b, &["--steps", "12"]).success();
+    train(&c, &["--steps", "12", "--seed", "7"]).success();
+    assert_eq!(loss_columns(&a), loss_columns(&b));
+    assert_eq!(
+        std::fs::read(a.join("model.safetensors")).unwrap(),
+        std::fs::read(b.join("model.safetensors")).unwrap()
+    );
+    assert_ne!(loss_columns(&a), loss_columns(&c));
+}
+
+#[test]
+fn failures_leave_nothing_behind() {
+    let tmp = tempfile::tempdir().unwrap();
+    let missing_parent = tmp.path().join("no-such-folder").join("out");
+    let assert = train(&missing_parent, &[]).failure();
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{stderr}");
+    assert!(
+        lines[0].starts_with("error: ") && lines[0].contains("no-such-folder"),
+        "{stderr}"
+    );
+    assert!(lines[1].trim_start().starts_with("hint: "), "{stderr}");
+
+    // A bad setting fails before any work.
+    train(&tmp.path().join("x"), &["--seq-len", "64"])
+        .failure()
+        .stderr(predicates::str::contains("--seq-len 64"));
+    assert!(entries(tmp.path()).is_empty(), "{:?}", entries(tmp.path()));
+
+    // An existing folder is kept unless --force, which replaces it whole.
+    let out = tmp.path().join("m");
+    std::fs::create_dir(&out).unwrap();
+    std::fs::write(out.join("keep.txt"), "x").unwrap();
+    train(&out, &["--steps", "2"])
+        .failure()
+        .stderr(predicates::str::contains("already exists"));
+    assert_eq!(entries(&out), ["keep.txt"]);
+    train(&out, &["--steps", "2", "--force"]).success();
+    assert!(!out.join("keep.txt").exists() && out.join("model.safetensors").is_file());
+    assert_eq!(entries(tmp.path()), ["m"]);
+}
