@@ -11,6 +11,8 @@ fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     match commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        // `glassbox inspect | head` closing the pipe early is not an error.
+        Err(report) if is_broken_pipe(&report) => ExitCode::SUCCESS,
         Err(report) => {
             if std::env::var_os("GLASSBOX_DEBUG").is_some() {
                 eprintln!("{report:?}");
@@ -23,4 +25,12 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn is_broken_pipe(report: &color_eyre::Report) -> bool {
+    report.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }

@@ -24,12 +24,22 @@ pub fn run(args: GenerateArgs) -> Result<()> {
     });
     let mut out = std::io::stdout().lock();
     write!(out, "{prompt}")?;
+    // Byte-level tokens can end inside a UTF-8 character: decode everything generated so far and print
+    // only the new text, holding back a trailing partial character until it is complete.
+    let mut generated: Vec<u32> = Vec::new();
+    let mut printed = 0;
     for _ in 0..args.max_tokens.min(room) {
         let next = sampler.sample(trace.next_logits())?;
-        write!(out, "{}", loaded.codec.token_str(next))?;
-        out.flush()?;
+        generated.push(next);
+        let text = loaded.codec.decode(&generated);
+        if let Some(new) = text.get(printed..).filter(|_| !text.ends_with('\u{FFFD}')) {
+            write!(out, "{new}")?;
+            out.flush()?;
+            printed = text.len();
+        }
         model.step(&mut trace, next)?;
     }
-    writeln!(out)?;
+    let text = loaded.codec.decode(&generated);
+    writeln!(out, "{}", text.get(printed..).unwrap_or_default())?;
     Ok(())
 }

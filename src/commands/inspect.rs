@@ -1,5 +1,8 @@
 //! `glassbox inspect`: a quick look at a prompt in the terminal.
 
+use std::fmt::Write as _;
+use std::io::Write as _;
+
 use color_eyre::eyre::Result;
 use glassbox::analysis::heads::{best_previous_token_heads, HeadScore};
 use glassbox::analysis::predictions::{entropy_bits, softmax, top_k};
@@ -63,11 +66,12 @@ pub fn run(args: InspectArgs) -> Result<()> {
         next_token_entropy_bits: entropy_bits(&probs),
         previous_token_heads: best_previous_token_heads(trace.capture(), cfg.n_layers)?,
     };
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+    let text = if args.json {
+        serde_json::to_string_pretty(&report)? + "\n"
     } else {
-        print_table(&report);
-    }
+        table(&report)
+    };
+    std::io::stdout().write_all(text.as_bytes())?;
     Ok(())
 }
 
@@ -93,8 +97,10 @@ pub fn visible(token: &str) -> String {
         .collect()
 }
 
-fn print_table(r: &Report) {
-    println!(
+fn table(r: &Report) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
         "model   {} — {} layers × {} heads, d_model {}, {} parameters, on {}",
         r.model,
         r.n_layers,
@@ -103,7 +109,8 @@ fn print_table(r: &Report) {
         group_thousands(r.n_params),
         r.device
     );
-    println!(
+    let _ = writeln!(
+        out,
         "prompt  {:?} → {} tokens (· is a space)",
         r.prompt,
         r.ids.len()
@@ -114,9 +121,13 @@ fn print_table(r: &Report) {
         .enumerate()
         .map(|(i, t)| format!("{i}:{}", visible(t)))
         .collect();
-    println!("tokens  {}", strip.join("  "));
-    println!();
-    println!("next token (entropy {:.2} bits)", r.next_token_entropy_bits);
+    let _ = writeln!(out, "tokens  {}", strip.join("  "));
+    out.push('\n');
+    let _ = writeln!(
+        out,
+        "next token (entropy {:.2} bits)",
+        r.next_token_entropy_bits
+    );
     let width = r
         .next_token
         .iter()
@@ -126,21 +137,30 @@ fn print_table(r: &Report) {
         .clamp(4, 24);
     for (rank, c) in r.next_token.iter().enumerate() {
         let bar = "█".repeat((c.prob * 40.0).round() as usize);
-        println!(
+        let _ = writeln!(
+            out,
             "  {:>2}. {:<width$}  {:>6.2}%  {bar}",
             rank + 1,
             visible(&c.token),
             c.prob * 100.0
         );
     }
-    println!();
-    println!("previous-token heads (mean attention from each token to the one before it)");
+    out.push('\n');
+    let _ = writeln!(
+        out,
+        "previous-token heads (mean attention from each token to the one before it)"
+    );
     if r.previous_token_heads.is_empty() {
-        println!("  (needs a prompt of at least two tokens)");
+        let _ = writeln!(out, "  (needs a prompt of at least two tokens)");
     }
     for h in &r.previous_token_heads {
-        println!("  layer {:>2}: head {:>2}  {:.2}", h.layer, h.head, h.score);
+        let _ = writeln!(
+            out,
+            "  layer {:>2}: head {:>2}  {:.2}",
+            h.layer, h.head, h.score
+        );
     }
+    out
 }
 
 fn group_thousands(n: usize) -> String {
