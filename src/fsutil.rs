@@ -7,8 +7,9 @@ use color_eyre::eyre::{Result, WrapErr};
 
 use crate::error::hinted;
 
-/// Write `path` through `write`, which receives the temporary path to fill.
-pub fn write_atomic(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+/// The folder `path` will be created in ("." for a bare name), which must exist: checked before any
+/// work so that a typo fails at once.
+pub fn existing_parent(path: &Path) -> Result<PathBuf> {
     let parent = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -23,6 +24,12 @@ pub fn write_atomic(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Res
             "create the folder first, or choose another path",
         );
     }
+    Ok(parent)
+}
+
+/// Write `path` through `write`, which receives the temporary path to fill.
+pub fn write_atomic(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+    let parent = existing_parent(path)?;
     let file_name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

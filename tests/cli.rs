@@ -447,40 +447,41 @@ fn hub_names_resolve_from_the_local_cache() {
             .success()
             .stdout(predicate::str::contains(format!("model   {name}")));
     }
-    // HF_HOME/hub, then XDG_CACHE_HOME/huggingface/hub, then HOME/.cache/huggingface/hub.
-    let home = tempfile::tempdir().unwrap();
-    fake_cache(&home.path().join("hub"), "models--distilbert--distilgpt2");
-    glassbox()
-        .env_remove("HF_HUB_CACHE")
-        .env("HF_HOME", home.path())
-        .args(["inspect", "--model", "distilgpt2", "--prompt", "hi"])
-        .assert()
-        .success();
-    let xdg = tempfile::tempdir().unwrap();
-    fake_cache(
-        &xdg.path().join("huggingface").join("hub"),
-        "models--me--tiny",
-    );
-    glassbox()
-        .env_remove("HF_HUB_CACHE")
-        .env_remove("HF_HOME")
-        .env("XDG_CACHE_HOME", xdg.path())
-        .args(["inspect", "--model", "me/tiny", "--prompt", "hi"])
-        .assert()
-        .success();
-    let user = tempfile::tempdir().unwrap();
-    fake_cache(
-        &user.path().join(".cache").join("huggingface").join("hub"),
-        "models--me--tiny",
-    );
-    glassbox()
-        .env_remove("HF_HUB_CACHE")
-        .env_remove("HF_HOME")
-        .env_remove("XDG_CACHE_HOME")
-        .env("HOME", user.path())
-        .args(["inspect", "--model", "me/tiny", "--prompt", "hi"])
-        .assert()
-        .success();
+    // HF_HOME/hub, then XDG_CACHE_HOME/huggingface/hub, then HOME/.cache/huggingface/hub: each found
+    // with the variables before it unset.
+    let order = [
+        (
+            "HF_HOME",
+            "hub",
+            "distilgpt2",
+            "models--distilbert--distilgpt2",
+        ),
+        (
+            "XDG_CACHE_HOME",
+            "huggingface/hub",
+            "me/tiny",
+            "models--me--tiny",
+        ),
+        (
+            "HOME",
+            ".cache/huggingface/hub",
+            "me/tiny",
+            "models--me--tiny",
+        ),
+    ];
+    let vars = ["HF_HUB_CACHE", "HF_HOME", "XDG_CACHE_HOME", "HOME"];
+    for (i, (var, sub, name, folder)) in order.into_iter().enumerate() {
+        let root = tempfile::tempdir().unwrap();
+        fake_cache(&root.path().join(sub), folder);
+        let mut cmd = glassbox();
+        for unset in &vars[..i + 1] {
+            cmd.env_remove(unset);
+        }
+        cmd.env(var, root.path())
+            .args(["inspect", "--model", name, "--prompt", "hi"])
+            .assert()
+            .success();
+    }
 }
 
 #[test]

@@ -28,20 +28,7 @@ impl OutDir {
                 "pass a folder to create, e.g. --out models/my-tiny",
             );
         };
-        let parent = match target.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        if !parent.is_dir() {
-            return hinted(
-                format!(
-                    "cannot create {}: the folder {} does not exist",
-                    target.display(),
-                    parent.display()
-                ),
-                "create the parent folder first, or choose another --out",
-            );
-        }
+        let parent = crate::fsutil::existing_parent(target)?;
         let out = Self {
             target: target.to_path_buf(),
             parent,
