@@ -19,6 +19,17 @@ fn fixture(name: &str) -> String {
     fixture_dir(name).to_str().unwrap().to_string()
 }
 
+/// Run to success and return standard output (standard error in the failure message).
+fn stdout_of(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
 fn softmax(v: &[f32]) -> Vec<f32> {
     let m = v.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let e: Vec<f32> = v.iter().map(|x| (x - m).exp()).collect();
@@ -30,17 +41,12 @@ fn softmax(v: &[f32]) -> Vec<f32> {
 fn inspect_json_agrees_with_transformers() {
     for name in common::FIXTURES {
         let r = reference(name);
-        let out = glassbox()
-            .args(["inspect", "--json", "--top", "5", "--model", &fixture(name)])
-            .args(["--prompt", &r.metadata["prompt"]])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let j: serde_json::Value = serde_json::from_str(&stdout_of(
+            glassbox()
+                .args(["inspect", "--json", "--top", "5", "--model", &fixture(name)])
+                .args(["--prompt", &r.metadata["prompt"]]),
+        ))
+        .unwrap();
 
         // Next-token probabilities: softmax of the reference logits at the last position.
         let logits = r.tensors["logits"]
@@ -515,25 +521,19 @@ fn a_model_missing_from_the_cache_says_where_it_looked_and_how_to_get_it() {
 #[test]
 fn generate_is_deterministic_and_continues_the_prompt() {
     let run = |extra: &[&str]| {
-        let out = glassbox()
-            .args([
-                "generate",
-                "--model",
-                &fixture("tiny-c"),
-                "--prompt",
-                "The boat",
-                "-n",
-                "8",
-            ])
-            .args(extra)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
+        stdout_of(
+            glassbox()
+                .args([
+                    "generate",
+                    "--model",
+                    &fixture("tiny-c"),
+                    "--prompt",
+                    "The boat",
+                    "-n",
+                    "8",
+                ])
+                .args(extra),
+        )
     };
     let greedy = run(&[]);
     assert!(greedy.starts_with("The boat") && greedy.len() > "The boat\n".len());
@@ -545,20 +545,19 @@ fn generate_is_deterministic_and_continues_the_prompt() {
 #[test]
 fn no_bos_drops_the_leading_token() {
     let tokens = |extra: &[&str]| {
-        let out = glassbox()
-            .args([
-                "inspect",
-                "--json",
-                "--model",
-                &fixture("tiny-a"),
-                "--prompt",
-                "The boats",
-            ])
-            .args(extra)
-            .output()
-            .unwrap();
-        assert!(out.status.success());
-        let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let j: serde_json::Value = serde_json::from_str(&stdout_of(
+            glassbox()
+                .args([
+                    "inspect",
+                    "--json",
+                    "--model",
+                    &fixture("tiny-a"),
+                    "--prompt",
+                    "The boats",
+                ])
+                .args(extra),
+        ))
+        .unwrap();
         j["tokens"].as_array().unwrap().clone()
     };
     let with = tokens(&[]);

@@ -26,6 +26,29 @@ pub fn previous_token_scores(pattern: &Tensor) -> Result<Vec<f32>> {
         .collect())
 }
 
+/// Per head, the induction score of Olsson et al. (2022) on a sequence that repeats itself: the mean
+/// attention from each token of the second copy to the token that followed its earlier occurrence.
+/// pattern: [1, n_heads, seq, seq]; the first copy is `start..start+period`, the second follows it.
+pub fn induction_scores(pattern: &Tensor, start: usize, period: usize) -> Result<Vec<f32>> {
+    let (_, n_heads, seq, _) = pattern.dims4()?;
+    if period == 0 || start + 2 * period > seq {
+        candle_core::bail!(
+            "induction score: two copies of {period} tokens from {start} do not fit in {seq} positions"
+        );
+    }
+    let p = pattern.squeeze(0)?.to_vec3::<f32>()?; // [h][q][k]
+    let queries = start + period..start + 2 * period;
+    Ok((0..n_heads)
+        .map(|h| {
+            queries
+                .clone()
+                .map(|q| p[h][q][q - period + 1])
+                .sum::<f32>()
+                / period as f32
+        })
+        .collect())
+}
+
 /// For each layer whose pattern was captured, the head with the highest previous-token score.
 pub fn best_previous_token_heads(capture: &Capture, n_layers: usize) -> Result<Vec<HeadScore>> {
     let mut best = Vec::new();
@@ -54,6 +77,25 @@ mod tests {
         let pattern = Tensor::new(&[[prev, first]], &Device::Cpu)?;
         let s = previous_token_scores(&pattern)?;
         assert_eq!(s, vec![1.0, 0.5]);
+        Ok(())
+    }
+
+    #[test]
+    fn induction_score_reads_the_token_after_the_earlier_occurrence() -> Result<()> {
+        // Sequence A B A B (period 2 from position 0): query 2 (A) should attend to 1 (B), query 3 to 2.
+        let mut ind = [[0f32; 4]; 4];
+        let mut uniform = [[0f32; 4]; 4];
+        for q in 0..4 {
+            ind[q][if q >= 2 { q - 1 } else { q }] = 1.0;
+            for k in 0..=q {
+                uniform[q][k] = 1.0 / (q + 1) as f32;
+            }
+        }
+        let pattern = Tensor::new(&[[ind, uniform]], &Device::Cpu)?;
+        let s = induction_scores(&pattern, 0, 2)?;
+        assert_eq!(s[0], 1.0);
+        assert!((s[1] - (1.0 / 3.0 + 0.25) / 2.0).abs() < 1e-6);
+        assert!(induction_scores(&pattern, 1, 2).is_err());
         Ok(())
     }
 }
