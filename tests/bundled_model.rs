@@ -1,0 +1,276 @@
+//! What the bundled model (models/glassbox-tiny) must show, measured on the committed weights.
+//! The numbers are printed (`cargo test --test bundled_model -- --nocapture`) for MODEL_CARD.md.
+
+use candle_core::{Device, Tensor};
+use glassbox::analysis::heads::{induction_scores, previous_token_scores};
+use glassbox::analysis::predictions::softmax;
+use glassbox::corpus::{self, CorpusConfig, SKEW};
+use glassbox::model::hooks::{block_hook, BlockHook};
+use glassbox::model::{self, LoadedModel, NamesFilter};
+
+/// The held-out loss MODEL_CARD.md promises (nats per token, over the trained window).
+const HELDOUT_LOSS_MAX: f32 = 1.8;
+
+fn bundled() -> LoadedModel {
+    model::load(None, &Device::Cpu).expect("the bundled model loads by default")
+}
+
+/// The window length the model was trained on (`seq_len` in its train_args.json). Positions past it
+/// were never trained (see MODEL_CARD.md), so held-out text is cut there.
+fn trained_positions() -> usize {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(model::loader::BUNDLED_MODEL);
+    let args: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("train_args.json")).unwrap())
+            .unwrap();
+    args["seq_len"].as_u64().unwrap() as usize
+}
+
+/// Held-out documents, each tokenized with BOS and cut to the trained window.
+fn heldout_ids(m: &LoadedModel, n: usize) -> Vec<Vec<u32>> {
+    let n_ctx = trained_positions().min(m.model.config().n_ctx);
+    corpus::held_out(CorpusConfig::default().seed, n)
+        .iter()
+        .map(|doc| {
+            let mut ids = m.codec.encode(doc, true).unwrap();
+            ids.truncate(n_ctx);
+            ids
+        })
+        .collect()
+}
+
+fn pattern(trace: &model::Trace, layer: usize) -> Tensor {
+    trace
+        .capture()
+        .get(&block_hook(layer, BlockHook::Pattern))
+        .unwrap()
+        .unwrap()
+}
+
+/// −log p(next token) at every position of every document.
+fn token_losses(m: &LoadedModel, docs: &[Vec<u32>]) -> Vec<f32> {
+    let mut out = Vec::new();
+    for ids in docs {
+        let trace = m.model.trace(ids, NamesFilter::parse("logits")).unwrap();
+        let logits = trace.capture().get("logits").unwrap().unwrap();
+        let rows = logits.squeeze(0).unwrap().to_vec2::<f32>().unwrap();
+        for (pos, row) in rows.iter().enumerate().take(ids.len() - 1) {
+            let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            let lse = max + row.iter().map(|l| (l - max).exp()).sum::<f32>().ln();
+            out.push(lse - row[ids[pos + 1] as usize]);
+        }
+    }
+    out
+}
+
+#[test]
+fn heldout_loss_is_low_and_far_below_the_unigram_baseline() {
+    let m = bundled();
+    let docs = heldout_ids(&m, 60);
+    let losses = token_losses(&m, &docs);
+    let model_loss = losses.iter().sum::<f32>() / losses.len() as f32;
+
+    // Unigram baseline: token frequencies from training text (add-one smoothed), scored on the same
+    // held-out targets.
+    let vocab = m.model.config().d_vocab;
+    let mut counts = vec![1f64; vocab];
+    let train = corpus::generate(&CorpusConfig {
+        n_docs: 2000,
+        ..CorpusConfig::default()
+    });
+    for doc in &train {
+        for id in m.codec.encode(doc, true).unwrap() {
+            counts[id as usize] += 1.0;
+        }
+    }
+    let total: f64 = counts.iter().sum();
+    let targets: Vec<u32> = docs.iter().flat_map(|d| d[1..].to_vec()).collect();
+    let unigram = targets
+        .iter()
+        .map(|&t| -(counts[t as usize] / total).ln())
+        .sum::<f64>()
+        / targets.len() as f64;
+
+    eprintln!(
+        "held-out loss {model_loss:.3} nats/token over {} tokens; unigram baseline {unigram:.3}",
+        losses.len()
+    );
+    assert!(
+        model_loss <= HELDOUT_LOSS_MAX,
+        "held-out loss {model_loss:.3}"
+    );
+    assert!(
+        (model_loss as f64) < unigram / 2.0,
+        "held-out loss {model_loss:.3} is not far below the unigram baseline {unigram:.3}"
+    );
+}
+
+#[test]
+#[ignore = "target not met by the committed weights (best 0.3): see models/glassbox-tiny/MODEL_CARD.md"]
+fn a_previous_token_head() {
+    let m = bundled();
+    let cfg = m.model.config().clone();
+    let docs = heldout_ids(&m, 20);
+    let mut sums = vec![vec![0f32; cfg.n_heads]; cfg.n_layers];
+    for ids in &docs {
+        let trace = m
+            .model
+            .trace(ids, NamesFilter::parse("blocks.*.attn.hook_pattern"))
+            .unwrap();
+        for (layer, row) in sums.iter_mut().enumerate() {
+            for (h, s) in previous_token_scores(&pattern(&trace, layer))
+                .unwrap()
+                .iter()
+                .enumerate()
+            {
+                row[h] += s / docs.len() as f32;
+            }
+        }
+    }
+    let (layer, head, score) = best(&sums, 0);
+    eprintln!("best previous-token head: L{layer}H{head} {score:.3}");
+    assert!(
+        score >= 0.8,
+        "best previous-token head L{layer}H{head} scores {score:.3}"
+    );
+}
+
+#[test]
+#[ignore = "target not met by the committed weights: see models/glassbox-tiny/MODEL_CARD.md"]
+fn an_induction_head_in_a_later_layer() {
+    let m = bundled();
+    let cfg = m.model.config().clone();
+    let n_seqs = 10;
+    let mut sums = vec![vec![0f32; cfg.n_heads]; cfg.n_layers];
+    for seed in 0..n_seqs {
+        let text = corpus::repeated_random_words(seed, 20);
+        let words: Vec<&str> = text.split(' ').collect();
+        let half = format!(" {}", words[..words.len() / 2].join(" "));
+        // Each copy starts with a space, so both tokenize identically.
+        let copy = m.codec.encode(&half, false).unwrap();
+        let mut ids = m.codec.encode("", true).unwrap();
+        ids.extend(&copy);
+        ids.extend(&copy);
+        let trace = m
+            .model
+            .trace(&ids, NamesFilter::parse("blocks.*.attn.hook_pattern"))
+            .unwrap();
+        for (layer, row) in sums.iter_mut().enumerate() {
+            let scores = induction_scores(&pattern(&trace, layer), 1, copy.len()).unwrap();
+            for (h, s) in scores.iter().enumerate() {
+                row[h] += s / n_seqs as f32;
+            }
+        }
+    }
+    let (layer, head, score) = best(&sums, 1);
+    eprintln!("best induction head (layer >= 1): L{layer}H{head} {score:.3}");
+    assert!(
+        score >= 0.5,
+        "best induction head L{layer}H{head} scores {score:.3}"
+    );
+}
+
+#[test]
+fn copies_names_it_has_never_seen() {
+    let m = bundled();
+    let probes = corpus::copy_probe(7, 60);
+    let (mut hits, mut total) = (0, 0);
+    for p in &probes {
+        // Everything before the second mention (its space belongs to the name's first token).
+        let prefix = &p.text[..p.second_start - 1];
+        let mut ids = m.codec.encode(prefix, true).unwrap();
+        let name = m.codec.encode(&format!(" {}", p.name), false).unwrap();
+        let first = ids.len();
+        ids.extend(&name);
+        let trace = m.model.trace(&ids, NamesFilter::parse("logits")).unwrap();
+        let logits = trace
+            .capture()
+            .get("logits")
+            .unwrap()
+            .unwrap()
+            .squeeze(0)
+            .unwrap();
+        // The name's tokens after its first one: predicted from the position before each.
+        for pos in first + 1..ids.len() {
+            let row = logits.get(pos - 1).unwrap().to_vec1::<f32>().unwrap();
+            let top = glassbox::analysis::predictions::argmax(&row) as u32;
+            hits += usize::from(top == ids[pos]);
+            total += 1;
+        }
+    }
+    let accuracy = hits as f32 / total as f32;
+    eprintln!("copy accuracy on novel names: {hits}/{total} = {accuracy:.3}");
+    assert!(total >= 60, "only {total} name tokens to predict");
+    assert!(accuracy >= 0.8, "copy accuracy {accuracy:.3}");
+}
+
+#[test]
+fn reproduces_the_pronoun_skew_of_its_corpus() {
+    let m = bundled();
+    let pronoun = |p: &str| {
+        let ids = m.codec.encode(&format!(" {p}"), false).unwrap();
+        assert_eq!(ids.len(), 1, "\" {p}\" is one token");
+        ids[0] as usize
+    };
+    for &(occupation, favoured, rate) in SKEW {
+        let other = if favoured == "she" { "he" } else { "she" };
+        let (mut p_fav, mut p_other, mut n) = (0f32, 0f32, 0f32);
+        for (prompt, fav, _) in corpus::skew_prompts() {
+            if fav != favoured || !prompt.contains(&format!(" {occupation} ")) {
+                continue;
+            }
+            let trace = m
+                .model
+                .trace(
+                    &m.codec.encode(&prompt, true).unwrap(),
+                    NamesFilter::parse("logits"),
+                )
+                .unwrap();
+            let probs = softmax(&trace.next_logits().to_vec1::<f32>().unwrap(), 1.0);
+            p_fav += probs[pronoun(favoured)];
+            p_other += probs[pronoun(other)];
+            n += 1.0;
+        }
+        assert!(n > 0.0, "no prompts for {occupation}");
+        let (p_fav, p_other) = (p_fav / n, p_other / n);
+        let share = p_fav / (p_fav + p_other);
+        eprintln!(
+            "{occupation}: p({favoured}) {p_fav:.3}, p({other}) {p_other:.3}; share {share:.2} (corpus {rate:.2})"
+        );
+        assert!(
+            p_fav > p_other,
+            "{occupation}: p({favoured}) {p_fav:.3} <= p({other}) {p_other:.3}"
+        );
+        assert!(
+            share >= 0.6,
+            "{occupation}: {favoured} gets only {share:.2} of the pronoun mass"
+        );
+    }
+}
+
+/// (layer, head, score) of the highest score in layers ≥ `min_layer`.
+fn best(scores: &[Vec<f32>], min_layer: usize) -> (usize, usize, f32) {
+    let mut top = (0, 0, f32::NEG_INFINITY);
+    for (l, row) in scores.iter().enumerate().skip(min_layer) {
+        for (h, &s) in row.iter().enumerate() {
+            if s > top.2 {
+                top = (l, h, s);
+            }
+        }
+    }
+    top
+}
+
+#[test]
+fn every_command_defaults_to_the_bundled_model() {
+    let out = assert_cmd::Command::cargo_bin("glassbox")
+        .unwrap()
+        .args(["inspect", "--prompt", "Once upon a time"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("model   glassbox-tiny"));
+}
