@@ -87,9 +87,7 @@ mod tests {
         let mut uniform = [[0f32; 4]; 4];
         for q in 0..4 {
             ind[q][if q >= 2 { q - 1 } else { q }] = 1.0;
-            for k in 0..=q {
-                uniform[q][k] = 1.0 / (q + 1) as f32;
-            }
+            uniform[q][..=q].fill(1.0 / (q + 1) as f32);
         }
         let pattern = Tensor::new(&[[ind, uniform]], &Device::Cpu)?;
         let s = induction_scores(&pattern, 0, 2)?;
