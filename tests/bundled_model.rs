@@ -190,10 +190,10 @@ fn copies_names_it_has_never_seen() {
             .squeeze(0)
             .unwrap();
         // The name's tokens after its first one: predicted from the position before each.
-        for pos in first + 1..ids.len() {
+        for (pos, &want) in ids.iter().enumerate().skip(first + 1) {
             let row = logits.get(pos - 1).unwrap().to_vec1::<f32>().unwrap();
             let top = glassbox::analysis::predictions::argmax(&row) as u32;
-            hits += usize::from(top == ids[pos]);
+            hits += usize::from(top == want);
             total += 1;
         }
     }
