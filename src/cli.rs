@@ -5,16 +5,26 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use glassbox::model::device::DeviceChoice;
 
-/// See inside a Transformer language model.
+/// See inside a Transformer language model. With no command, opens the tutor on the bundled model.
 #[derive(Debug, Parser)]
-#[command(name = "glassbox", version, about, propagate_version = true)]
+#[command(
+    name = "glassbox",
+    version,
+    about,
+    propagate_version = true,
+    args_conflicts_with_subcommands = true
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+    #[command(flatten)]
+    pub tutor: TutorArgs,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The interactive tutor: step through a prompt and watch the model's internals (the default).
+    Tutor(TutorArgs),
     /// Show a prompt's tokens, the most likely next tokens and each layer's previous-token head.
     Inspect(InspectArgs),
     /// Run a prompt and save every captured activation (TransformerLens hook names) as safetensors.
@@ -54,6 +64,18 @@ pub struct PromptArgs {
     /// Do not put the BOS token (<|endoftext|> for GPT-2) in front of the prompt.
     #[arg(long)]
     pub no_bos: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TutorArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// The prompt to open with. Default: a short story whose name the model must copy.
+    #[arg(long, short, conflicts_with = "prompt_file")]
+    pub prompt: Option<String>,
+    /// Read the prompt from a file.
+    #[arg(long, value_name = "FILE")]
+    pub prompt_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -3,8 +3,10 @@
 //! Data flows one way: checkpoint → [`model`] (run and capture) → [`analysis`] (view data) → views.
 
 pub mod analysis;
+pub mod app;
 pub mod corpus;
 pub mod error;
 pub mod fsutil;
 pub mod model;
 pub mod train;
+pub mod ui;

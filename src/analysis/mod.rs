@@ -2,4 +2,8 @@
 //! draw the same data.
 
 pub mod heads;
+pub mod heatmap;
 pub mod predictions;
+pub mod residual;
+
+pub use heatmap::{Heatmap, Scale};

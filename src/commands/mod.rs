@@ -4,6 +4,7 @@ mod dump;
 mod generate;
 mod inspect;
 mod train;
+mod tutor;
 
 use color_eyre::eyre::{Result, WrapErr};
 use glassbox::error::hinted;
@@ -17,11 +18,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Dump(args)) => dump::run(args),
         Some(Command::Generate(args)) => generate::run(args),
         Some(Command::Train(args)) => train::run(args),
-        None => {
-            use clap::CommandFactory;
-            Cli::command().print_help()?;
-            Ok(())
-        }
+        Some(Command::Tutor(args)) => tutor::run(args),
+        None => tutor::run(cli.tutor),
     }
 }
 

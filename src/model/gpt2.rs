@@ -87,6 +87,8 @@ struct Attention {
     d_head: usize,
     /// Multiplies q·k: 1/√d_head (if scale_attn_weights) and 1/(layer+1) (if scale_attn_by_layer).
     scale: f64,
+    /// Heads whose output (hook_z) is zeroed: a what-if run, never set on a loaded model.
+    ablated: Vec<usize>,
 }
 
 impl Attention {
@@ -106,6 +108,7 @@ impl Attention {
             n_heads: cfg.n_heads,
             d_head: cfg.d_head,
             scale,
+            ablated: Vec::new(),
         })
     }
 
@@ -146,7 +149,16 @@ impl Attention {
         } else {
             candle_nn::ops::softmax_last_dim(&scores)?
         }; // [b, h, t, T]
-        let z = pattern.matmul(&v)?.transpose(1, 2)?; // [b, t, h, dh]
+        let mut z = pattern.matmul(&v)?.transpose(1, 2)?; // [b, t, h, dh]
+        if !self.ablated.is_empty() {
+            // Zero-ablation as a TransformerLens hook on hook_z would do it: the head still attends
+            // (its pattern is recorded unchanged) but writes nothing to the residual stream.
+            let keep: Vec<f32> = (0..h)
+                .map(|i| if self.ablated.contains(&i) { 0.0 } else { 1.0 })
+                .collect();
+            let keep = Tensor::from_vec(keep, (1, 1, h, 1), z.device())?.to_dtype(z.dtype())?;
+            z = z.broadcast_mul(&keep)?; // [b, t, h, dh]
+        }
         if let Some(r) = rec.as_deref_mut() {
             r.attention(
                 &hooks::block_hook(layer, BlockHook::AttnScores),
@@ -309,6 +321,26 @@ impl Gpt2 {
     /// The learned position embedding W_pos [n_ctx, d_model].
     pub fn pos_embed(&self) -> &Tensor {
         self.wpe.table()
+    }
+
+    /// A copy of this model (weights shared, not copied) in which the given (layer, head) pairs
+    /// write nothing: their hook_z is zero. Used for ablation what-ifs.
+    pub fn with_ablated_heads(&self, heads: &[(usize, usize)]) -> Result<Self> {
+        let mut out = self.clone();
+        for block in &mut out.blocks {
+            block.attn.ablated.clear();
+        }
+        for &(layer, head) in heads {
+            if layer >= self.cfg.n_layers || head >= self.cfg.n_heads {
+                candle_core::bail!(
+                    "no head L{layer}H{head}: the model has {} layers of {} heads",
+                    self.cfg.n_layers,
+                    self.cfg.n_heads
+                );
+            }
+            out.blocks[layer].attn.ablated.push(head);
+        }
+        Ok(out)
     }
 
     /// Logits for every position of a batch, for training: ids [b, t] (u32) -> [b, t, d_vocab].

@@ -8,6 +8,7 @@ use crate::error::Hinted;
 
 pub const GPT2_BOS: &str = "<|endoftext|>";
 
+#[derive(Clone)]
 pub struct TextCodec {
     inner: tokenizers::Tokenizer,
     bos: Option<u32>,

@@ -1,0 +1,331 @@
+//! `Heatmap`: a labelled matrix of values, the one type both the terminal heatmap and the PNG export
+//! draw. Built from a capture (attention patterns and scores) or from weights (position embeddings).
+
+use candle_core::{IndexOp, Result, Tensor};
+
+use crate::model::hooks::{block_hook, BlockHook};
+use crate::model::Capture;
+
+/// How values map to colours.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Scale {
+    /// Probabilities: 0..=1 on a sequential map.
+    Unit,
+    /// Signed values on a diverging map centred on 0, ±`max_abs` at the ends.
+    Signed { max_abs: f32 },
+}
+
+/// rows × cols values, row-major. A non-finite value is a masked cell (a future position).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Heatmap {
+    pub title: String,
+    pub rows: usize,
+    pub cols: usize,
+    pub values: Vec<f32>,
+    pub row_labels: Vec<String>,
+    pub col_labels: Vec<String>,
+    /// What the rows and columns are ("query", "key", "position", "dimension").
+    pub row_axis: String,
+    pub col_axis: String,
+    pub scale: Scale,
+}
+
+impl Heatmap {
+    /// The value at (row, col); `None` for a masked cell or outside the map.
+    pub fn get(&self, row: usize, col: usize) -> Option<f32> {
+        if row >= self.rows || col >= self.cols {
+            return None;
+        }
+        let v = self.values[row * self.cols + col];
+        v.is_finite().then_some(v)
+    }
+
+    pub fn row(&self, row: usize) -> &[f32] {
+        &self.values[row * self.cols..(row + 1) * self.cols]
+    }
+
+    /// `value` mapped to 0..=1 for a colour map (0.5 is zero on a signed scale).
+    pub fn normalized(&self, value: f32) -> f32 {
+        match self.scale {
+            Scale::Unit => value.clamp(0.0, 1.0),
+            Scale::Signed { max_abs } if max_abs > 0.0 => {
+                (0.5 + 0.5 * value / max_abs).clamp(0.0, 1.0)
+            }
+            Scale::Signed { .. } => 0.5,
+        }
+    }
+
+    /// The (low, high) values at the ends of the colour bar.
+    pub fn range(&self) -> (f32, f32) {
+        match self.scale {
+            Scale::Unit => (0.0, 1.0),
+            Scale::Signed { max_abs } => (-max_abs, max_abs),
+        }
+    }
+
+    /// The column with the largest value in `row`, if any is unmasked.
+    pub fn argmax_in_row(&self, row: usize) -> Option<usize> {
+        (0..self.cols)
+            .filter_map(|c| self.get(row, c).map(|v| (c, v)))
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|(c, _)| c)
+    }
+
+    /// A signed heatmap whose colour range is the largest finite |value|.
+    fn signed(title: String, rows: usize, cols: usize, values: Vec<f32>) -> Self {
+        let max_abs = values
+            .iter()
+            .filter(|v| v.is_finite())
+            .fold(0f32, |m, v| m.max(v.abs()));
+        Self {
+            title,
+            rows,
+            cols,
+            values,
+            row_labels: (0..rows).map(|i| i.to_string()).collect(),
+            col_labels: (0..cols).map(|i| i.to_string()).collect(),
+            row_axis: "position".into(),
+            col_axis: "dimension".into(),
+            scale: Scale::Signed { max_abs },
+        }
+    }
+}
+
+/// One head's slice [seq, seq] of a captured [1, head, seq, seq] attention hook.
+fn head_matrix(capture: &Capture, layer: usize, head: usize, hook: BlockHook) -> Result<Vec<f32>> {
+    let name = block_hook(layer, hook);
+    let t = capture
+        .get(&name)
+        .ok_or_else(|| candle_core::Error::Msg(format!("{name} was not captured")))??;
+    let (_, n_heads, _, _) = t.dims4()?;
+    if head >= n_heads {
+        candle_core::bail!("no head {head} in layer {layer}: it has {n_heads} heads");
+    }
+    t.i((0, head))?.flatten_all()?.to_vec1::<f32>()
+}
+
+/// `blocks.{layer}.attn.hook_pattern` for one head: query rows × key columns, each row sums to 1.
+pub fn attention_pattern(
+    capture: &Capture,
+    layer: usize,
+    head: usize,
+    tokens: &[String],
+) -> Result<Heatmap> {
+    let values = head_matrix(capture, layer, head, BlockHook::Pattern)?;
+    let n = capture.seq_len();
+    // Above the diagonal the pattern is exactly 0; mark it masked so views can draw it apart.
+    let values = mask_future(values, n, f32::NAN);
+    Ok(Heatmap {
+        title: format!("attention pattern L{layer}H{head}"),
+        rows: n,
+        cols: n,
+        values,
+        row_labels: tokens.to_vec(),
+        col_labels: tokens.to_vec(),
+        row_axis: "query".into(),
+        col_axis: "key".into(),
+        scale: Scale::Unit,
+    })
+}
+
+/// `blocks.{layer}.attn.hook_attn_scores` for one head (q·k/√d_head, future −∞). With `unscaled`,
+/// the what-if without the 1/√d_head factor: every score multiplied by √d_head.
+pub fn attention_scores(
+    capture: &Capture,
+    layer: usize,
+    head: usize,
+    tokens: &[String],
+    d_head: usize,
+    unscaled: bool,
+) -> Result<Heatmap> {
+    let mut values = head_matrix(capture, layer, head, BlockHook::AttnScores)?;
+    if unscaled {
+        let factor = (d_head as f32).sqrt();
+        values.iter_mut().for_each(|v| *v *= factor);
+    }
+    let n = capture.seq_len();
+    let mut map = Heatmap::signed(
+        format!(
+            "scores before softmax L{layer}H{head}{}",
+            if unscaled { " (no 1/√dₖ)" } else { "" }
+        ),
+        n,
+        n,
+        values,
+    );
+    map.row_labels = tokens.to_vec();
+    map.col_labels = tokens.to_vec();
+    map.row_axis = "query".into();
+    map.col_axis = "key".into();
+    Ok(map)
+}
+
+/// Every head of a layer's pattern sampled down (nearest) to at most `rows` × `cols` cells, for a
+/// grid of thumbnails. Sampling happens on the tensor, so long prompts stay cheap.
+pub fn pattern_thumbnails(
+    capture: &Capture,
+    layer: usize,
+    rows: usize,
+    cols: usize,
+) -> Result<Vec<Heatmap>> {
+    let name = block_hook(layer, BlockHook::Pattern);
+    let t = capture
+        .get(&name)
+        .ok_or_else(|| candle_core::Error::Msg(format!("{name} was not captured")))??;
+    let (_, n_heads, n, _) = t.dims4()?;
+    let (r, c) = (rows.clamp(1, n), cols.clamp(1, n));
+    let pick = |k: usize| -> Vec<u32> { (0..k).map(|i| (i * n / k) as u32).collect() };
+    let (row_src, col_src) = (pick(r), pick(c));
+    let device = t.device();
+    let small = t
+        .index_select(&Tensor::new(row_src.as_slice(), device)?, 2)?
+        .index_select(&Tensor::new(col_src.as_slice(), device)?, 3)?; // [1, h, r, c]
+    let values = small.squeeze(0)?.to_vec3::<f32>()?;
+    Ok((0..n_heads)
+        .map(|h| {
+            let mut v: Vec<f32> = values[h].concat();
+            for (i, &q) in row_src.iter().enumerate() {
+                for (j, &k) in col_src.iter().enumerate() {
+                    if k > q {
+                        v[i * c + j] = f32::NAN;
+                    }
+                }
+            }
+            Heatmap {
+                title: format!("L{layer}H{h}"),
+                rows: r,
+                cols: c,
+                values: v,
+                row_labels: vec![String::new(); r],
+                col_labels: vec![String::new(); c],
+                row_axis: "query".into(),
+                col_axis: "key".into(),
+                scale: Scale::Unit,
+            }
+        })
+        .collect())
+}
+
+fn mask_future(mut values: Vec<f32>, n: usize, fill: f32) -> Vec<f32> {
+    for q in 0..n {
+        for k in q + 1..n {
+            values[q * n + k] = fill;
+        }
+    }
+    values
+}
+
+/// softmax over the finite entries of one row of scores (masked entries get 0).
+pub fn softmax_row(scores: &[f32]) -> Vec<f32> {
+    let max = scores
+        .iter()
+        .copied()
+        .filter(|v| v.is_finite())
+        .fold(f32::NEG_INFINITY, f32::max);
+    if !max.is_finite() {
+        return vec![0.0; scores.len()];
+    }
+    let exps: Vec<f64> = scores
+        .iter()
+        .map(|&s| {
+            if s.is_finite() {
+                ((s - max) as f64).exp()
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    let sum: f64 = exps.iter().sum();
+    exps.iter().map(|e| (e / sum) as f32).collect()
+}
+
+/// The learned position embedding W_pos [n_pos, d_model] as a heatmap (first `n_pos` rows).
+pub fn position_embedding(w_pos: &Tensor, n_pos: usize) -> Result<Heatmap> {
+    let (n_ctx, d) = w_pos.dims2()?;
+    let n = n_pos.clamp(1, n_ctx);
+    let values = w_pos.narrow(0, 0, n)?.flatten_all()?.to_vec1::<f32>()?;
+    Ok(Heatmap::signed("learned W_pos".into(), n, d, values))
+}
+
+/// Cosine similarity between the position embeddings of positions 0..n_pos: [n_pos, n_pos].
+pub fn position_similarity(w_pos: &Tensor, n_pos: usize) -> Result<Heatmap> {
+    let (n_ctx, d) = w_pos.dims2()?;
+    let n = n_pos.clamp(1, n_ctx);
+    let rows = w_pos.narrow(0, 0, n)?.to_vec2::<f32>()?;
+    let norms: Vec<f32> = rows
+        .iter()
+        .map(|r| r.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-12))
+        .collect();
+    let mut values = vec![0f32; n * n];
+    for i in 0..n {
+        for j in 0..n {
+            let dot: f32 = (0..d).map(|k| rows[i][k] * rows[j][k]).sum();
+            values[i * n + j] = dot / (norms[i] * norms[j]);
+        }
+    }
+    let mut map = Heatmap::signed("cosine similarity of W_pos rows".into(), n, n, values);
+    map.scale = Scale::Signed { max_abs: 1.0 };
+    map.col_axis = "position".into();
+    Ok(map)
+}
+
+/// The sinusoidal encoding of "Attention Is All You Need" (Vaswani et al., 2017):
+/// PE(p, 2i) = sin(p / 10000^(2i/d)), PE(p, 2i+1) = cos(p / 10000^(2i/d)). [n_pos, d]
+pub fn sinusoidal(n_pos: usize, d: usize) -> Heatmap {
+    let mut values = vec![0f32; n_pos * d];
+    for p in 0..n_pos {
+        for k in 0..d {
+            let i2 = (k - k % 2) as f64;
+            let angle = p as f64 / 10000f64.powf(i2 / d as f64);
+            values[p * d + k] = if k % 2 == 0 { angle.sin() } else { angle.cos() } as f32;
+        }
+    }
+    let mut map = Heatmap::signed("sinusoidal (Vaswani 2017)".into(), n_pos, d, values);
+    map.scale = Scale::Signed { max_abs: 1.0 };
+    map
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sinusoidal_matches_the_formula_at_known_points() {
+        let m = sinusoidal(8, 4);
+        assert_eq!(m.get(0, 0), Some(0.0));
+        assert_eq!(m.get(0, 1), Some(1.0));
+        assert!((m.get(3, 0).unwrap() - 3f32.sin()).abs() < 1e-6);
+        // dims 2,3 use the frequency 1/10000^(2/4) = 1/100.
+        assert!((m.get(5, 3).unwrap() - (0.05f32).cos()).abs() < 1e-6);
+    }
+
+    #[test]
+    fn softmax_row_ignores_masked_entries() {
+        let p = softmax_row(&[0.0, 0.0, f32::NEG_INFINITY]);
+        assert_eq!(p, vec![0.5, 0.5, 0.0]);
+    }
+
+    #[test]
+    fn cosine_similarity_is_one_on_the_diagonal_and_signed() {
+        let w = Tensor::new(
+            &[[1f32, 0.0], [0.0, 2.0], [-3.0, 0.0]],
+            &candle_core::Device::Cpu,
+        )
+        .unwrap();
+        let m = position_similarity(&w, 3).unwrap();
+        for i in 0..3 {
+            assert!((m.get(i, i).unwrap() - 1.0).abs() < 1e-6);
+        }
+        assert!(m.get(0, 1).unwrap().abs() < 1e-6);
+        assert!((m.get(0, 2).unwrap() + 1.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn normalized_puts_zero_in_the_middle_of_a_signed_scale() {
+        let m = Heatmap::signed("t".into(), 1, 2, vec![-2.0, 1.0]);
+        assert_eq!(m.normalized(0.0), 0.5);
+        assert_eq!(m.normalized(-2.0), 0.0);
+        assert_eq!(m.normalized(1.0), 0.75);
+        assert_eq!(m.argmax_in_row(0), Some(1));
+    }
+}

@@ -1,0 +1,69 @@
+//! The residual stream: its norm after each block, what attention and the MLP add, and the logit lens.
+
+use candle_core::{IndexOp, Result, Tensor, D};
+
+use super::predictions::{softmax, top_k};
+use crate::model::hooks::{block_hook, BlockHook};
+use crate::model::{Capture, Gpt2};
+
+/// L2 norms per position of one block's residual-stream hooks.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BlockNorms {
+    pub resid_pre: Vec<f32>,
+    pub attn_out: Vec<f32>,
+    pub mlp_out: Vec<f32>,
+    pub resid_post: Vec<f32>,
+}
+
+/// ‖x‖ per position of a captured [1, pos, d_model] hook -> [pos].
+fn norms(capture: &Capture, name: &str) -> Result<Vec<f32>> {
+    let t = capture
+        .get(name)
+        .ok_or_else(|| candle_core::Error::Msg(format!("{name} was not captured")))??;
+    t.sqr()?.sum(D::Minus1)?.sqrt()?.i(0)?.to_vec1::<f32>()
+}
+
+/// Norms of blocks.{l}.hook_resid_pre, hook_attn_out, hook_mlp_out and hook_resid_post for every layer.
+pub fn block_norms(capture: &Capture, n_layers: usize) -> Result<Vec<BlockNorms>> {
+    (0..n_layers)
+        .map(|l| {
+            Ok(BlockNorms {
+                resid_pre: norms(capture, &block_hook(l, BlockHook::ResidPre))?,
+                attn_out: norms(capture, &block_hook(l, BlockHook::AttnOut))?,
+                mlp_out: norms(capture, &block_hook(l, BlockHook::MlpOut))?,
+                resid_post: norms(capture, &block_hook(l, BlockHook::ResidPost))?,
+            })
+        })
+        .collect()
+}
+
+/// What the model would predict if it stopped at one point of the residual stream.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LensRow {
+    /// The hook read: blocks.0.hook_resid_pre (the embeddings), then blocks.{l}.hook_resid_post.
+    pub hook: String,
+    /// The most probable next tokens there, with their probabilities.
+    pub top: Vec<(u32, f32)>,
+}
+
+/// The logit lens at position `pos`: ln_final and the unembedding applied to the residual stream
+/// before the first block and after every block. The last row is the model's own prediction.
+pub fn logit_lens(model: &Gpt2, capture: &Capture, pos: usize, k: usize) -> Result<Vec<LensRow>> {
+    let n_layers = model.config().n_layers;
+    let mut hooks = vec![block_hook(0, BlockHook::ResidPre)];
+    hooks.extend((0..n_layers).map(|l| block_hook(l, BlockHook::ResidPost)));
+    hooks
+        .into_iter()
+        .map(|hook| {
+            let resid = capture
+                .get(&hook)
+                .ok_or_else(|| candle_core::Error::Msg(format!("{hook} was not captured")))??;
+            let row: Tensor = resid.i((0, pos))?; // [d_model]
+            let logits = model.logit_lens(&row)?.to_vec1::<f32>()?; // [d_vocab]
+            Ok(LensRow {
+                hook,
+                top: top_k(&softmax(&logits, 1.0), k),
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,423 @@
+//! The tutor's state and how keys, mouse clicks and the worker's answers change it. Nothing here
+//! draws or runs the model: `update` returns the requests for the worker, so it is testable alone.
+
+pub mod keys;
+pub mod worker;
+
+use std::cell::RefCell;
+
+use candle_core::IndexOp;
+use ratatui::layout::Rect;
+
+use crate::analysis::heads::previous_token_scores;
+use crate::analysis::heatmap::{self, Heatmap};
+use crate::analysis::predictions::softmax;
+use crate::analysis::residual::{block_norms, BlockNorms};
+use crate::model::hooks::{block_hook, BlockHook};
+use worker::{AblatedRun, LensAnswer, ModelInfo, Request, Response, Snapshot};
+
+/// The main views, in Tab order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum View {
+    Attention,
+    Heads,
+    Scores,
+    Positions,
+    Residual,
+    Lens,
+    Next,
+    Lesson,
+}
+
+impl View {
+    pub const ALL: [View; 8] = [
+        View::Attention,
+        View::Heads,
+        View::Scores,
+        View::Positions,
+        View::Residual,
+        View::Lens,
+        View::Next,
+        View::Lesson,
+    ];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            View::Attention => "Attention",
+            View::Heads => "Heads",
+            View::Scores => "Scores",
+            View::Positions => "Positions",
+            View::Residual => "Residual",
+            View::Lens => "Lens",
+            View::Next => "Next",
+            View::Lesson => "Lesson",
+        }
+    }
+
+    fn index(self) -> usize {
+        View::ALL.iter().position(|&v| v == self).unwrap_or(0)
+    }
+
+    fn cycled(self, forward: bool) -> View {
+        let n = View::ALL.len();
+        let i = self.index();
+        View::ALL[if forward {
+            (i + 1) % n
+        } else {
+            (i + n - 1) % n
+        }]
+    }
+}
+
+/// Where mouse clicks land: filled in while drawing, read when a click arrives.
+#[derive(Debug, Clone, Default)]
+pub struct Hits {
+    /// Token strip: a rectangle per token index.
+    pub tokens: Vec<(Rect, usize)>,
+    /// Heads grid: a rectangle per (layer, head).
+    pub heads: Vec<(Rect, usize, usize)>,
+    /// Heatmap cells: the plot area and the first row/col shown, rows per line and cols per key.
+    pub heatmap: Option<HeatmapHit>,
+    /// View tabs.
+    pub tabs: Vec<(Rect, View)>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct HeatmapHit {
+    pub area: Rect,
+    pub row0: usize,
+    pub rows_per_line: usize,
+}
+
+/// The tutor's whole state.
+pub struct App {
+    pub info: Option<ModelInfo>,
+    pub snap: Option<Snapshot>,
+    /// The prompt text as typed (before generation).
+    pub prompt: String,
+    /// How many tokens came from the prompt; the rest were generated.
+    pub prompt_len: usize,
+    pub view: View,
+    pub cursor: usize,
+    pub layer: usize,
+    pub head: usize,
+    /// Sample (true) or take the most probable token (false) when generating.
+    pub sampling: bool,
+    pub temperature: f32,
+    pub seed: u64,
+    /// What-if: scores without the 1/√dₖ factor.
+    pub unscaled: bool,
+    /// The head whose output is zeroed in the what-if, and the logits that run produced.
+    pub ablation: Option<(usize, usize)>,
+    pub ablated: Option<AblatedRun>,
+    pub lens: Option<LensAnswer>,
+    /// Half-block cells (two rows per line) instead of one row per line.
+    pub dense: bool,
+    pub help: bool,
+    /// The prompt being edited, when the editor is open.
+    pub editing: Option<String>,
+    /// Work the worker is doing now, shown in the status line.
+    pub busy: Option<String>,
+    pub status: String,
+    pub error: Option<String>,
+    pub quit: bool,
+    /// Lesson text for the lesson pane (lessons come from lessons/).
+    pub lesson: Option<(String, String)>,
+    pub hits: RefCell<Hits>,
+    cache: RefCell<Option<(CacheKey, Heatmap)>>,
+    derived: RefCell<Derived>,
+}
+
+/// Analysis results computed once per snapshot version, on first use.
+#[derive(Default)]
+struct Derived {
+    version: u64,
+    head_scores: Option<Vec<Vec<f32>>>,
+    norms: Option<Vec<BlockNorms>>,
+    positions: Option<Vec<Heatmap>>,
+}
+
+/// Positions shown in the cosine-similarity map (it is n² · d_model to compute).
+const SIMILARITY_POSITIONS: usize = 256;
+
+#[derive(Debug, Clone, PartialEq)]
+struct CacheKey {
+    version: u64,
+    view: View,
+    layer: usize,
+    head: usize,
+    unscaled: bool,
+}
+
+impl App {
+    pub fn new(prompt: String) -> Self {
+        Self {
+            info: None,
+            snap: None,
+            prompt,
+            prompt_len: 0,
+            view: View::Attention,
+            cursor: 0,
+            layer: 0,
+            head: 0,
+            sampling: false,
+            temperature: 1.0,
+            seed: 0x676c_6173,
+            unscaled: false,
+            ablation: None,
+            ablated: None,
+            lens: None,
+            dense: false,
+            help: false,
+            editing: None,
+            busy: Some("loading the model…".into()),
+            status: String::new(),
+            error: None,
+            quit: false,
+            lesson: None,
+            hits: RefCell::new(Hits::default()),
+            cache: RefCell::new(None),
+            derived: RefCell::new(Derived::default()),
+        }
+    }
+
+    pub fn n_tokens(&self) -> usize {
+        self.snap.as_ref().map_or(0, |s| s.ids.len())
+    }
+
+    pub fn dims(&self) -> (usize, usize) {
+        self.info
+            .as_ref()
+            .map_or((0, 0), |i| (i.config.n_layers, i.config.n_heads))
+    }
+
+    /// Apply an answer from the worker; returns follow-up requests.
+    pub fn on_response(&mut self, response: Response) -> Vec<Request> {
+        match response {
+            Response::Loading(msg) => {
+                self.busy = Some(msg);
+                Vec::new()
+            }
+            Response::Loaded(info) => {
+                self.status = format!("loaded {}", info.name);
+                self.info = Some(*info);
+                self.busy = Some("running the prompt…".into());
+                Vec::new()
+            }
+            Response::Ready(snap) => {
+                let grew = self
+                    .snap
+                    .as_ref()
+                    .is_some_and(|s| snap.ids.len() > s.ids.len());
+                let first = self.snap.is_none() || self.prompt_len == 0;
+                if first {
+                    self.prompt_len = snap.ids.len();
+                }
+                self.prompt_len = self.prompt_len.min(snap.ids.len());
+                // After a new prompt or a generated token, look at the newest position.
+                if first || grew || self.cursor >= snap.ids.len() {
+                    self.cursor = snap.ids.len().saturating_sub(1);
+                }
+                self.snap = Some(*snap);
+                self.busy = None;
+                self.error = None;
+                self.lens = None;
+                self.ablated = None;
+                self.follow_ups()
+            }
+            Response::Lens(answer) => {
+                self.lens = Some(answer);
+                Vec::new()
+            }
+            Response::Ablated(run) => {
+                self.busy = None;
+                self.ablated = Some(run);
+                Vec::new()
+            }
+            Response::Failed(msg) => {
+                self.busy = None;
+                self.error = Some(msg);
+                Vec::new()
+            }
+        }
+    }
+
+    /// Requests the current view needs and does not have yet (lens rows, the ablation run).
+    pub fn follow_ups(&mut self) -> Vec<Request> {
+        let Some(snap) = &self.snap else {
+            return Vec::new();
+        };
+        let version = snap.version;
+        let mut out = Vec::new();
+        let lens_ok = self
+            .lens
+            .as_ref()
+            .is_some_and(|a| a.version == version && a.pos == self.cursor);
+        if self.view == View::Lens && !lens_ok {
+            out.push(Request::Lens {
+                version,
+                pos: self.cursor,
+            });
+        }
+        if let Some(head) = self.ablation {
+            let ok = self
+                .ablated
+                .as_ref()
+                .is_some_and(|a| a.version == version && a.heads == [head]);
+            if !ok && self.busy.is_none() {
+                self.busy = Some(format!("running with L{}H{} ablated…", head.0, head.1));
+                out.push(Request::Ablate {
+                    version,
+                    heads: vec![head],
+                });
+            }
+        }
+        out
+    }
+
+    /// The text typed, with generated tokens appended as their text.
+    pub fn full_text(&self) -> String {
+        let Some((snap, info)) = self.snap.as_ref().zip(self.info.as_ref()) else {
+            return self.prompt.clone();
+        };
+        let skip = usize::from(info.bos.is_some() && snap.ids.first() == info.bos.as_ref());
+        info.codec.decode(&snap.ids[skip..])
+    }
+
+    /// Next-token probabilities after the cursor's token at the current temperature.
+    pub fn next_probs(&self) -> Option<Vec<f32>> {
+        let logits = self.logits_row(self.cursor)?;
+        Some(softmax(&logits, self.temperature))
+    }
+
+    pub fn logits_row(&self, pos: usize) -> Option<Vec<f32>> {
+        let snap = self.snap.as_ref()?;
+        let logits = snap.capture.get("logits")?.ok()?;
+        logits.i((0, pos)).ok()?.to_vec1::<f32>().ok()
+    }
+
+    /// Next-token probabilities at the cursor from the ablated run, if it is current.
+    pub fn ablated_probs(&self) -> Option<Vec<f32>> {
+        let run = self.ablated.as_ref()?;
+        let snap = self.snap.as_ref()?;
+        if run.version != snap.version || run.heads.first().copied() != self.ablation {
+            return None;
+        }
+        let row = run.logits.i(self.cursor).ok()?.to_vec1::<f32>().ok()?;
+        Some(softmax(&row, self.temperature))
+    }
+
+    /// The heatmap the Attention or Scores view shows for the selected head, computed once per change.
+    pub fn head_map(&self, view: View) -> Option<Heatmap> {
+        let snap = self.snap.as_ref()?;
+        let info = self.info.as_ref()?;
+        let key = CacheKey {
+            version: snap.version,
+            view,
+            layer: self.layer,
+            head: self.head,
+            unscaled: self.unscaled && view == View::Scores,
+        };
+        if let Some((k, map)) = self.cache.borrow().as_ref() {
+            if *k == key {
+                return Some(map.clone());
+            }
+        }
+        let map = match view {
+            View::Scores => heatmap::attention_scores(
+                &snap.capture,
+                self.layer,
+                self.head,
+                &snap.tokens,
+                info.config.d_head,
+                key.unscaled,
+            ),
+            _ => heatmap::attention_pattern(&snap.capture, self.layer, self.head, &snap.tokens),
+        }
+        .ok()?;
+        *self.cache.borrow_mut() = Some((key, map.clone()));
+        Some(map)
+    }
+
+    /// The derived-results cache, emptied when the snapshot changed.
+    fn derived(&self) -> Option<std::cell::RefMut<'_, Derived>> {
+        let version = self.snap.as_ref()?.version;
+        let mut d = self.derived.borrow_mut();
+        if d.version != version {
+            let positions = d.positions.take();
+            *d = Derived {
+                version,
+                positions,
+                ..Derived::default()
+            };
+        }
+        Some(d)
+    }
+
+    /// Previous-token score of every head on this prompt: [layer][head].
+    pub fn head_scores(&self) -> Vec<Vec<f32>> {
+        let (n_layers, _) = self.dims();
+        let Some(mut d) = self.derived() else {
+            return Vec::new();
+        };
+        let capture = &self.snap.as_ref().expect("derived() checked it").capture;
+        d.head_scores
+            .get_or_insert_with(|| {
+                (0..n_layers)
+                    .map(|l| {
+                        capture
+                            .get(&block_hook(l, BlockHook::Pattern))
+                            .and_then(|p| p.ok())
+                            .and_then(|p| previous_token_scores(&p).ok())
+                            .unwrap_or_default()
+                    })
+                    .collect()
+            })
+            .clone()
+    }
+
+    /// Residual-stream norms per block and position.
+    pub fn block_norms(&self) -> Option<Vec<BlockNorms>> {
+        let (n_layers, _) = self.dims();
+        let mut d = self.derived()?;
+        if d.norms.is_none() {
+            let capture = &self.snap.as_ref()?.capture;
+            d.norms = Some(block_norms(capture, n_layers).ok()?);
+        }
+        d.norms.clone()
+    }
+
+    /// W_pos, the cosine similarity between positions, and the sinusoidal encoding.
+    pub fn position_maps(&self) -> Option<Vec<Heatmap>> {
+        let info = self.info.as_ref()?;
+        let mut d = self.derived()?;
+        if d.positions.is_none() {
+            let w = &info.pos_embed;
+            let n_ctx = info.config.n_ctx;
+            let n_sim = n_ctx.min(SIMILARITY_POSITIONS);
+            d.positions = Some(vec![
+                heatmap::position_embedding(w, n_ctx).ok()?,
+                heatmap::position_similarity(w, n_sim).ok()?,
+                heatmap::sinusoidal(n_ctx, info.config.d_model),
+            ]);
+        }
+        d.positions.clone()
+    }
+
+    fn move_cursor(&mut self, to: isize) {
+        let n = self.n_tokens();
+        if n == 0 {
+            return;
+        }
+        self.cursor = to.clamp(0, n as isize - 1) as usize;
+    }
+
+    fn select_head(&mut self, layer: usize, head: usize) {
+        let (n_layers, n_heads) = self.dims();
+        if n_layers == 0 {
+            return;
+        }
+        self.layer = layer.min(n_layers - 1);
+        self.head = head.min(n_heads - 1);
+    }
+}

@@ -1,0 +1,291 @@
+//! The inference worker: a thread that owns the model, runs it when asked and sends back what the
+//! views need. The UI thread never runs the model, so the screen never freezes.
+
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::thread::JoinHandle;
+
+use candle_core::{IndexOp, Tensor};
+use color_eyre::eyre::{Result, WrapErr};
+
+use crate::analysis::residual::{logit_lens, LensRow};
+use crate::model::sampling::{Sampler, SamplingConfig};
+use crate::model::{LoadedModel, NamesFilter, Trace};
+
+/// Everything the views read about one state of the prompt.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    /// Increases with every change of the prompt; answers for an older version are dropped.
+    pub version: u64,
+    pub ids: Vec<u32>,
+    /// Each token's text as the tokenizer decodes it.
+    pub tokens: Vec<String>,
+    /// Hooks the tutor shows (see [`TUTOR_HOOKS`]), one chunk each.
+    pub capture: crate::model::Capture,
+}
+
+/// What the tutor records: patterns, scores, the residual stream's parts, and the logits.
+pub const TUTOR_HOOKS: &str = "blocks.*.attn.hook_pattern, blocks.*.attn.hook_attn_scores, \
+     blocks.*.hook_resid_pre, blocks.*.hook_attn_out, blocks.*.hook_mlp_out, \
+     blocks.*.hook_resid_post, logits";
+
+/// Facts about the loaded model that never change.
+#[derive(Clone)]
+pub struct ModelInfo {
+    pub name: String,
+    pub config: crate::model::Config,
+    pub n_params: usize,
+    pub bos: Option<u32>,
+    /// W_pos [n_ctx, d_model].
+    pub pos_embed: Tensor,
+    pub device: String,
+    /// The tokenizer, so the UI can label predicted tokens without asking the worker.
+    pub codec: crate::model::tokenizer::TextCodec,
+}
+
+#[derive(Debug, Clone)]
+pub enum Request {
+    /// Replace the prompt with this text (BOS is prepended when the model has one).
+    Prompt(String),
+    /// Append the next token chosen with this sampling configuration.
+    Generate(SamplingConfig),
+    /// Remove the last token.
+    Pop,
+    /// The logit lens at a position of a snapshot version.
+    Lens {
+        version: u64,
+        pos: usize,
+    },
+    /// Next-token logits [seq, d_vocab] with these heads' outputs zeroed.
+    Ablate {
+        version: u64,
+        heads: Vec<(usize, usize)>,
+    },
+    Quit,
+}
+
+pub enum Response {
+    Loading(String),
+    Loaded(Box<ModelInfo>),
+    Ready(Box<Snapshot>),
+    Lens(LensAnswer),
+    Ablated(AblatedRun),
+    Failed(String),
+}
+
+/// The logit lens at one position of one snapshot, each row with its top tokens' texts.
+#[derive(Debug, Clone)]
+pub struct LensAnswer {
+    pub version: u64,
+    pub pos: usize,
+    pub rows: Vec<(LensRow, Vec<String>)>,
+}
+
+/// Logits of a run with some heads' outputs zeroed.
+#[derive(Debug, Clone)]
+pub struct AblatedRun {
+    pub version: u64,
+    pub heads: Vec<(usize, usize)>,
+    /// [seq, d_vocab]
+    pub logits: Tensor,
+}
+
+/// The UI's handle on the worker thread.
+pub struct Worker {
+    tx: Sender<Request>,
+    pub rx: Receiver<Response>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl Worker {
+    /// Start the thread: it loads the model with `load`, runs `prompt`, then serves requests.
+    pub fn spawn<F>(load: F, prompt: String) -> Self
+    where
+        F: FnOnce() -> Result<LoadedModel> + Send + 'static,
+    {
+        let (tx, requests) = channel::<Request>();
+        let (responses, rx) = channel::<Response>();
+        let handle = std::thread::Builder::new()
+            .name("glassbox-model".into())
+            .spawn(move || serve(load, prompt, requests, responses))
+            .ok();
+        Self { tx, rx, handle }
+    }
+
+    pub fn send(&self, request: Request) {
+        // A worker that has stopped already reported why; nothing more to do here.
+        let _ = self.tx.send(request);
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.tx.send(Request::Quit);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+fn serve<F>(load: F, prompt: String, requests: Receiver<Request>, out: Sender<Response>)
+where
+    F: FnOnce() -> Result<LoadedModel>,
+{
+    let _ = out.send(Response::Loading("loading the model…".into()));
+    let loaded = match load() {
+        Ok(m) => m,
+        Err(e) => {
+            let _ = out.send(Response::Failed(crate::error::one_line(&e).0));
+            return;
+        }
+    };
+    let mut session = Session::new(loaded);
+    let _ = out.send(Response::Loaded(Box::new(session.info())));
+    let mut pending = Some(Request::Prompt(prompt));
+    loop {
+        let request = match pending.take() {
+            Some(r) => r,
+            None => match requests.recv() {
+                Ok(r) => r,
+                Err(_) => return,
+            },
+        };
+        if matches!(request, Request::Quit) {
+            return;
+        }
+        let response = session
+            .handle(request)
+            .unwrap_or_else(|e| Response::Failed(crate::error::one_line(&e).0));
+        if out.send(response).is_err() {
+            return;
+        }
+    }
+}
+
+/// The worker's state: the model and the current trace.
+pub struct Session {
+    pub loaded: LoadedModel,
+    trace: Option<Trace>,
+    version: u64,
+}
+
+impl Session {
+    pub fn new(loaded: LoadedModel) -> Self {
+        Self {
+            loaded,
+            trace: None,
+            version: 0,
+        }
+    }
+
+    pub fn info(&self) -> ModelInfo {
+        let cfg = self.loaded.model.config().clone();
+        ModelInfo {
+            name: self.loaded.files.name.clone(),
+            n_params: cfg.n_params(),
+            config: cfg,
+            bos: self.loaded.codec.bos_id(),
+            pos_embed: self.loaded.model.pos_embed().clone(),
+            device: format!("{:?}", self.loaded.model.device().location()),
+            codec: self.loaded.codec.clone(),
+        }
+    }
+
+    /// Serve one request (the worker thread's loop, and tests without a thread).
+    pub fn handle(&mut self, request: Request) -> Result<Response> {
+        match request {
+            Request::Prompt(text) => {
+                let bos = self.loaded.codec.bos_id().is_some();
+                let ids = self.loaded.codec.encode(&text, bos)?;
+                let trace = self
+                    .loaded
+                    .model
+                    .trace(&ids, NamesFilter::parse(TUTOR_HOOKS))?;
+                self.trace = Some(trace);
+                self.snapshot()
+            }
+            Request::Generate(config) => {
+                let trace = self.current()?;
+                let mut sampler = Sampler::new(SamplingConfig {
+                    // A new seed per position, so sampling twice at one spot can differ.
+                    seed: config.seed ^ trace.len() as u64,
+                    ..config
+                });
+                let id = sampler.sample(trace.next_logits())?;
+                let model = &self.loaded.model;
+                let trace = self.trace.as_mut().expect("checked by current()");
+                model.step(trace, id)?;
+                self.snapshot()
+            }
+            Request::Pop => {
+                let model = &self.loaded.model;
+                let trace = self
+                    .trace
+                    .as_mut()
+                    .ok_or_else(|| color_eyre::eyre::eyre!("no prompt yet"))?;
+                model.pop(trace)?;
+                self.snapshot()
+            }
+            Request::Lens { version, pos } => {
+                let trace = self.current()?;
+                let rows = logit_lens(&self.loaded.model, trace.capture(), pos, 5)?
+                    .into_iter()
+                    .map(|row| {
+                        let texts = row
+                            .top
+                            .iter()
+                            .map(|&(id, _)| self.loaded.codec.token_str(id))
+                            .collect();
+                        (row, texts)
+                    })
+                    .collect();
+                Ok(Response::Lens(LensAnswer { version, pos, rows }))
+            }
+            Request::Ablate { version, heads } => {
+                let trace = self.current()?;
+                let model = self.loaded.model.with_ablated_heads(&heads)?;
+                let run = model
+                    .trace(trace.ids(), NamesFilter::parse("logits"))
+                    .wrap_err("running the model with heads ablated")?;
+                let logits = run
+                    .capture()
+                    .get("logits")
+                    .ok_or_else(|| color_eyre::eyre::eyre!("logits were not captured"))??
+                    .i(0)?; // [seq, d_vocab]
+                Ok(Response::Ablated(AblatedRun {
+                    version,
+                    heads,
+                    logits,
+                }))
+            }
+            Request::Quit => Ok(Response::Loading("stopping".into())),
+        }
+    }
+
+    fn current(&self) -> Result<&Trace> {
+        self.trace
+            .as_ref()
+            .ok_or_else(|| color_eyre::eyre::eyre!("no prompt yet"))
+    }
+
+    fn snapshot(&mut self) -> Result<Response> {
+        self.version += 1;
+        let version = self.version;
+        let trace = self
+            .trace
+            .as_mut()
+            .ok_or_else(|| color_eyre::eyre::eyre!("no prompt yet"))?;
+        trace.capture_mut().compact()?;
+        let ids = trace.ids().to_vec();
+        Ok(Response::Ready(Box::new(Snapshot {
+            version,
+            tokens: self.loaded.codec.token_strs(&ids),
+            ids,
+            capture: trace.capture().clone(),
+        })))
+    }
+
+    /// The text of one token id.
+    pub fn token_text(&self, id: u32) -> String {
+        self.loaded.codec.token_str(id)
+    }
+}

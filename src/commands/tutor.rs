@@ -1,0 +1,94 @@
+//! `glassbox` / `glassbox tutor`: the interactive terminal tutor.
+//!
+//! The model is found here (so a wrong --model is a one-line error before the screen changes), then
+//! loaded and run on a worker thread while the first frame is already on screen.
+
+use std::io::stdout;
+use std::time::Duration;
+
+use color_eyre::eyre::{Result, WrapErr};
+use glassbox::app::worker::Worker;
+use glassbox::app::App;
+use glassbox::model::{self, loader};
+use glassbox::ui::theme::{ColorMode, Theme};
+use glassbox::ui::Screen;
+use ratatui::crossterm::event::{self, DisableMouseCapture, EnableMouseCapture, Event};
+use ratatui::crossterm::execute;
+use ratatui::DefaultTerminal;
+
+use crate::cli::TutorArgs;
+
+/// The prompt the tutor opens with: a made-up name the model must copy from earlier in the text.
+pub const DEFAULT_PROMPT: &str =
+    "There was a girl named Zorva Kelpim. Zorva Kelpim went to the park. The next day, Zorva";
+
+pub fn run(args: TutorArgs) -> Result<()> {
+    let prompt = match (&args.prompt, &args.prompt_file) {
+        (Some(p), _) => p.clone(),
+        (None, Some(path)) => std::fs::read_to_string(path)
+            .wrap_err_with(|| format!("cannot read the prompt file {}", path.display()))?,
+        (None, None) => DEFAULT_PROMPT.to_string(),
+    };
+    let device = model::device::select(args.model.device)?;
+    let (name, dir) = loader::resolve_dir(args.model.model.as_deref())?;
+    let files = loader::locate_files(name, &dir)?;
+    let worker = Worker::spawn(move || loader::load_files(files, &device), prompt.clone());
+    let theme = Theme::new(ColorMode::detect());
+
+    let mut terminal = ratatui::init();
+    install_mouse_restoring_panic_hook();
+    let _ = execute!(stdout(), EnableMouseCapture);
+    let result = event_loop(&mut terminal, App::new(prompt), &worker, theme);
+    let _ = execute!(stdout(), DisableMouseCapture);
+    ratatui::restore();
+    result
+}
+
+/// ratatui's panic hook restores the screen but not mouse reporting; turn that off first.
+fn install_mouse_restoring_panic_hook() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let _ = execute!(stdout(), DisableMouseCapture);
+        previous(info);
+    }));
+}
+
+fn event_loop(
+    terminal: &mut DefaultTerminal,
+    mut app: App,
+    worker: &Worker,
+    theme: Theme,
+) -> Result<()> {
+    let mut dirty = true;
+    loop {
+        if dirty {
+            terminal.draw(|f| f.render_widget(Screen { app: &app, theme }, f.area()))?;
+            dirty = false;
+        }
+        while let Ok(response) = worker.rx.try_recv() {
+            for request in app.on_response(response) {
+                worker.send(request);
+            }
+            dirty = true;
+        }
+        if event::poll(Duration::from_millis(25))? {
+            let requests = match event::read()? {
+                Event::Key(key) => app.on_key(key),
+                Event::Mouse(mouse) => app.on_mouse(mouse),
+                _ => Vec::new(), // resize: just redraw
+            };
+            for request in requests {
+                worker.send(request);
+            }
+            dirty = true;
+        }
+        if app.quit {
+            break;
+        }
+    }
+    // A model that never loaded is an error worth a non-zero exit, stated on one line.
+    match (&app.snap, app.error.take()) {
+        (None, Some(err)) => Err(color_eyre::eyre::eyre!(err)),
+        _ => Ok(()),
+    }
+}

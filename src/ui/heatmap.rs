@@ -1,0 +1,338 @@
+//! The heatmap widget: a `Heatmap` drawn in the terminal with token labels on both axes, a colour
+//! bar, and a viewport that follows the cursor so long prompts stay navigable.
+//!
+//! Cells: by default one query row per line and two columns per key (a square-ish pixel); dense mode
+//! uses the `▀` half block (foreground = upper row, background = lower row) for two rows per line.
+//! Without colour, one row per line with the glyph ramp.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::widgets::Widget;
+
+use super::theme::{ColorMode, Palette, Theme};
+use super::visible;
+use crate::analysis::{Heatmap, Scale};
+
+pub struct HeatmapView<'a> {
+    pub map: &'a Heatmap,
+    pub theme: Theme,
+    /// The highlighted query row (and the row the viewport follows).
+    pub cursor: Option<usize>,
+    /// Two rows per line with half blocks.
+    pub dense: bool,
+    /// Scale the whole map into the area (thumbnails, position maps) instead of scrolling.
+    pub fit: bool,
+    pub labels: bool,
+    pub legend: bool,
+}
+
+/// Where the plot ended up, for mouse hits.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Placement {
+    pub plot: Rect,
+    pub row0: usize,
+    pub col0: usize,
+    pub rows_per_line: usize,
+    pub cols_per_key: usize,
+}
+
+impl<'a> HeatmapView<'a> {
+    pub fn new(map: &'a Heatmap, theme: Theme) -> Self {
+        Self {
+            map,
+            theme,
+            cursor: None,
+            dense: false,
+            fit: false,
+            labels: true,
+            legend: true,
+        }
+    }
+
+    fn palette(&self) -> Palette {
+        match self.map.scale {
+            Scale::Unit => Palette::Sequential,
+            Scale::Signed { .. } => Palette::Diverging,
+        }
+    }
+
+    /// Draw, and say where the cells went.
+    pub fn draw(&self, area: Rect, buf: &mut Buffer) -> Option<Placement> {
+        if area.width < 4 || area.height < 2 || self.map.rows == 0 || self.map.cols == 0 {
+            return None;
+        }
+        let mono = self.theme.mode == ColorMode::Mono;
+        let legend_h = u16::from(self.legend && area.height >= 6);
+        let label_w = if self.labels && area.width >= 30 {
+            let longest = self
+                .map
+                .row_labels
+                .iter()
+                .map(|l| visible(l).chars().count());
+            (longest.max().unwrap_or(0).min(10) as u16 + 2).max(4)
+        } else {
+            0
+        };
+        let col_label_h = if self.labels && !self.fit && area.height >= 14 {
+            4
+        } else {
+            0
+        };
+        let plot = Rect {
+            x: area.x + label_w,
+            y: area.y,
+            width: area.width - label_w,
+            height: area.height - legend_h - col_label_h,
+        };
+        if plot.height == 0 || plot.width == 0 {
+            return None;
+        }
+        let half = self.dense && !mono;
+        let rows_per_line = if half || (self.fit && !mono) { 2 } else { 1 };
+        let placement = if self.fit {
+            self.draw_fit(plot, buf, rows_per_line);
+            Placement {
+                plot,
+                row0: 0,
+                col0: 0,
+                rows_per_line,
+                cols_per_key: 1,
+            }
+        } else {
+            let vis_rows = usize::from(plot.height) * rows_per_line;
+            let wide = usize::from(plot.width) >= 2 * self.map.cols.min(usize::from(plot.width));
+            let cols_per_key = if !half && wide && self.map.cols * 2 <= usize::from(plot.width) {
+                2
+            } else {
+                1
+            };
+            let vis_cols = usize::from(plot.width) / cols_per_key;
+            let cursor = self.cursor.unwrap_or(0).min(self.map.rows - 1);
+            let row0 = follow(cursor, vis_rows, self.map.rows);
+            // Causal maps only have keys up to the query: keep the diagonal in view.
+            let col0 = (cursor + 1)
+                .saturating_sub(vis_cols)
+                .min(self.map.cols.saturating_sub(vis_cols));
+            let p = Placement {
+                plot,
+                row0,
+                col0,
+                rows_per_line,
+                cols_per_key,
+            };
+            self.draw_cells(p, buf);
+            if label_w > 0 {
+                self.draw_row_labels(p, area.x, label_w, buf);
+            }
+            if col_label_h > 0 {
+                self.draw_col_labels(p, col_label_h, buf);
+            }
+            p
+        };
+        if legend_h > 0 {
+            let y = area.y + area.height - 1;
+            self.draw_legend(Rect::new(area.x, y, area.width, 1), buf);
+        }
+        Some(placement)
+    }
+
+    fn cell_style(&self, upper: Option<f32>, lower: Option<f32>) -> (char, Style) {
+        let color = |v: Option<f32>| match v {
+            Some(v) => self.theme.color(self.palette(), self.map.normalized(v)),
+            None => self.theme.masked(),
+        };
+        if self.theme.mode == ColorMode::Mono {
+            return match upper {
+                Some(v) => (Theme::glyph(self.map.normalized(v)), Style::default()),
+                None => ('·', Style::default()),
+            };
+        }
+        ('▀', Style::default().fg(color(upper)).bg(color(lower)))
+    }
+
+    fn draw_cells(&self, p: Placement, buf: &mut Buffer) {
+        let m = self.map;
+        for line in 0..p.plot.height {
+            let r = p.row0 + usize::from(line) * p.rows_per_line;
+            if r >= m.rows {
+                break;
+            }
+            let r2 = (p.rows_per_line == 2).then_some(r + 1);
+            for x in 0..p.plot.width {
+                let c = p.col0 + usize::from(x) / p.cols_per_key;
+                if c >= m.cols {
+                    break;
+                }
+                let upper = m.get(r, c);
+                let (ch, style) = match r2 {
+                    Some(r2) if r2 < m.rows => self.cell_style(upper, m.get(r2, c)),
+                    Some(_) => {
+                        let (ch, s) = self.cell_style(upper, None);
+                        (ch, s.bg(ratatui::style::Color::Reset))
+                    }
+                    None => self.full_cell(upper),
+                };
+                buf[(p.plot.x + x, p.plot.y + line)]
+                    .set_char(ch)
+                    .set_style(style);
+            }
+        }
+    }
+
+    /// One row per line: a full cell of colour (or a glyph without colour).
+    fn full_cell(&self, v: Option<f32>) -> (char, Style) {
+        if self.theme.mode == ColorMode::Mono {
+            return self.cell_style(v, None);
+        }
+        let bg = match v {
+            Some(v) => self.theme.color(self.palette(), self.map.normalized(v)),
+            None => self.theme.masked(),
+        };
+        (' ', Style::default().bg(bg))
+    }
+
+    fn draw_fit(&self, plot: Rect, buf: &mut Buffer, rows_per_line: usize) {
+        let m = self.map;
+        let px_h = usize::from(plot.height) * rows_per_line;
+        let px_w = usize::from(plot.width);
+        let sample = |py: usize, px: usize| m.get(py * m.rows / px_h, px * m.cols / px_w);
+        for line in 0..plot.height {
+            for x in 0..plot.width {
+                let py = usize::from(line) * rows_per_line;
+                let upper = sample(py, usize::from(x));
+                let (ch, style) = if rows_per_line == 2 {
+                    self.cell_style(upper, sample(py + 1, usize::from(x)))
+                } else {
+                    self.full_cell(upper)
+                };
+                buf[(plot.x + x, plot.y + line)]
+                    .set_char(ch)
+                    .set_style(style);
+            }
+        }
+    }
+
+    fn draw_row_labels(&self, p: Placement, x0: u16, width: u16, buf: &mut Buffer) {
+        let m = self.map;
+        let w = usize::from(width) - 1;
+        for line in 0..p.plot.height {
+            let r = p.row0 + usize::from(line) * p.rows_per_line;
+            if r >= m.rows {
+                break;
+            }
+            let rows: Vec<usize> = (r..(r + p.rows_per_line).min(m.rows)).collect();
+            let is_cursor = self.cursor.is_some_and(|c| rows.contains(&c));
+            // With two rows per line, show the cursor's label when it is on this line.
+            let shown = match self.cursor {
+                Some(c) if rows.contains(&c) => c,
+                _ => r,
+            };
+            let text = fit_label(&visible(&m.row_labels[shown]), w - 1);
+            let marker = if is_cursor { '▶' } else { ' ' };
+            let style = if is_cursor {
+                self.theme.cursor()
+            } else {
+                self.theme.dim()
+            };
+            let s = format!("{text:>w$}", w = w - 1);
+            buf.set_string(x0, p.plot.y + line, s, style);
+            buf.set_string(x0 + width - 2, p.plot.y + line, marker.to_string(), style);
+        }
+    }
+
+    /// Key labels written downwards under their column.
+    fn draw_col_labels(&self, p: Placement, height: u16, buf: &mut Buffer) {
+        let m = self.map;
+        let y0 = p.plot.y + p.plot.height;
+        for x in (0..p.plot.width).step_by(p.cols_per_key) {
+            let c = p.col0 + usize::from(x) / p.cols_per_key;
+            if c >= m.cols {
+                break;
+            }
+            let style = if self.cursor == Some(c) {
+                self.theme.cursor()
+            } else {
+                self.theme.dim()
+            };
+            for (i, ch) in visible(&m.col_labels[c])
+                .chars()
+                .take(usize::from(height))
+                .enumerate()
+            {
+                buf[(p.plot.x + x, y0 + i as u16)]
+                    .set_char(ch)
+                    .set_style(style);
+            }
+        }
+    }
+
+    fn draw_legend(&self, area: Rect, buf: &mut Buffer) {
+        let (lo, hi) = self.map.range();
+        let lo_s = format!("{lo:.2} ");
+        let hi_s = format!(" {hi:.2}");
+        let bar_w = area
+            .width
+            .saturating_sub((lo_s.len() + hi_s.len()) as u16)
+            .min(24);
+        buf.set_string(area.x, area.y, &lo_s, self.theme.dim());
+        let x0 = area.x + lo_s.len() as u16;
+        for i in 0..bar_w {
+            let t = if bar_w > 1 {
+                f32::from(i) / f32::from(bar_w - 1)
+            } else {
+                0.0
+            };
+            let (ch, style) = if self.theme.mode == ColorMode::Mono {
+                (Theme::glyph(t), Style::default())
+            } else {
+                (
+                    ' ',
+                    Style::default().bg(self.theme.color(self.palette(), t)),
+                )
+            };
+            buf[(x0 + i, area.y)].set_char(ch).set_style(style);
+        }
+        buf.set_string(x0 + bar_w, area.y, &hi_s, self.theme.dim());
+        let after = x0 + bar_w + hi_s.len() as u16 + 2;
+        if after + 8 < area.x + area.width {
+            let masked = if self.theme.mode == ColorMode::Mono {
+                "· masked (future)"
+            } else {
+                "  masked (future)"
+            };
+            let has_mask = self.map.values.iter().any(|v| !v.is_finite());
+            if has_mask {
+                buf.set_string(after, area.y, masked, self.theme.dim());
+                if self.theme.mode != ColorMode::Mono {
+                    buf[(after, area.y)].set_bg(self.theme.masked());
+                    buf[(after + 1, area.y)].set_bg(self.theme.masked());
+                }
+            }
+        }
+    }
+}
+
+impl Widget for HeatmapView<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        self.draw(area, buf);
+    }
+}
+
+/// The first row to show so that `cursor` stays in a window of `visible` rows (centred when it can).
+pub fn follow(cursor: usize, visible: usize, total: usize) -> usize {
+    if total <= visible {
+        return 0;
+    }
+    cursor.saturating_sub(visible / 2).min(total - visible)
+}
+
+/// Cut a label to `width` characters, ending in `…` when cut.
+pub fn fit_label(s: &str, width: usize) -> String {
+    if s.chars().count() <= width {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(width.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}

@@ -1,0 +1,133 @@
+//! Drawing the tutor. Reads the `App` and analysis data; never changes the model or runs it.
+//!
+//! Screen: a header with the model and the view tabs, the token strip, the selected view, a side
+//! column (next-token probabilities and the lesson pane) when the terminal is wide, and a status line.
+
+mod heatmap;
+mod panels;
+pub mod theme;
+mod views;
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph, Widget, Wrap};
+
+use crate::app::{keys::KEYS, App, View};
+pub use heatmap::{fit_label, HeatmapView};
+use theme::Theme;
+
+/// Below this the tutor shows a message instead of its views.
+pub const MIN_SIZE: (u16, u16) = (30, 8);
+/// From this width the next-token and lesson panes sit beside the view.
+const SIDE_FROM: u16 = 110;
+const SIDE_W: u16 = 40;
+
+/// A token as a reader should see it: spaces as `·`, newlines as `⏎`, tabs as `→`.
+pub fn visible(token: &str) -> String {
+    token
+        .chars()
+        .map(|c| match c {
+            ' ' => '·',
+            '\n' => '⏎',
+            '\t' => '→',
+            '\r' => '␍',
+            c if c.is_control() => '�',
+            c => c,
+        })
+        .collect()
+}
+
+/// The tutor's whole screen.
+pub struct Screen<'a> {
+    pub app: &'a App,
+    pub theme: Theme,
+}
+
+impl Widget for Screen<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let app = self.app;
+        *app.hits.borrow_mut() = Default::default();
+        if area.width < MIN_SIZE.0 || area.height < MIN_SIZE.1 {
+            let msg = format!(
+                "Terminal too small ({}×{}): glassbox needs {}×{}. Enlarge it, or press q to quit.",
+                area.width, area.height, MIN_SIZE.0, MIN_SIZE.1
+            );
+            Paragraph::new(msg)
+                .wrap(Wrap { trim: true })
+                .render(area, buf);
+            return;
+        }
+        let strip_h = panels::token_strip_height(app, area.width);
+        let [header, strip, body, status] = Layout::vertical([
+            Constraint::Length(1),
+            Constraint::Length(strip_h),
+            Constraint::Min(1),
+            Constraint::Length(1),
+        ])
+        .areas(area);
+        panels::header(app, self.theme, header, buf);
+        panels::token_strip(app, self.theme, strip, buf);
+        let (main, side) = if area.width >= SIDE_FROM {
+            let [m, s] =
+                Layout::horizontal([Constraint::Min(40), Constraint::Length(SIDE_W)]).areas(body);
+            (m, Some(s))
+        } else {
+            (body, None)
+        };
+        views::render(app, self.theme, main, buf);
+        if let Some(side) = side {
+            let [next, lesson] =
+                Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)])
+                    .areas(side);
+            let block = Block::bordered().title(" Next token ");
+            let inner = block.inner(next);
+            block.render(next, buf);
+            views::next_token(app, self.theme, inner, buf);
+            let block = Block::bordered().title(" Lesson ");
+            let inner = block.inner(lesson);
+            block.render(lesson, buf);
+            views::lesson(app, self.theme, inner, buf);
+        }
+        panels::status(app, self.theme, status, buf);
+        if app.editing.is_some() {
+            panels::editor(app, self.theme, body, buf);
+        }
+        if app.help {
+            help(self.theme, body, buf);
+        }
+    }
+}
+
+/// Every key, in a box over the view.
+fn help(theme: Theme, area: Rect, buf: &mut Buffer) {
+    let w = area.width.min(76);
+    let h = area.height.min(KEYS.len() as u16 + 4);
+    let rect = Rect::new(area.x + (area.width - w) / 2, area.y, w, h);
+    Clear.render(rect, buf);
+    let mut lines: Vec<Line> = KEYS
+        .iter()
+        .map(|(k, what)| {
+            Line::from(vec![
+                Span::styled(format!("{k:>16}  "), theme.accent()),
+                Span::raw(*what),
+            ])
+        })
+        .collect();
+    lines.push(Line::styled("any key closes this help", theme.dim()));
+    Paragraph::new(lines)
+        .block(Block::bordered().title(" Keys "))
+        .render(rect, buf);
+}
+
+/// The label of a view tab.
+fn tab_label(view: View) -> String {
+    let i = View::ALL.iter().position(|&v| v == view).unwrap_or(0) + 1;
+    format!("{i} {}", view.title())
+}
+
+/// Plain style helper used by panels.
+fn plain() -> Style {
+    Style::default()
+}

@@ -1,0 +1,245 @@
+//! Attention views: one head's pattern, every head at a glance, scores before softmax, and the
+//! positional encodings.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Widget};
+
+use super::{bar, titled};
+use crate::analysis::heatmap::{self, softmax_row, Heatmap};
+use crate::app::{App, HeatmapHit, View};
+use crate::ui::heatmap::HeatmapView;
+use crate::ui::theme::Theme;
+use crate::ui::{fit_label, visible};
+
+/// Width of the column listing the cursor row's weights.
+const ROW_LIST_W: u16 = 28;
+
+/// The selected head's pattern, and the cursor row's weights as numbers.
+pub fn pattern(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
+    let Some(map) = app.head_map(View::Attention) else {
+        return;
+    };
+    let title = Line::from(vec![
+        Span::styled(
+            format!("blocks.{}.attn.hook_pattern  head {}", app.layer, app.head),
+            theme.accent(),
+        ),
+        Span::styled(
+            "  rows: queries · columns: keys they attend to · ↑↓ head [ ] layer",
+            theme.dim(),
+        ),
+    ]);
+    let body = titled(title, area, buf);
+    map_with_row_list(app, theme, &map, body, buf, |cursor, map, width| {
+        weights_list(map, cursor, width)
+    });
+}
+
+/// A heatmap on the left and a list about the cursor row on the right (when there is room).
+fn map_with_row_list(
+    app: &App,
+    theme: Theme,
+    map: &Heatmap,
+    area: Rect,
+    buf: &mut Buffer,
+    list: impl Fn(usize, &Heatmap, usize) -> Vec<Line<'static>>,
+) {
+    let (plot, side) = if area.width >= 64 {
+        let [p, s] =
+            Layout::horizontal([Constraint::Min(30), Constraint::Length(ROW_LIST_W)]).areas(area);
+        (p, Some(s))
+    } else {
+        (area, None)
+    };
+    let mut view = HeatmapView::new(map, theme);
+    view.cursor = Some(app.cursor);
+    view.dense = app.dense;
+    if let Some(p) = view.draw(plot, buf) {
+        app.hits.borrow_mut().heatmap = Some(HeatmapHit {
+            area: p.plot,
+            row0: p.row0,
+            rows_per_line: p.rows_per_line,
+        });
+    }
+    if let Some(side) = side {
+        let width = usize::from(side.width.saturating_sub(1));
+        Paragraph::new(list(app.cursor, map, width)).render(
+            Rect::new(side.x + 1, side.y, side.width - 1, side.height),
+            buf,
+        );
+    }
+}
+
+/// "query 12 ·Zorva attends to:" and its keys by weight, largest first.
+fn weights_list(map: &Heatmap, cursor: usize, width: usize) -> Vec<Line<'static>> {
+    let mut lines = vec![Line::from(format!(
+        "query {cursor} {}",
+        fit_label(&visible(&map.row_labels[cursor]), width.saturating_sub(8))
+    ))];
+    lines.push(Line::from("attends to (weight, key):"));
+    let mut keys: Vec<(usize, f32)> = (0..map.cols)
+        .filter_map(|k| map.get(cursor, k).map(|w| (k, w)))
+        .collect();
+    keys.sort_by(|a, b| b.1.total_cmp(&a.1));
+    for (k, w) in keys.into_iter().take(40) {
+        let label = fit_label(&visible(&map.col_labels[k]), width.saturating_sub(19));
+        lines.push(Line::from(format!(
+            "{w:.3} {:<6} {k:>3} {label}",
+            bar(w, 6)
+        )));
+    }
+    lines
+}
+
+/// A layers × heads grid of small patterns; the selected head is marked, a click opens one.
+pub fn heads(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
+    let (n_layers, n_heads) = app.dims();
+    let Some(snap) = &app.snap else { return };
+    let title = Line::from(vec![
+        Span::styled("every head's pattern", theme.accent()),
+        Span::styled(
+            "  rows: layers · columns: heads · number: previous-token score · Enter/click opens",
+            theme.dim(),
+        ),
+    ]);
+    let body = titled(title, area, buf);
+    let label_w = 4u16;
+    if n_layers == 0 || body.width <= label_w + 2 || body.height < 2 {
+        return;
+    }
+    let cell_w = (body.width - label_w) / n_heads as u16;
+    let cell_h = (body.height - 1) / n_layers as u16;
+    if cell_w < 3 || cell_h < 1 {
+        Paragraph::new("too small for every head: enlarge the terminal").render(body, buf);
+        return;
+    }
+    for h in 0..n_heads {
+        let x = body.x + label_w + h as u16 * cell_w;
+        buf.set_string(x, body.y, format!("H{h}"), theme.dim());
+    }
+    let scores = app.head_scores();
+    for l in 0..n_layers {
+        let y = body.y + 1 + l as u16 * cell_h;
+        buf.set_string(body.x, y, format!("L{l}"), theme.dim());
+        let px_rows = usize::from(cell_h) * 2;
+        let Ok(thumbs) =
+            heatmap::pattern_thumbnails(&snap.capture, l, px_rows.max(1), usize::from(cell_w - 1))
+        else {
+            continue;
+        };
+        for (h, thumb) in thumbs.iter().enumerate() {
+            let x = body.x + label_w + h as u16 * cell_w;
+            let rect = Rect::new(x, y, cell_w - 1, cell_h);
+            let mut view = HeatmapView::new(thumb, theme);
+            view.fit = true;
+            view.labels = false;
+            view.legend = false;
+            view.draw(rect, buf);
+            let selected = (l, h) == (app.layer, app.head);
+            let score = scores.get(l).and_then(|s| s.get(h)).copied();
+            let tag = match score {
+                Some(s) => format!("{s:.2}"),
+                None => String::new(),
+            };
+            let style = if selected {
+                theme.cursor()
+            } else {
+                theme.dim()
+            };
+            let tag = if selected { format!("▶{tag}") } else { tag };
+            buf.set_string(
+                x,
+                y + cell_h - 1,
+                fit_label(&tag, usize::from(cell_w - 1)),
+                style,
+            );
+            app.hits.borrow_mut().heads.push((rect, l, h));
+        }
+    }
+}
+
+/// Scores before softmax for the selected head, with the causal mask, and the cursor row's softmax.
+pub fn scores(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
+    let Some(map) = app.head_map(View::Scores) else {
+        return;
+    };
+    let d_head = app.info.as_ref().map_or(1, |i| i.config.d_head);
+    let scaling = if app.unscaled {
+        Span::styled(
+            "  what-if: NO 1/√dₖ scaling (u restores it)",
+            theme.bar_alt(),
+        )
+    } else {
+        Span::styled(
+            format!("  q·k/√dₖ, dₖ = {d_head} · u: remove the scaling"),
+            theme.dim(),
+        )
+    };
+    let title = Line::from(vec![
+        Span::styled(
+            format!(
+                "blocks.{}.attn.hook_attn_scores  head {}",
+                app.layer, app.head
+            ),
+            theme.accent(),
+        ),
+        scaling,
+    ]);
+    let body = titled(title, area, buf);
+    map_with_row_list(app, theme, &map, body, buf, |cursor, map, width| {
+        let probs = softmax_row(map.row(cursor));
+        let max = probs.iter().copied().fold(0f32, f32::max);
+        let mut lines = vec![
+            Line::from(format!("query {cursor}: score → softmax")),
+            Line::from(format!(
+                "largest weight {max:.3}{}",
+                if max > 0.95 { " (saturated)" } else { "" }
+            )),
+        ];
+        let mut keys: Vec<usize> = (0..map.cols)
+            .filter(|&k| map.get(cursor, k).is_some())
+            .collect();
+        keys.sort_by(|&a, &b| probs[b].total_cmp(&probs[a]));
+        for k in keys.into_iter().take(40) {
+            let s = map.get(cursor, k).unwrap_or(f32::NAN);
+            let label = fit_label(&visible(&map.col_labels[k]), width.saturating_sub(17));
+            lines.push(Line::from(format!("{s:>7.2} → {:.3} {label}", probs[k])));
+        }
+        let masked = map.cols.saturating_sub(cursor + 1);
+        lines.push(Line::from(format!("{masked} future keys masked (−∞ → 0)")));
+        lines
+    });
+}
+
+/// W_pos, the cosine similarity between positions, and the sinusoidal encoding, side by side.
+pub fn positions(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
+    let Some(maps) = app.position_maps() else {
+        return;
+    };
+    let title = Line::from(vec![
+        Span::styled("positional encodings", theme.accent()),
+        Span::styled(
+            "  rows: positions · attention alone ignores order: these add it",
+            theme.dim(),
+        ),
+    ]);
+    let body = titled(title, area, buf);
+    let parts = Layout::horizontal([Constraint::Ratio(1, 3); 3])
+        .spacing(1)
+        .split(body);
+    for (map, part) in maps.iter().zip(parts.iter()) {
+        let inner = titled(
+            Line::styled(fit_label(&map.title, usize::from(part.width)), theme.dim()),
+            *part,
+            buf,
+        );
+        let caption = format!("{} × {}", map.rows, map.cols);
+        let inner = titled(Line::styled(caption, theme.dim()), inner, buf);
+        let mut view = HeatmapView::new(map, theme);
+        view.fit = true;
+        view.labels = false;
+        view.draw(inner, buf);
+    }
+}

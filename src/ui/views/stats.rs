@@ -1,0 +1,211 @@
+//! Number views: the residual stream, the logit lens, next-token probabilities, and the lesson pane.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Sparkline, Widget, Wrap};
+
+use super::{bar, titled};
+use crate::analysis::predictions::{entropy_bits, top_k};
+use crate::app::App;
+use crate::ui::theme::Theme;
+use crate::ui::{fit_label, visible};
+
+/// The residual stream at the cursor, block by block, and its final norm across positions.
+pub fn residual(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
+    let Some(norms) = app.block_norms() else {
+        return;
+    };
+    let title = Line::from(vec![
+        Span::styled(
+            format!("residual stream at position {}", app.cursor),
+            theme.accent(),
+        ),
+        Span::styled(
+            "  ‖x‖ after each block = before + attention + MLP (vectors, so norms do not add)",
+            theme.dim(),
+        ),
+    ]);
+    let body = titled(title, area, buf);
+    let c = app.cursor;
+    let max = norms
+        .iter()
+        .flat_map(|b| [b.resid_pre[c], b.attn_out[c], b.mlp_out[c], b.resid_post[c]])
+        .fold(1e-6f32, f32::max);
+    let bar_w = usize::from(body.width.saturating_sub(50)).clamp(4, 40);
+    let mut lines = vec![Line::styled(
+        format!(
+            "{:<10}{:>9} {:>9} {:>9}  ‖resid_post‖",
+            "block", "‖pre‖", "+‖attn‖", "+‖mlp‖"
+        ),
+        theme.dim(),
+    )];
+    for (l, b) in norms.iter().enumerate() {
+        lines.push(Line::from(vec![
+            Span::raw(format!(
+                "blocks.{l:<3}{:>9.2} {:>9.2} {:>9.2}  ",
+                b.resid_pre[c], b.attn_out[c], b.mlp_out[c]
+            )),
+            Span::styled(bar(b.resid_post[c] / max, bar_w), theme.bar()),
+            Span::raw(format!(" {:.2}", b.resid_post[c])),
+        ]));
+    }
+    let table_h = (lines.len() as u16 + 1).min(body.height);
+    Paragraph::new(lines).render(Rect::new(body.x, body.y, body.width, table_h), buf);
+    let rest = Rect::new(
+        body.x,
+        body.y + table_h,
+        body.width,
+        body.height.saturating_sub(table_h),
+    );
+    if rest.height >= 3 {
+        if let Some(last) = norms.last() {
+            let spark = titled(
+                Line::styled(
+                    format!(
+                        "‖blocks.{}.hook_resid_post‖ across positions (cursor {c}: {:.2})",
+                        norms.len() - 1,
+                        last.resid_post[c]
+                    ),
+                    theme.dim(),
+                ),
+                rest,
+                buf,
+            );
+            // One bar per position; long prompts show the window around the cursor.
+            let n = last.resid_post.len();
+            let w = usize::from(spark.width);
+            let start = crate::ui::heatmap::follow(c, w, n);
+            let data: Vec<u64> = last.resid_post[start..n.min(start + w)]
+                .iter()
+                .map(|v| (v * 100.0) as u64)
+                .collect();
+            Sparkline::default()
+                .data(&data)
+                .style(theme.bar())
+                .render(spark, buf);
+        }
+    }
+}
+
+/// The logit lens at the cursor: the top prediction after each block.
+pub fn lens(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
+    let title = Line::from(vec![
+        Span::styled(
+            format!("logit lens at position {}", app.cursor),
+            theme.accent(),
+        ),
+        Span::styled(
+            "  ln_final + unembedding applied to the residual stream after each block",
+            theme.dim(),
+        ),
+    ]);
+    let body = titled(title, area, buf);
+    let current = app.snap.as_ref().and_then(|s| {
+        app.lens
+            .as_ref()
+            .filter(|a| a.version == s.version && a.pos == app.cursor)
+    });
+    let Some(rows) = current.map(|a| &a.rows) else {
+        Paragraph::new("computing…").render(body, buf);
+        return;
+    };
+    let mut lines = vec![Line::styled(
+        format!(
+            "{:<26} {:>6}  top token, then the runners-up",
+            "read at", "p"
+        ),
+        theme.dim(),
+    )];
+    for (row, texts) in rows {
+        let Some(&(_, p)) = row.top.first() else {
+            continue;
+        };
+        let others: Vec<String> = texts.iter().skip(1).map(|t| visible(t)).collect();
+        lines.push(Line::from(vec![
+            Span::raw(format!("{:<26} {p:>6.3}  ", row.hook)),
+            Span::styled(fit_label(&visible(&texts[0]), 14), theme.accent()),
+            Span::styled(format!("  {}", others.join("  ")), theme.dim()),
+        ]));
+    }
+    Paragraph::new(lines).render(body, buf);
+}
+
+/// Top-k next tokens after the cursor's token, the entropy, and the ablated run beside them.
+pub fn next_token(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
+    let (Some(probs), Some(info)) = (app.next_probs(), app.info.as_ref()) else {
+        return;
+    };
+    let ablated = app.ablated_probs();
+    let mode = if app.sampling { "sampling" } else { "greedy" };
+    let mut lines = vec![Line::from(vec![Span::styled(
+        format!(
+            "after position {} · T = {} · {mode}",
+            app.cursor, app.temperature
+        ),
+        theme.accent(),
+    )])];
+    lines.push(Line::styled(
+        format!("entropy {:.2} bits", entropy_bits(&probs)),
+        theme.dim(),
+    ));
+    if let (Some((l, h)), None) = (app.ablation, &ablated) {
+        lines.push(Line::styled(
+            format!("running with L{l}H{h} ablated…"),
+            theme.dim(),
+        ));
+    }
+    let k = usize::from(area.height.saturating_sub(lines.len() as u16 + 1)).clamp(1, 20);
+    let label_w = 12;
+    let bar_w = usize::from(area.width)
+        .saturating_sub(label_w + 8 + 8)
+        .clamp(3, 30);
+    for (id, p) in top_k(&probs, k) {
+        let text = fit_label(&visible(&info.codec.token_str(id)), label_w);
+        let mut spans = vec![
+            Span::raw(format!("{text:<label_w$} ")),
+            Span::styled(format!("{:<bar_w$}", bar(p, bar_w)), theme.bar()),
+            Span::raw(format!(" {p:.3}")),
+        ];
+        if let Some(ab) = &ablated {
+            spans.push(Span::styled(
+                format!(" → {:.3}", ab[id as usize]),
+                theme.bar_alt(),
+            ));
+        }
+        lines.push(Line::from(spans));
+    }
+    if let (Some(ab), Some((l, h))) = (&ablated, app.ablation) {
+        let (id, p) = top_k(ab, 1)[0];
+        lines.push(Line::styled(
+            format!(
+                "with L{l}H{h} ablated the top token is {} ({p:.3})",
+                visible(&info.codec.token_str(id))
+            ),
+            theme.bar_alt(),
+        ));
+    }
+    Paragraph::new(lines).render(area, buf);
+}
+
+/// The lesson pane: the current lesson's text, or a guide to the screen until one is open.
+pub fn lesson(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
+    let lines: Vec<Line> = match &app.lesson {
+        Some((title, body)) => std::iter::once(Line::styled(title.clone(), theme.accent()))
+            .chain(body.lines().map(|l| Line::from(l.to_string())))
+            .collect(),
+        None => vec![
+            Line::styled("What you are looking at", theme.accent()),
+            Line::from("The top line shows your prompt cut into tokens, the pieces the model reads. The highlighted one is the cursor: ← → move it."),
+            Line::from(""),
+            Line::from("Attention: each row is a token (a query) and shows how much it looks at every earlier token (the keys). Bright = much. ↑ ↓ and [ ] pick another head or layer."),
+            Line::from(""),
+            Line::from("Next token: what the model predicts after the cursor. Enter adds the most likely token; s switches to sampling, + - change the temperature."),
+            Line::from(""),
+            Line::from("Tab walks through the other views. ? lists every key."),
+        ],
+    };
+    Paragraph::new(lines)
+        .wrap(Wrap { trim: false })
+        .render(area, buf);
+}

@@ -1,0 +1,349 @@
+//! The tutor without a terminal: key handling through `App`, the worker's `Session` answering in the
+//! same thread, and rendering into ratatui's `TestBackend` (insta snapshots show symbols; colours are
+//! checked cell by cell).
+
+use candle_core::Device;
+use glassbox::analysis::heatmap::attention_pattern;
+use glassbox::app::worker::{Request, Response, Session};
+use glassbox::app::{App, View};
+use glassbox::model;
+use glassbox::ui::theme::{ColorMode, Theme};
+use glassbox::ui::Screen;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::style::Color;
+use ratatui::Terminal;
+
+const PROMPT: &str =
+    "There was a girl named Zorva Kelpim. Zorva Kelpim went to the park. The next day, Zorva";
+
+/// An app with the bundled model loaded and `prompt` run, and the session that serves it.
+fn started(prompt: &str) -> (App, Session) {
+    let loaded = model::load(None, &Device::Cpu).unwrap();
+    let mut session = Session::new(loaded);
+    let mut app = App::new(prompt.to_string());
+    app.on_response(Response::Loaded(Box::new(session.info())));
+    serve(
+        &mut app,
+        &mut session,
+        vec![Request::Prompt(prompt.to_string())],
+    );
+    (app, session)
+}
+
+/// Answer requests (and the follow-ups they cause) as the worker thread would.
+fn serve(app: &mut App, session: &mut Session, mut queue: Vec<Request>) {
+    while let Some(request) = queue.pop() {
+        let response = session.handle(request).unwrap();
+        queue.extend(app.on_response(response));
+    }
+}
+
+fn press(app: &mut App, session: &mut Session, code: KeyCode) {
+    let requests = app.on_key(KeyEvent::new(code, KeyModifiers::NONE));
+    serve(app, session, requests);
+}
+
+fn render(app: &App, mode: ColorMode, w: u16, h: u16) -> Buffer {
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+    terminal
+        .draw(|f| {
+            f.render_widget(
+                Screen {
+                    app,
+                    theme: Theme::new(mode),
+                },
+                f.area(),
+            )
+        })
+        .unwrap();
+    terminal.backend().buffer().clone()
+}
+
+fn text(buf: &Buffer) -> String {
+    let area = buf.area;
+    (0..area.height)
+        .map(|y| {
+            (0..area.width)
+                .map(|x| buf[(x, y)].symbol())
+                .collect::<String>()
+                .trim_end()
+                .to_string()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn cursor_head_and_layer_keys_move_and_wrap() {
+    let (mut app, mut s) = started(PROMPT);
+    let n = app.n_tokens();
+    assert_eq!(app.cursor, n - 1, "the cursor starts on the last token");
+    press(&mut app, &mut s, KeyCode::Right);
+    assert_eq!(app.cursor, n - 1, "it stops at the end");
+    press(&mut app, &mut s, KeyCode::Left);
+    press(&mut app, &mut s, KeyCode::Char('h'));
+    assert_eq!(app.cursor, n - 3);
+    press(&mut app, &mut s, KeyCode::Home);
+    assert_eq!(app.cursor, 0);
+    press(&mut app, &mut s, KeyCode::Left);
+    assert_eq!(app.cursor, 0);
+
+    let (layers, heads) = app.dims();
+    press(&mut app, &mut s, KeyCode::Up);
+    assert_eq!(app.head, heads - 1, "↑ from head 0 wraps to the last head");
+    press(&mut app, &mut s, KeyCode::Char('j'));
+    assert_eq!(app.head, 0);
+    press(&mut app, &mut s, KeyCode::Char('['));
+    assert_eq!(app.layer, layers - 1);
+    press(&mut app, &mut s, KeyCode::Char(']'));
+    assert_eq!(app.layer, 0);
+}
+
+#[test]
+fn tab_cycles_every_view_and_digits_jump() {
+    let (mut app, mut s) = started(PROMPT);
+    let mut seen = vec![app.view];
+    for _ in 1..View::ALL.len() {
+        press(&mut app, &mut s, KeyCode::Tab);
+        seen.push(app.view);
+    }
+    assert_eq!(seen, View::ALL.to_vec());
+    press(&mut app, &mut s, KeyCode::Tab);
+    assert_eq!(app.view, View::Attention);
+    press(&mut app, &mut s, KeyCode::BackTab);
+    assert_eq!(app.view, View::Lesson);
+    press(&mut app, &mut s, KeyCode::Char('3'));
+    assert_eq!(app.view, View::Scores);
+}
+
+#[test]
+fn generating_appends_the_greedy_token_and_backspace_removes_it() {
+    let (mut app, mut s) = started(PROMPT);
+    let n = app.n_tokens();
+    let probs = app.next_probs().unwrap();
+    let best = glassbox::analysis::predictions::argmax(&probs) as u32;
+    press(&mut app, &mut s, KeyCode::Char('n'));
+    let snap = app.snap.as_ref().unwrap();
+    assert_eq!(snap.ids.len(), n + 1);
+    assert_eq!(
+        snap.ids[n], best,
+        "greedy generation takes the most probable token"
+    );
+    assert_eq!(app.prompt_len, n, "the new token is marked generated");
+    assert_eq!(app.cursor, n, "the cursor follows the new token");
+    press(&mut app, &mut s, KeyCode::Backspace);
+    assert_eq!(app.n_tokens(), n);
+    assert_eq!(app.cursor, n - 1);
+}
+
+#[test]
+fn editing_the_prompt_runs_the_new_text() {
+    let (mut app, mut s) = started(PROMPT);
+    press(&mut app, &mut s, KeyCode::Char('e'));
+    assert_eq!(
+        app.editing.as_deref(),
+        Some(PROMPT),
+        "the editor opens on the current text"
+    );
+    for _ in 0.." Zorva".len() {
+        press(&mut app, &mut s, KeyCode::Backspace);
+    }
+    for c in " the dog".chars() {
+        press(&mut app, &mut s, KeyCode::Char(c));
+    }
+    press(&mut app, &mut s, KeyCode::Enter);
+    assert!(app.editing.is_none());
+    assert!(
+        app.full_text().ends_with("The next day, the dog"),
+        "{}",
+        app.full_text()
+    );
+    assert_eq!(
+        app.prompt_len,
+        app.n_tokens(),
+        "an edited prompt has no generated tokens"
+    );
+    // Esc leaves the prompt as it was.
+    press(&mut app, &mut s, KeyCode::Char('e'));
+    press(&mut app, &mut s, KeyCode::Char('x'));
+    press(&mut app, &mut s, KeyCode::Esc);
+    assert!(app.full_text().ends_with("the dog"));
+}
+
+#[test]
+fn temperature_and_sampling_keys_change_the_distribution_shown() {
+    let (mut app, mut s) = started(PROMPT);
+    let p1 = app.next_probs().unwrap();
+    press(&mut app, &mut s, KeyCode::Char('+'));
+    assert!(app.temperature > 1.0);
+    let hot = app.next_probs().unwrap();
+    let ent = glassbox::analysis::predictions::entropy_bits;
+    assert!(
+        ent(&hot) > ent(&p1),
+        "a higher temperature flattens the distribution"
+    );
+    press(&mut app, &mut s, KeyCode::Char('s'));
+    assert!(app.sampling);
+    let requests = app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    match requests.as_slice() {
+        [Request::Generate(cfg)] => assert_eq!(cfg.temperature, f64::from(app.temperature)),
+        other => panic!("expected one Generate request, got {other:?}"),
+    }
+}
+
+#[test]
+fn ablating_a_head_reruns_the_model_and_changes_the_prediction() {
+    let (mut app, mut s) = started(PROMPT);
+    let clean = app.next_probs().unwrap();
+    press(&mut app, &mut s, KeyCode::Char('a'));
+    assert_eq!(app.ablation, Some((0, 0)));
+    let ablated = app.ablated_probs().expect("the ablated run arrived");
+    let diff: f32 = clean.iter().zip(&ablated).map(|(a, b)| (a - b).abs()).sum();
+    assert!(
+        diff > 1e-4,
+        "zeroing a head changes the next-token distribution"
+    );
+    press(&mut app, &mut s, KeyCode::Char('a'));
+    assert_eq!(app.ablation, None);
+    assert!(app.ablated_probs().is_none());
+}
+
+#[test]
+fn help_opens_and_any_key_closes_it_and_q_quits() {
+    let (mut app, mut s) = started(PROMPT);
+    press(&mut app, &mut s, KeyCode::Char('?'));
+    assert!(app.help);
+    assert!(text(&render(&app, ColorMode::TrueColor, 100, 30)).contains("ablate the selected head"));
+    press(&mut app, &mut s, KeyCode::Char('x'));
+    assert!(!app.help && !app.quit);
+    press(&mut app, &mut s, KeyCode::Char('q'));
+    assert!(app.quit);
+    let (mut app, _) = started(PROMPT);
+    app.on_key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
+    assert!(app.quit);
+}
+
+#[test]
+fn the_lens_view_asks_for_and_shows_the_logit_lens() {
+    let (mut app, mut s) = started(PROMPT);
+    press(&mut app, &mut s, KeyCode::Char('6'));
+    let answer = app.lens.as_ref().expect("lens rows for the cursor");
+    let rows = &answer.rows;
+    assert_eq!(answer.pos, app.cursor);
+    assert_eq!(rows.len(), app.dims().0 + 1);
+    // The last row reads the final residual stream: it is the model's own prediction.
+    let model_top = glassbox::analysis::predictions::argmax(&app.next_probs().unwrap()) as u32;
+    assert_eq!(rows.last().unwrap().0.top[0].0, model_top);
+    let screen = text(&render(&app, ColorMode::TrueColor, 120, 40));
+    assert!(screen.contains("blocks.3.hook_resid_post"), "{screen}");
+}
+
+#[test]
+fn heatmap_cells_use_the_colour_map_and_mask_the_future() {
+    let (app, _) = started("The dog bit the man.");
+    let buf = render(&app, ColorMode::TrueColor, 120, 40);
+    let snap = app.snap.as_ref().unwrap();
+    let map = attention_pattern(&snap.capture, 0, 0, &snap.tokens).unwrap();
+    let hit = app.hits.borrow().heatmap.expect("the heatmap was placed");
+    // One row per line, and a fixed number of columns per key: find the cursor's line.
+    let line = hit.area.y + (app.cursor - hit.row0) as u16;
+    let cols_per_key = if 2 * map.cols <= usize::from(hit.area.width) {
+        2
+    } else {
+        1
+    };
+    let theme = Theme::new(ColorMode::TrueColor);
+    let best = map.argmax_in_row(app.cursor).unwrap();
+    let best_x = hit.area.x + (best * cols_per_key) as u16;
+    let expected = theme.color(
+        glassbox::ui::theme::Palette::Sequential,
+        map.get(app.cursor, best).unwrap(),
+    );
+    assert_eq!(buf[(best_x, line)].bg, expected, "the strongest key's cell");
+    // Row 0 sees only key 0: key 1 on row 0 is masked.
+    assert_eq!(hit.row0, 0, "a short prompt fits");
+    let row0_line = hit.area.y;
+    let masked_x = hit.area.x + cols_per_key as u16;
+    assert_eq!(buf[(masked_x, row0_line)].bg, theme.masked());
+    assert_ne!(theme.masked(), expected);
+    assert!(matches!(expected, Color::Rgb(..)));
+}
+
+#[test]
+fn without_colour_the_heatmap_uses_the_glyph_ramp() {
+    let (app, _) = started("The dog bit the man.");
+    let buf = render(&app, ColorMode::Mono, 120, 40);
+    let screen = text(&buf);
+    assert!(screen.contains('█') || screen.contains('▓'), "{screen}");
+    assert!(screen.contains('·'), "masked cells are dotted");
+    for y in 0..buf.area.height {
+        for x in 0..buf.area.width {
+            let c = &buf[(x, y)];
+            assert!(
+                matches!(c.fg, Color::Reset) && matches!(c.bg, Color::Reset),
+                "no colour at ({x},{y}): {c:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_tiny_terminal_gets_a_message_not_a_panic() {
+    let (app, _) = started(PROMPT);
+    let screen = text(&render(&app, ColorMode::TrueColor, 20, 5));
+    assert!(screen.contains("too small"), "{screen}");
+    for (w, h) in [(30, 8), (40, 12), (80, 24), (200, 60), (1, 1)] {
+        for view in View::ALL {
+            let mut app = started(PROMPT).0;
+            app.view = view;
+            render(&app, ColorMode::TrueColor, w, h);
+            render(&app, ColorMode::Mono, w, h);
+        }
+    }
+}
+
+#[test]
+fn clicking_a_token_moves_the_cursor() {
+    let (mut app, _) = started(PROMPT);
+    render(&app, ColorMode::TrueColor, 120, 40);
+    let (rect, index) = app.hits.borrow().tokens[3];
+    app.on_mouse(ratatui::crossterm::event::MouseEvent {
+        kind: ratatui::crossterm::event::MouseEventKind::Down(
+            ratatui::crossterm::event::MouseButton::Left,
+        ),
+        column: rect.x,
+        row: rect.y,
+        modifiers: KeyModifiers::NONE,
+    });
+    assert_eq!(app.cursor, index);
+}
+
+#[test]
+fn screens_snapshot() {
+    let (mut app, mut s) = started(PROMPT);
+    insta::assert_snapshot!(
+        "attention_120x40",
+        text(&render(&app, ColorMode::TrueColor, 120, 40))
+    );
+    insta::assert_snapshot!(
+        "attention_80x24",
+        text(&render(&app, ColorMode::TrueColor, 80, 24))
+    );
+    insta::assert_snapshot!(
+        "attention_mono_80x24",
+        text(&render(&app, ColorMode::Mono, 80, 24))
+    );
+    for (key, name) in [
+        ('2', "heads"),
+        ('3', "scores"),
+        ('4', "positions"),
+        ('5', "residual"),
+        ('6', "lens"),
+        ('7', "next"),
+    ] {
+        press(&mut app, &mut s, KeyCode::Char(key));
+        insta::assert_snapshot!(name, text(&render(&app, ColorMode::TrueColor, 120, 40)));
+    }
+}
