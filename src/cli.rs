@@ -76,6 +76,9 @@ pub struct TutorArgs {
     /// Read the prompt from a file.
     #[arg(long, value_name = "FILE")]
     pub prompt_file: Option<PathBuf>,
+    /// Quit as soon as the first frame showing the model's analysis is drawn (for benchmarks).
+    #[arg(long, hide = true)]
+    pub exit_after_first_frame: bool,
 }
 
 #[derive(Debug, Args)]

@@ -38,7 +38,8 @@ pub fn run(args: TutorArgs) -> Result<()> {
     let mut terminal = ratatui::init();
     install_mouse_restoring_panic_hook();
     let _ = execute!(stdout(), EnableMouseCapture);
-    let result = event_loop(&mut terminal, App::new(prompt), &worker, theme);
+    let once = args.exit_after_first_frame;
+    let result = event_loop(&mut terminal, App::new(prompt), &worker, theme, once);
     let _ = execute!(stdout(), DisableMouseCapture);
     ratatui::restore();
     result
@@ -58,12 +59,16 @@ fn event_loop(
     mut app: App,
     worker: &Worker,
     theme: Theme,
+    exit_after_first_frame: bool,
 ) -> Result<()> {
     let mut dirty = true;
     loop {
         if dirty {
             terminal.draw(|f| f.render_widget(Screen { app: &app, theme }, f.area()))?;
             dirty = false;
+            if exit_after_first_frame && app.snap.is_some() {
+                break;
+            }
         }
         while let Ok(response) = worker.rx.try_recv() {
             for request in app.on_response(response) {
@@ -71,7 +76,9 @@ fn event_loop(
             }
             dirty = true;
         }
-        if event::poll(Duration::from_millis(25))? {
+        // While the worker is busy, look for its answer often; otherwise mostly wait for keys.
+        let wait = if app.busy.is_some() { 4 } else { 40 };
+        if event::poll(Duration::from_millis(wait))? {
             let requests = match event::read()? {
                 Event::Key(key) => app.on_key(key),
                 Event::Mouse(mouse) => app.on_mouse(mouse),

@@ -1,0 +1,64 @@
+//! Tutor benchmark: time to draw one frame of each view at 200×60 on the bundled model.
+//!
+//!   cargo bench --bench tutor
+//!
+//! Time to first frame of the whole process is measured with hyperfine (see BENCHMARKS.md), since it
+//! needs a terminal.
+
+use std::time::Instant;
+
+use candle_core::Device;
+use glassbox::app::worker::{Request, Session};
+use glassbox::app::{App, View};
+use glassbox::model;
+use glassbox::ui::theme::{ColorMode, Theme};
+use glassbox::ui::Screen;
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+
+fn main() {
+    let loaded = model::load(None, &Device::Cpu).expect("the bundled model");
+    let story = "There was a girl named Zorva Kelpim. Zorva Kelpim went to the park. The next day, Zorva saw a dog. ";
+    for (label, prompt) in [("short", story.to_string()), ("long", story.repeat(6))] {
+        let mut session = Session::new(model::load(None, &Device::Cpu).unwrap());
+        let mut app = App::new(prompt.clone());
+        app.on_response(glassbox::app::worker::Response::Loaded(Box::new(
+            session.info(),
+        )));
+        let mut queue = vec![Request::Prompt(prompt)];
+        while let Some(r) = queue.pop() {
+            let resp = session.handle(r).unwrap();
+            queue.extend(app.on_response(resp));
+        }
+        let n = app.n_tokens();
+        let mut terminal = Terminal::new(TestBackend::new(200, 60)).unwrap();
+        let theme = Theme::new(ColorMode::TrueColor);
+        println!("{label} prompt: {n} tokens");
+        for view in View::ALL {
+            app.view = view;
+            let mut queue = app.follow_ups();
+            while let Some(r) = queue.pop() {
+                let resp = session.handle(r).unwrap();
+                queue.extend(app.on_response(resp));
+            }
+            let mut times = Vec::new();
+            for i in 0..200 {
+                // Move the cursor so per-cursor work is not served from a cache every time.
+                app.cursor = (n - 1) - (i % 2);
+                let t = Instant::now();
+                terminal
+                    .draw(|f| f.render_widget(Screen { app: &app, theme }, f.area()))
+                    .unwrap();
+                times.push(t.elapsed().as_secs_f64() * 1e3);
+            }
+            times.sort_by(f64::total_cmp);
+            println!(
+                "  {:<10} median {:.3} ms   p95 {:.3} ms",
+                view.title(),
+                times[times.len() / 2],
+                times[times.len() * 95 / 100]
+            );
+        }
+    }
+    drop(loaded);
+}
