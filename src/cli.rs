@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use glassbox::export::Cmap;
 use glassbox::model::device::DeviceChoice;
 
 /// See inside a Transformer language model. With no command, opens the tutor on the bundled model.
@@ -31,8 +32,17 @@ pub enum Command {
     Dump(DumpArgs),
     /// Continue a prompt, greedily or by sampling.
     Generate(GenerateArgs),
+    /// List the lessons, or check lesson files against the model.
+    #[command(subcommand)]
+    Lessons(LessonsCommand),
     /// Train a small GPT-2 from scratch on the synthetic corpus (reproduces the bundled model).
     Train(TrainArgs),
+    /// Save attention maps, positional encodings or next-token probabilities as PNG or SVG.
+    ///
+    /// With no chart named, attention: `glassbox export --prompt TEXT --layer 1 --head 2 -o map.png`
+    /// (without --head: every head of the layer; --all: every layer). The extension of -o picks
+    /// the format: .png or .svg.
+    Export(ExportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -66,6 +76,19 @@ pub struct PromptArgs {
     pub no_bos: bool,
 }
 
+#[derive(Debug, Subcommand)]
+pub enum LessonsCommand {
+    /// The lessons in order, with your progress.
+    List,
+    /// Check lesson files (default: all of lessons/): front matter, views and tasks against the model.
+    Check {
+        /// Lesson files to check.
+        files: Vec<PathBuf>,
+        #[command(flatten)]
+        model: ModelArgs,
+    },
+}
+
 #[derive(Debug, Args)]
 pub struct TutorArgs {
     #[command(flatten)]
@@ -76,6 +99,9 @@ pub struct TutorArgs {
     /// Read the prompt from a file.
     #[arg(long, value_name = "FILE")]
     pub prompt_file: Option<PathBuf>,
+    /// Open a lesson: its number in `glassbox lessons list` or its id.
+    #[arg(long, value_name = "N|ID", conflicts_with_all = ["prompt", "prompt_file"])]
+    pub lesson: Option<String>,
     /// Quit as soon as the first frame showing the model's analysis is drawn (for benchmarks).
     #[arg(long, hide = true)]
     pub exit_after_first_frame: bool,
@@ -186,4 +212,115 @@ pub struct TrainArgs {
     /// Held-out windows of --seq-len tokens averaged for that loss.
     #[arg(long, default_value_t = 64)]
     pub eval_windows: usize,
+}
+
+/// `glassbox export`: a chart subcommand, or the attention chart's options directly.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct ExportArgs {
+    #[command(subcommand)]
+    pub chart: Option<ExportChart>,
+    #[command(flatten)]
+    pub attention: ExportAttentionArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExportChart {
+    /// Attention patterns: one head, every head of a layer, or every layer (the default chart).
+    Attention(ExportAttentionArgs),
+    /// Positional encodings: the learned W_pos, the cosine similarity of its rows, and the
+    /// sinusoidal encoding of "Attention Is All You Need", side by side.
+    Pos(ExportPosArgs),
+    /// The most probable next tokens after a position, as a bar chart.
+    Probs(ExportProbsArgs),
+    /// Pictures of the tutor's main screens (PNG, one per view), as in screenshots/.
+    Screenshots(ExportScreenshotsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FigureArgs {
+    /// Output file: .png for a picture, .svg for vector slides.
+    #[arg(long, short, value_name = "FILE.png|FILE.svg", required = true)]
+    pub out: Option<PathBuf>,
+    /// Size multiplier, 0.25 to 8: 2 doubles the width and height (and the fonts).
+    #[arg(long, default_value_t = 1.0)]
+    pub scale: f32,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportAttentionArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[command(flatten)]
+    pub prompt: PromptArgs,
+    /// The layer, from 0.
+    #[arg(long, short, required_unless_present = "all")]
+    pub layer: Option<usize>,
+    /// The head, from 0. Without it: every head of the layer, in a grid.
+    #[arg(long, requires = "layer")]
+    pub head: Option<usize>,
+    /// Every layer × every head, in one grid.
+    #[arg(long, conflicts_with_all = ["layer", "head"])]
+    pub all: bool,
+    /// Print the attention weights in the cells (one head; prompts of at most 32 tokens).
+    #[arg(long, requires = "head")]
+    pub values: bool,
+    /// Show one head's scores before softmax (hook_attn_scores: q·k/√d_head, signed, on the
+    /// red–blue map) instead of its pattern.
+    #[arg(long, requires = "head")]
+    pub scores: bool,
+    /// Colour map for the weights.
+    #[arg(long, value_enum, default_value_t)]
+    pub cmap: Cmap,
+    #[command(flatten)]
+    pub figure: FigureArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportPosArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// How many positions to show. Default: the whole context, at most 256.
+    #[arg(long, value_name = "N")]
+    pub positions: Option<usize>,
+    #[command(flatten)]
+    pub figure: FigureArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportProbsArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[command(flatten)]
+    pub prompt: PromptArgs,
+    /// The position (from 0, BOS included) whose next token is predicted. Default: the last.
+    #[arg(long, value_name = "N")]
+    pub position: Option<usize>,
+    /// How many candidates to show (1 to 50).
+    #[arg(long, default_value_t = 10)]
+    pub top: usize,
+    /// Softmax temperature: below 1 sharpens the distribution, above 1 flattens it, 0 is greedy.
+    #[arg(long, short, default_value_t = 1.0)]
+    pub temperature: f32,
+    #[command(flatten)]
+    pub figure: FigureArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportScreenshotsArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// The prompt pictured. Default: the tutor's name-copying story.
+    #[arg(long, short)]
+    pub prompt: Option<String>,
+    /// Folder for VIEW.png (attention, heads, scores, positions, residual, lens, next); created if
+    /// missing.
+    #[arg(long, short, value_name = "DIR", default_value = "screenshots")]
+    pub out: PathBuf,
+    /// Terminal width in cells.
+    #[arg(long, default_value_t = 120)]
+    pub width: u16,
+    /// Terminal height in cells.
+    #[arg(long, default_value_t = 40)]
+    pub height: u16,
 }

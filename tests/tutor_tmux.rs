@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 struct Tmux {
     socket: String,
     session: String,
+    _data: tempfile::TempDir,
 }
 
 impl Tmux {
@@ -22,14 +23,18 @@ impl Tmux {
             eprintln!("SKIPPED: tmux is not installed (.ci/run installs it)");
             return None;
         }
+        let data = tempfile::tempdir().expect("a temporary folder");
         let t = Tmux {
             socket: format!("glassbox-test-{}-{name}", std::process::id()),
             session: name.to_string(),
+            _data: data,
         };
+        // Lesson progress goes to a fresh folder, so a learner's own progress never changes the test.
+        let xdg = format!("XDG_DATA_HOME={}", t._data.path().display());
         let status = Command::new("tmux")
             .args(["-L", &t.socket, "-f", "/dev/null", "new-session", "-d"])
             .args(["-s", &t.session, "-x", &w.to_string(), "-y", &h.to_string()])
-            .args(["env", "PS1=$ ", "bash", "--norc", "--noprofile"])
+            .args(["env", "PS1=$ ", &xdg, "bash", "--norc", "--noprofile"])
             .status()
             .expect("tmux runs");
         assert!(status.success());
@@ -120,6 +125,11 @@ fn keys_drive_the_tutor_and_the_shell_works_after_quitting() {
     t.keys(&["?"]);
     t.wait_for("any key closes this help");
     t.keys(&["x"]);
+    // The lesson list opens and a lesson starts on its own prompt.
+    t.keys(&["L"]);
+    t.wait_for("Lessons · ↑↓ choose");
+    t.keys(&["Enter"]);
+    t.wait_for("step 1/");
     t.keys(&["q"]);
     t.wait_for("$ ");
     t.keys(&["echo shell-ok-$((40+2))", "Enter"]);

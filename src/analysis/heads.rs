@@ -49,6 +49,58 @@ pub fn induction_scores(pattern: &Tensor, start: usize, period: usize) -> Result
         .collect())
 }
 
+/// Per head, the mean attention from each position i ≥ 1 to position 0 (the first token, BOS when
+/// there is one): heads that "rest" on the first token when nothing else matters.
+pub fn first_token_scores(pattern: &Tensor) -> Result<Vec<f32>> {
+    let (_, n_heads, seq, _) = pattern.dims4()?;
+    if seq < 2 {
+        return Ok(Vec::new());
+    }
+    let col = pattern
+        .squeeze(0)?
+        .narrow(2, 0, 1)?
+        .squeeze(2)?
+        .to_vec2::<f32>()?; // [h][q]
+    Ok((0..n_heads)
+        .map(|h| col[h][1..].iter().sum::<f32>() / (seq - 1) as f32)
+        .collect())
+}
+
+/// Per head, the induction score on any prompt: for every token that occurred before, the attention
+/// it pays to the tokens that followed its earlier occurrences, averaged over such tokens. On a
+/// sequence repeated twice this is the Olsson et al. score; on other text it finds the same heads.
+/// pattern: [1, n_heads, seq, seq]; ids: the seq token ids. Zero when no token repeats.
+pub fn repeat_induction_scores(pattern: &Tensor, ids: &[u32]) -> Result<Vec<f32>> {
+    let (_, n_heads, seq, _) = pattern.dims4()?;
+    if ids.len() != seq {
+        candle_core::bail!("{} ids for a pattern over {seq} positions", ids.len());
+    }
+    // (query, keys) pairs: keys are the positions right after earlier occurrences of the query token.
+    let targets: Vec<(usize, Vec<usize>)> = (1..seq)
+        .map(|q| {
+            let keys = (0..q.saturating_sub(1))
+                .filter(|&j| ids[j] == ids[q])
+                .map(|j| j + 1)
+                .collect::<Vec<_>>();
+            (q, keys)
+        })
+        .filter(|(_, keys)| !keys.is_empty())
+        .collect();
+    if targets.is_empty() {
+        return Ok(vec![0.0; n_heads]);
+    }
+    let p = pattern.squeeze(0)?.to_vec3::<f32>()?; // [h][q][k]
+    Ok((0..n_heads)
+        .map(|h| {
+            targets
+                .iter()
+                .map(|(q, keys)| keys.iter().map(|&k| p[h][*q][k]).sum::<f32>())
+                .sum::<f32>()
+                / targets.len() as f32
+        })
+        .collect())
+}
+
 /// For each layer whose pattern was captured, the head with the highest previous-token score.
 pub fn best_previous_token_heads(capture: &Capture, n_layers: usize) -> Result<Vec<HeadScore>> {
     let mut best = Vec::new();
@@ -77,6 +129,26 @@ mod tests {
         let pattern = Tensor::new(&[[prev, first]], &Device::Cpu)?;
         let s = previous_token_scores(&pattern)?;
         assert_eq!(s, vec![1.0, 0.5]);
+        Ok(())
+    }
+
+    #[test]
+    fn first_token_and_repeat_induction_scores() -> Result<()> {
+        // Sequence A B A B: head 0 is a perfect induction head, head 1 rests on position 0.
+        let mut ind = [[0f32; 4]; 4];
+        let mut first = [[0f32; 4]; 4];
+        for q in 0..4 {
+            ind[q][if q >= 2 { q - 1 } else { q }] = 1.0;
+            first[q][0] = 1.0;
+        }
+        let pattern = Tensor::new(&[[ind, first]], &Device::Cpu)?;
+        assert_eq!(first_token_scores(&pattern)?, vec![0.0, 1.0]);
+        let s = repeat_induction_scores(&pattern, &[7, 8, 7, 8])?;
+        assert_eq!(s, vec![1.0, 0.0]);
+        assert_eq!(
+            repeat_induction_scores(&pattern, &[1, 2, 3, 4])?,
+            vec![0.0, 0.0]
+        );
         Ok(())
     }
 

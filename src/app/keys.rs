@@ -26,6 +26,9 @@ pub const KEYS: &[(&str, &str)] = &[
     ("u", "Scores: remove the 1/√dₖ scaling (what-if)"),
     ("z", "dense heatmap: two query rows per line"),
     ("click", "select a token, a head or a heatmap row"),
+    ("L", "the lesson list (↑↓ choose, Enter opens)"),
+    ("> / PgDn, < / PgUp", "next / previous lesson step"),
+    ("H", "show the next hint for the step's task"),
     ("?", "this help"),
     ("q / Ctrl-C", "quit"),
 ];
@@ -53,6 +56,11 @@ impl App {
                 self.quit = true;
             }
             return Vec::new();
+        }
+        if let Some(mut out) = self.on_lesson_key(key) {
+            out.extend(self.follow_ups());
+            self.check_task();
+            return out;
         }
         let (n_layers, n_heads) = self.dims();
         let mut out = Vec::new();
@@ -120,6 +128,7 @@ impl App {
             _ => {}
         }
         out.extend(self.follow_ups());
+        self.check_task();
         out
     }
 
@@ -203,6 +212,8 @@ impl App {
             let line = usize::from(y - hit.area.y);
             self.move_cursor((hit.row0 + line * hit.rows_per_line) as isize);
         }
-        self.follow_ups()
+        let out = self.follow_ups();
+        self.check_task();
+        out
     }
 }

@@ -2,6 +2,7 @@
 //! draws or runs the model: `update` returns the requests for the worker, so it is testable alone.
 
 pub mod keys;
+pub mod lessons;
 pub mod worker;
 
 use std::cell::RefCell;
@@ -52,6 +53,15 @@ impl View {
             View::Next => "Next",
             View::Lesson => "Lesson",
         }
+    }
+
+    /// The name lesson files use for this view.
+    pub fn panel(self) -> &'static str {
+        crate::lesson::PANELS[self.index()]
+    }
+
+    pub fn from_panel(name: &str) -> Option<View> {
+        View::ALL.iter().copied().find(|v| v.panel() == name)
     }
 
     fn index(self) -> usize {
@@ -121,8 +131,12 @@ pub struct App {
     pub status: String,
     pub error: Option<String>,
     pub quit: bool,
-    /// Lesson text for the lesson pane (lessons come from lessons/).
-    pub lesson: Option<(String, String)>,
+    /// Lessons: the list, the open one and progress.
+    pub lessons: lessons::Lessons,
+    /// A lesson step's cursor, applied when its prompt has run.
+    pub pending_cursor: Option<i64>,
+    /// The lesson to open once the model has loaded (`--lesson`, or the one open last time).
+    pub pending_lesson: Option<usize>,
     pub hits: RefCell<Hits>,
     cache: RefCell<Option<(CacheKey, Heatmap)>>,
     derived: RefCell<Derived>,
@@ -174,7 +188,9 @@ impl App {
             status: String::new(),
             error: None,
             quit: false,
-            lesson: None,
+            lessons: lessons::Lessons::default(),
+            pending_cursor: None,
+            pending_lesson: None,
             hits: RefCell::new(Hits::default()),
             cache: RefCell::new(None),
             derived: RefCell::new(Derived::default()),
@@ -202,7 +218,10 @@ impl App {
                 self.status = format!("loaded {}", info.name);
                 self.info = Some(*info);
                 self.busy = Some("running the prompt…".into());
-                Vec::new()
+                match self.pending_lesson.take() {
+                    Some(i) => self.open_lesson(i),
+                    None => Vec::new(),
+                }
             }
             Response::Ready(snap) => {
                 let grew = self
@@ -223,7 +242,10 @@ impl App {
                 self.error = None;
                 self.lens = None;
                 self.ablated = None;
-                self.follow_ups()
+                self.apply_pending_cursor();
+                let out = self.follow_ups();
+                self.check_task();
+                out
             }
             Response::Lens(answer) => {
                 self.lens = Some(answer);
@@ -232,6 +254,7 @@ impl App {
             Response::Ablated(run) => {
                 self.busy = None;
                 self.ablated = Some(run);
+                self.check_task();
                 Vec::new()
             }
             Response::Failed(msg) => {

@@ -1,8 +1,10 @@
 //! One module per subcommand; shared loading of the model and the prompt.
 
 mod dump;
+mod export;
 mod generate;
 mod inspect;
+mod lessons;
 mod train;
 mod tutor;
 
@@ -16,9 +18,11 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Some(Command::Inspect(args)) => inspect::run(args),
         Some(Command::Dump(args)) => dump::run(args),
+        Some(Command::Export(args)) => export::run(args),
         Some(Command::Generate(args)) => generate::run(args),
         Some(Command::Train(args)) => train::run(args),
         Some(Command::Tutor(args)) => tutor::run(args),
+        Some(Command::Lessons(cmd)) => lessons::run(cmd),
         None => tutor::run(cli.tutor),
     }
 }

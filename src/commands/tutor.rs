@@ -7,8 +7,11 @@ use std::io::stdout;
 use std::time::Duration;
 
 use color_eyre::eyre::{Result, WrapErr};
+use glassbox::app::lessons::Lessons;
 use glassbox::app::worker::Worker;
 use glassbox::app::App;
+use glassbox::error::Hinted;
+use glassbox::lesson::{self, progress::Progress};
 use glassbox::model::{self, loader};
 use glassbox::ui::theme::{ColorMode, Theme};
 use glassbox::ui::Screen;
@@ -23,11 +26,33 @@ pub const DEFAULT_PROMPT: &str =
     "There was a girl named Zorva Kelpim. Zorva Kelpim went to the park. The next day, Zorva";
 
 pub fn run(args: TutorArgs) -> Result<()> {
-    let prompt = match (&args.prompt, &args.prompt_file) {
-        (Some(p), _) => p.clone(),
-        (None, Some(path)) => std::fs::read_to_string(path)
+    let (all, errors) = lesson::load_all(&lesson::lessons_dir());
+    let progress_path = Progress::default_path();
+    let lessons = Lessons::new(all, errors, progress_path);
+    // --lesson, else the lesson open last time unless a prompt was given.
+    let open =
+        match &args.lesson {
+            Some(key) => Some(lesson::find(&lessons.all, key).map(|(i, _)| i).ok_or_else(
+                || {
+                    Hinted::new(
+                        format!("no lesson {key:?}: there are {} lessons", lessons.all.len()),
+                        "`glassbox lessons list` shows their numbers and ids",
+                    )
+                },
+            )?),
+            None if args.prompt.is_none() && args.prompt_file.is_none() => {
+                let last = lessons.progress.last.as_deref();
+                last.and_then(|id| lesson::find(&lessons.all, id))
+                    .map(|(i, _)| i)
+            }
+            None => None,
+        };
+    let prompt = match (&args.prompt, &args.prompt_file, open) {
+        (Some(p), _, _) => p.clone(),
+        (None, Some(path), _) => std::fs::read_to_string(path)
             .wrap_err_with(|| format!("cannot read the prompt file {}", path.display()))?,
-        (None, None) => DEFAULT_PROMPT.to_string(),
+        (None, None, Some(i)) => lessons.all[i].meta.prompt.clone(),
+        (None, None, None) => DEFAULT_PROMPT.to_string(),
     };
     let device = model::device::select(args.model.device)?;
     let (name, dir) = loader::resolve_dir(args.model.model.as_deref())?;
@@ -39,7 +64,10 @@ pub fn run(args: TutorArgs) -> Result<()> {
     install_mouse_restoring_panic_hook();
     let _ = execute!(stdout(), EnableMouseCapture);
     let once = args.exit_after_first_frame;
-    let result = event_loop(&mut terminal, App::new(prompt), &worker, theme, once);
+    let mut app = App::new(prompt);
+    app.lessons = lessons;
+    app.pending_lesson = open;
+    let result = event_loop(&mut terminal, app, &worker, theme, once);
     let _ = execute!(stdout(), DisableMouseCapture);
     ratatui::restore();
     result

@@ -4,6 +4,8 @@
 //! column (next-token probabilities and the lesson pane) when the terminal is wide, and a status line.
 
 mod heatmap;
+mod lesson;
+mod markdown;
 mod panels;
 pub mod theme;
 mod views;
@@ -93,6 +95,9 @@ impl Widget for Screen<'_> {
         panels::status(app, self.theme, status, buf);
         if app.editing.is_some() {
             panels::editor(app, self.theme, body, buf);
+        }
+        if app.lessons.list.is_some() {
+            lesson::list(app, self.theme, body, buf);
         }
         if app.help {
             help(self.theme, body, buf);

@@ -3,7 +3,7 @@
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Sparkline, Widget, Wrap};
+use ratatui::widgets::{Paragraph, Sparkline, Widget};
 
 use super::{bar, titled};
 use crate::analysis::predictions::{entropy_bits, top_k};
@@ -188,24 +188,7 @@ pub fn next_token(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     Paragraph::new(lines).render(area, buf);
 }
 
-/// The lesson pane: the current lesson's text, or a guide to the screen until one is open.
+/// The lesson pane.
 pub fn lesson(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
-    let lines: Vec<Line> = match &app.lesson {
-        Some((title, body)) => std::iter::once(Line::styled(title.clone(), theme.accent()))
-            .chain(body.lines().map(|l| Line::from(l.to_string())))
-            .collect(),
-        None => vec![
-            Line::styled("What you are looking at", theme.accent()),
-            Line::from("The top line shows your prompt cut into tokens, the pieces the model reads. The highlighted one is the cursor: ← → move it."),
-            Line::from(""),
-            Line::from("Attention: each row is a token (a query) and shows how much it looks at every earlier token (the keys). Bright = much. ↑ ↓ and [ ] pick another head or layer."),
-            Line::from(""),
-            Line::from("Next token: what the model predicts after the cursor. Enter adds the most likely token; s switches to sampling, + - change the temperature."),
-            Line::from(""),
-            Line::from("Tab walks through the other views. ? lists every key."),
-        ],
-    };
-    Paragraph::new(lines)
-        .wrap(Wrap { trim: false })
-        .render(area, buf);
+    crate::ui::lesson::pane(app, theme, area, buf);
 }

@@ -1,0 +1,273 @@
+//! The tutor's side of lessons: which lesson and step is open, applying a step's view, checking its
+//! task after every change, and saving progress.
+
+use std::path::PathBuf;
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+
+use super::worker::Request;
+use super::{App, View};
+use crate::lesson::progress::Progress;
+use crate::lesson::task::{check, Observed, Outcome};
+use crate::lesson::{Lesson, LessonError, Step};
+
+#[derive(Debug, Default)]
+pub struct Lessons {
+    pub all: Vec<Lesson>,
+    /// Files that did not load, shown in the list.
+    pub errors: Vec<LessonError>,
+    /// Index of the open lesson.
+    pub current: Option<usize>,
+    pub step: usize,
+    pub outcome: Option<Outcome>,
+    pub hints_shown: usize,
+    /// Temperatures the next-token distribution was shown at during this step.
+    pub temps_seen: Vec<f32>,
+    pub progress: Progress,
+    pub progress_path: Option<PathBuf>,
+    /// The lesson list is open, with this row selected.
+    pub list: Option<usize>,
+    /// The last problem saving progress (shown once in the status line).
+    pub save_error: Option<String>,
+}
+
+impl Lessons {
+    pub fn new(all: Vec<Lesson>, errors: Vec<LessonError>, progress_path: Option<PathBuf>) -> Self {
+        let progress = progress_path
+            .as_deref()
+            .and_then(|p| Progress::load(p).ok())
+            .unwrap_or_default();
+        Self {
+            all,
+            errors,
+            progress,
+            progress_path,
+            ..Self::default()
+        }
+    }
+
+    pub fn lesson(&self) -> Option<&Lesson> {
+        self.all.get(self.current?)
+    }
+
+    pub fn current_step(&self) -> Option<&Step> {
+        self.lesson()?.steps.get(self.step)
+    }
+
+    /// Steps done of a lesson, for the list.
+    pub fn done_count(&self, lesson: &Lesson) -> usize {
+        self.progress
+            .lessons
+            .get(&lesson.meta.id)
+            .map_or(0, |p| p.done.len())
+    }
+
+    pub fn is_completed(&self, lesson: &Lesson) -> bool {
+        self.progress
+            .lessons
+            .get(&lesson.meta.id)
+            .is_some_and(|p| p.completed)
+    }
+
+    fn save(&mut self) {
+        if let Some(path) = &self.progress_path {
+            if let Err(e) = self.progress.save(path) {
+                self.save_error = Some(crate::error::one_line(&e).0);
+            }
+        }
+    }
+}
+
+impl App {
+    /// Open lesson `index` at the step saved in the progress file; returns the prompt request.
+    pub fn open_lesson(&mut self, index: usize) -> Vec<Request> {
+        let Some(lesson) = self.lessons.all.get(index).cloned() else {
+            return Vec::new();
+        };
+        let id = lesson.meta.id.clone();
+        let saved = self.lessons.progress.lesson_mut(&id).step;
+        let step = saved.min(lesson.steps.len().saturating_sub(1));
+        self.lessons.current = Some(index);
+        self.lessons.progress.last = Some(id);
+        self.lessons.list = None;
+        self.lessons.save();
+        let mut out = vec![];
+        let prompt = lesson.meta.prompt.clone();
+        if self.prompt != prompt {
+            out.push(self.set_prompt(prompt));
+        }
+        out.extend(self.go_to_step(step));
+        out
+    }
+
+    /// Show step `step` of the open lesson: set its view and reset the task's state.
+    pub fn go_to_step(&mut self, step: usize) -> Vec<Request> {
+        let Some(lesson) = self.lessons.lesson().cloned() else {
+            return Vec::new();
+        };
+        let step = step.min(lesson.steps.len().saturating_sub(1));
+        self.lessons.step = step;
+        self.lessons.hints_shown = 0;
+        self.lessons.outcome = None;
+        self.lessons.temps_seen.clear();
+        let entry = self.lessons.progress.lesson_mut(&lesson.meta.id);
+        entry.step = step;
+        self.lessons.save();
+        let mut out = Vec::new();
+        if let Some(view) = &lesson.steps[step].view {
+            if let Some(p) = &view.prompt {
+                if *p != self.prompt {
+                    out.push(self.set_prompt(p.clone()));
+                }
+            }
+            if let Some(panel) = &view.panel {
+                self.view = View::from_panel(panel).unwrap_or(self.view);
+            }
+            let (n_layers, n_heads) = self.dims();
+            if let Some(l) = view.layer {
+                self.layer = l.min(n_layers.saturating_sub(1));
+            }
+            if let Some(h) = view.head {
+                self.head = h.min(n_heads.saturating_sub(1));
+            }
+            if let Some(t) = view.temperature {
+                self.temperature = t;
+            }
+            if let Some(u) = view.unscaled {
+                self.unscaled = u;
+            }
+            if let Some(a) = &view.ablate {
+                self.ablation = match a.as_slice() {
+                    [l, h] => Some((*l, *h)),
+                    _ => None,
+                };
+            }
+            self.pending_cursor = view.cursor;
+            self.apply_pending_cursor();
+        }
+        out
+    }
+
+    /// A lesson's cursor is a token index (negative from the end), applied once the prompt is in.
+    pub(super) fn apply_pending_cursor(&mut self) {
+        let Some(c) = self.pending_cursor else { return };
+        let n = self.n_tokens() as i64;
+        if n == 0 || self.busy.is_some() {
+            return;
+        }
+        let i = if c < 0 { n + c } else { c };
+        self.cursor = i.clamp(0, n - 1) as usize;
+        self.pending_cursor = None;
+    }
+
+    fn set_prompt(&mut self, prompt: String) -> Request {
+        self.prompt = prompt.clone();
+        self.prompt_len = 0;
+        self.busy = Some("running the prompt…".into());
+        Request::Prompt(prompt)
+    }
+
+    /// Check the open step's task against what the learner sees now; record it when done.
+    pub fn check_task(&mut self) {
+        let Some(task) = self.lessons.current_step().and_then(|s| s.task.clone()) else {
+            return;
+        };
+        let (Some(snap), Some(kind)) = (self.snap.as_ref(), task.kind().ok()) else {
+            return;
+        };
+        if self.busy.is_some() {
+            return;
+        }
+        if !self.lessons.temps_seen.contains(&self.temperature) {
+            self.lessons.temps_seen.push(self.temperature);
+        }
+        let clean = self.next_probs();
+        let ablated = self.ablated_probs();
+        let observed = Observed {
+            ids: &snap.ids,
+            capture: &snap.capture,
+            n_layers: self.dims().0,
+            cursor: self.cursor,
+            layer: self.layer,
+            head: self.head,
+            panel: self.view.panel(),
+            unscaled: self.unscaled,
+            temperatures_seen: &self.lessons.temps_seen,
+            generated: snap.ids.len().saturating_sub(self.prompt_len),
+            ablation: self.ablation,
+            clean_probs: clean.as_deref(),
+            ablated_probs: ablated.as_deref(),
+        };
+        let outcome = match check(&kind, &observed) {
+            Ok(o) => o,
+            Err(e) => Outcome::NotYet(format!("cannot check this task: {e}")),
+        };
+        let newly_done =
+            outcome.is_done() && !matches!(self.lessons.outcome, Some(Outcome::Done(_)));
+        self.lessons.outcome = Some(outcome);
+        if newly_done {
+            let (step, n_steps) = (
+                self.lessons.step,
+                self.lessons.lesson().map_or(0, |l| l.steps.len()),
+            );
+            let n_tasks = self
+                .lessons
+                .lesson()
+                .map_or(0, |l| l.steps.iter().filter(|s| s.task.is_some()).count());
+            if let Some(id) = self.lessons.lesson().map(|l| l.meta.id.clone()) {
+                let entry = self.lessons.progress.lesson_mut(&id);
+                entry.done.insert(step);
+                entry.completed = entry.done.len() >= n_tasks && step + 1 >= n_steps;
+                self.lessons.save();
+            }
+        }
+    }
+
+    /// Keys for the lesson list and for moving through a lesson; `None` when the key is not theirs.
+    pub(super) fn on_lesson_key(&mut self, key: KeyEvent) -> Option<Vec<Request>> {
+        if let Some(sel) = self.lessons.list {
+            let n = self.lessons.all.len();
+            match key.code {
+                KeyCode::Up | KeyCode::Char('k') => self.lessons.list = Some(sel.saturating_sub(1)),
+                KeyCode::Down | KeyCode::Char('j') => {
+                    self.lessons.list = Some((sel + 1).min(n.saturating_sub(1)))
+                }
+                KeyCode::Enter => return Some(self.open_lesson(sel)),
+                KeyCode::Char('q') => self.quit = true,
+                _ => self.lessons.list = None,
+            }
+            return Some(Vec::new());
+        }
+        match key.code {
+            KeyCode::Char('L') => {
+                self.lessons.list = Some(self.lessons.current.unwrap_or(0));
+                Some(Vec::new())
+            }
+            KeyCode::PageDown | KeyCode::Char('>') if self.lessons.current.is_some() => {
+                let next = self.lessons.step + 1;
+                let last = self.lessons.lesson().map_or(0, |l| l.steps.len() - 1);
+                if next > last {
+                    self.status = "last step: L lists the other lessons".into();
+                    return Some(Vec::new());
+                }
+                Some(self.go_to_step(next))
+            }
+            KeyCode::PageUp | KeyCode::Char('<') if self.lessons.current.is_some() => {
+                Some(self.go_to_step(self.lessons.step.saturating_sub(1)))
+            }
+            KeyCode::Char('H') if self.lessons.current.is_some() => {
+                let n = self
+                    .lessons
+                    .current_step()
+                    .and_then(|s| s.task.as_ref())
+                    .map_or(0, |t| t.hints.len());
+                self.lessons.hints_shown = (self.lessons.hints_shown + 1).min(n);
+                if n == 0 {
+                    self.status = "this step has no hints".into();
+                }
+                Some(Vec::new())
+            }
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,232 @@
+//! `glassbox export`: attention maps, positional encodings, next-token charts and tutor screenshots
+//! as files. The output path is checked before the model is loaded, and every bad input is one line
+//! with a hint; nothing is written unless the whole figure was drawn.
+
+use std::path::{Path, PathBuf};
+
+use candle_core::IndexOp;
+use color_eyre::eyre::{Result, WrapErr};
+use glassbox::analysis::heatmap::{
+    attention_pattern, attention_scores, position_embedding, position_similarity, sinusoidal,
+};
+use glassbox::analysis::predictions::softmax;
+use glassbox::error::hinted;
+use glassbox::export::{self, check_target, NextTokens, PlotOptions};
+use glassbox::model::hooks::{block_hook, BlockHook};
+use glassbox::model::{LoadedModel, NamesFilter};
+
+use super::{load_model, read_prompt};
+use crate::cli::{
+    ExportArgs, ExportAttentionArgs, ExportChart, ExportPosArgs, ExportProbsArgs,
+    ExportScreenshotsArgs, FigureArgs, PromptArgs,
+};
+
+/// Candidates a probability chart may show.
+const MAX_TOP: usize = 50;
+
+pub fn run(args: ExportArgs) -> Result<()> {
+    match args.chart {
+        None => attention(args.attention),
+        Some(ExportChart::Attention(a)) => attention(a),
+        Some(ExportChart::Pos(a)) => positions(a),
+        Some(ExportChart::Probs(a)) => probs(a),
+        Some(ExportChart::Screenshots(a)) => screenshots(a),
+    }
+}
+
+/// The output path, checked (extension, folder) before anything slow happens.
+fn target(figure: &FigureArgs) -> Result<PathBuf> {
+    let Some(out) = figure.out.clone() else {
+        return hinted("no output file given", "pass -o FILE.png or -o FILE.svg");
+    };
+    check_target(&out)?;
+    Ok(out)
+}
+
+fn report(path: &Path, (w, h): (u32, u32)) {
+    println!("wrote {} ({w}×{h} px)", path.display());
+}
+
+/// The prompt's text and ids; an empty prompt is an error even though BOS alone would run.
+fn prompt(args: &PromptArgs, loaded: &LoadedModel) -> Result<(String, Vec<u32>)> {
+    let (text, ids) = read_prompt(args, loaded)?;
+    if text.trim().is_empty() {
+        return hinted(
+            "the prompt is empty",
+            "give some text with --prompt TEXT or --prompt-file FILE",
+        );
+    }
+    Ok((text, ids))
+}
+
+/// `what` (layer or head) `index` must be below `count`.
+fn check_index(what: &str, index: usize, count: usize, owner: &str) -> Result<()> {
+    if index < count {
+        return Ok(());
+    }
+    hinted(
+        format!(
+            "there is no {what} {index}: {owner} has {count} {what}s (0–{})",
+            count.saturating_sub(1)
+        ),
+        format!("pass --{what} from 0 to {}", count.saturating_sub(1)),
+    )
+}
+
+fn attention(args: ExportAttentionArgs) -> Result<()> {
+    let out = target(&args.figure)?;
+    let loaded = load_model(&args.model)?;
+    let (text, ids) = prompt(&args.prompt, &loaded)?;
+    let cfg = loaded.model.config().clone();
+    let name = loaded.files.name.clone();
+    let layers: Vec<usize> = match args.layer {
+        Some(layer) if !args.all => {
+            check_index("layer", layer, cfg.n_layers, &name)?;
+            if let Some(head) = args.head {
+                check_index(
+                    "head",
+                    head,
+                    cfg.n_heads,
+                    &format!("layer {layer} of {name}"),
+                )?;
+            }
+            vec![layer]
+        }
+        _ => (0..cfg.n_layers).collect(),
+    };
+    let hook = if args.scores {
+        BlockHook::AttnScores
+    } else {
+        BlockHook::Pattern
+    };
+    let hooks: Vec<String> = layers.iter().map(|&l| block_hook(l, hook)).collect();
+    let trace = loaded.model.trace(&ids, NamesFilter::names(&hooks))?;
+    let opts = PlotOptions {
+        cmap: args.cmap,
+        values: args.values,
+        scale: args.figure.scale,
+        model: Some(name),
+        prompt: Some(text),
+    };
+    let size = match (args.head, layers.as_slice()) {
+        (Some(head), [layer]) => {
+            let tokens = loaded.codec.token_strs(&ids);
+            let mut map = if args.scores {
+                let d_head = cfg.d_head;
+                attention_scores(trace.capture(), *layer, head, &tokens, d_head, false)?
+            } else {
+                attention_pattern(trace.capture(), *layer, head, &tokens)?
+            };
+            // The hook name too, so a Python user knows which tensor this is.
+            map.title = format!("{} · {}[{head}]", map.title, hooks[0]);
+            export::export_heatmap(&map, &opts, &out)?
+        }
+        _ => export::export_heads(trace.capture(), &layers, &opts, &out)?,
+    };
+    report(&out, size);
+    Ok(())
+}
+
+fn positions(args: ExportPosArgs) -> Result<()> {
+    let out = target(&args.figure)?;
+    let loaded = load_model(&args.model)?;
+    let cfg = loaded.model.config();
+    let n = args.positions.unwrap_or(cfg.n_ctx.min(256));
+    if n == 0 || n > cfg.n_ctx {
+        return hinted(
+            format!(
+                "cannot show {n} positions: {} has {} (n_positions)",
+                loaded.files.name, cfg.n_ctx
+            ),
+            format!("pass --positions from 1 to {}", cfg.n_ctx),
+        );
+    }
+    let w_pos = loaded.model.pos_embed();
+    let maps = vec![
+        position_embedding(w_pos, n)?,
+        position_similarity(w_pos, n)?,
+        sinusoidal(n, cfg.d_model),
+    ];
+    let opts = PlotOptions {
+        scale: args.figure.scale,
+        model: Some(loaded.files.name.clone()),
+        ..PlotOptions::default()
+    };
+    report(&out, export::export_positions(&maps, &opts, &out)?);
+    Ok(())
+}
+
+fn probs(args: ExportProbsArgs) -> Result<()> {
+    let out = target(&args.figure)?;
+    if args.top == 0 || args.top > MAX_TOP {
+        return hinted(
+            format!("--top {} is out of range", args.top),
+            format!("show from 1 to {MAX_TOP} candidates"),
+        );
+    }
+    if !args.temperature.is_finite() || args.temperature < 0.0 {
+        return hinted(
+            format!("the temperature {} is not allowed", args.temperature),
+            "use 0 (greedy) or a positive number such as 0.7 or 1",
+        );
+    }
+    let loaded = load_model(&args.model)?;
+    let (text, ids) = prompt(&args.prompt, &loaded)?;
+    let position = args.position.unwrap_or(ids.len() - 1);
+    if position >= ids.len() {
+        return hinted(
+            format!(
+                "there is no position {position}: the prompt has {} tokens (0–{}, BOS included)",
+                ids.len(),
+                ids.len() - 1
+            ),
+            format!("pass --position from 0 to {}", ids.len() - 1),
+        );
+    }
+    let trace = loaded.model.trace(&ids, NamesFilter::names(&["logits"]))?;
+    let logits = trace
+        .capture()
+        .get("logits")
+        .ok_or_else(|| color_eyre::eyre::eyre!("the logits were not captured"))??
+        .i((0, position))?
+        .to_vec1::<f32>()
+        .wrap_err("reading the logits")?;
+    let probs = softmax(&logits, args.temperature);
+    let data = NextTokens::from_probs(
+        &probs,
+        args.top,
+        position,
+        loaded.codec.token_str(ids[position]),
+        args.temperature,
+        |id| loaded.codec.token_str(id),
+    );
+    let opts = PlotOptions {
+        scale: args.figure.scale,
+        model: Some(loaded.files.name.clone()),
+        prompt: Some(text),
+        ..PlotOptions::default()
+    };
+    report(&out, export::export_probs(&data, &opts, &out)?);
+    Ok(())
+}
+
+fn screenshots(args: ExportScreenshotsArgs) -> Result<()> {
+    let (w, h) = (args.width, args.height);
+    let (min_w, min_h) = glassbox::ui::MIN_SIZE;
+    if w < min_w || h < min_h || w > 400 || h > 200 {
+        return hinted(
+            format!("a {w}×{h} terminal cannot be pictured"),
+            format!("use a size from {min_w}×{min_h} to 400×200 cells"),
+        );
+    }
+    std::fs::create_dir_all(&args.out)
+        .wrap_err_with(|| format!("cannot create the folder {}", args.out.display()))?;
+    let loaded = load_model(&args.model)?;
+    let prompt = args
+        .prompt
+        .unwrap_or_else(|| export::tutor::PROMPT.to_string());
+    for path in export::tutor::tutor_screenshots(loaded, &prompt, &args.out, (w, h))? {
+        println!("wrote {}", path.display());
+    }
+    Ok(())
+}

@@ -1,0 +1,89 @@
+//! `glassbox lessons list` and `glassbox lessons check`.
+
+use color_eyre::eyre::Result;
+use glassbox::error::hinted;
+use glassbox::lesson::progress::Progress;
+use glassbox::lesson::{self, check::check_against, Lesson};
+
+use super::load_model;
+use crate::cli::LessonsCommand;
+
+pub fn run(cmd: LessonsCommand) -> Result<()> {
+    match cmd {
+        LessonsCommand::List => list(),
+        LessonsCommand::Check { files, model } => {
+            let (lessons, mut errors) = if files.is_empty() {
+                lesson::load_all(&lesson::lessons_dir())
+            } else {
+                let mut ok = Vec::new();
+                let mut bad = Vec::new();
+                for f in &files {
+                    match Lesson::load(f) {
+                        Ok(l) => ok.push(l),
+                        Err(e) => bad.push(e),
+                    }
+                }
+                (ok, bad)
+            };
+            let loaded = load_model(&model)?;
+            for l in &lessons {
+                errors.extend(check_against(l, &loaded));
+            }
+            for e in &errors {
+                eprintln!("{e}");
+            }
+            let n = lessons.len()
+                + errors
+                    .iter()
+                    .filter(|e| !lessons.iter().any(|l| l.path == e.path))
+                    .count();
+            if errors.is_empty() {
+                println!(
+                    "{} lessons checked against {}: no problems",
+                    lessons.len(),
+                    loaded.files.name
+                );
+                Ok(())
+            } else {
+                hinted(
+                    format!("{} problems in {n} lesson files", errors.len()),
+                    "each line above is file:line: problem; lessons/README.md explains the format",
+                )
+            }
+        }
+    }
+}
+
+fn list() -> Result<()> {
+    let dir = lesson::lessons_dir();
+    let (lessons, errors) = lesson::load_all(&dir);
+    let progress = Progress::default_path()
+        .and_then(|p| Progress::load(&p).ok())
+        .unwrap_or_default();
+    for (i, l) in lessons.iter().enumerate() {
+        let tasks = l.steps.iter().filter(|s| s.task.is_some()).count();
+        let p = progress.lessons.get(&l.meta.id);
+        let done = p.map_or(0, |p| p.done.len());
+        let mark = if p.is_some_and(|p| p.completed) {
+            "✓"
+        } else {
+            " "
+        };
+        println!(
+            "{mark} {:>2}  {:<28} {:<40} {done}/{tasks} tasks",
+            i + 1,
+            l.meta.id,
+            l.meta.title
+        );
+    }
+    for e in &errors {
+        eprintln!("{e}");
+    }
+    if lessons.is_empty() && errors.is_empty() {
+        return hinted(
+            format!("no lessons in {}", dir.display()),
+            "set GLASSBOX_LESSONS to a folder of NN-name.md lesson files",
+        );
+    }
+    Ok(())
+}

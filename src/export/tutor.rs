@@ -1,0 +1,126 @@
+//! Screenshots of the tutor's main screens, made without a terminal: the app driven through its key
+//! handler with the model worker's session answering in this thread (as the tutor tests do), each
+//! screen rendered into a buffer and rasterized by [`super::screenshot`].
+
+use std::path::{Path, PathBuf};
+
+use candle_core::IndexOp;
+use color_eyre::eyre::Result;
+use ratatui::buffer::Buffer;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::layout::Rect;
+use ratatui::widgets::Widget;
+
+use super::screenshot::save_buffer_png;
+use crate::app::worker::{Request, Response, Session};
+use crate::app::App;
+use crate::model::hooks::{block_hook, BlockHook};
+use crate::model::LoadedModel;
+use crate::ui::theme::{ColorMode, Theme};
+use crate::ui::Screen;
+
+/// The views pictured, with the key that opens each and the file name (without .png).
+pub const VIEWS: [(char, &str); 7] = [
+    ('1', "attention"),
+    ('2', "heads"),
+    ('3', "scores"),
+    ('4', "positions"),
+    ('5', "residual"),
+    ('6', "lens"),
+    ('7', "next"),
+];
+
+/// The prompt the screenshots use: the model must copy a made-up name's second part.
+pub const PROMPT: &str =
+    "There was a girl named Zorva Kelpim. Zorva Kelpim went to the park. The next day, Zorva";
+
+/// The terminal size pictured, in cells.
+pub const SIZE: (u16, u16) = (120, 40);
+
+/// Write `<dir>/<view>.png` for every view in [`VIEWS`]; returns the paths written.
+pub fn tutor_screenshots(
+    loaded: LoadedModel,
+    prompt: &str,
+    dir: &Path,
+    size: (u16, u16),
+) -> Result<Vec<PathBuf>> {
+    let mut session = Session::new(loaded);
+    let mut app = App::new(prompt.to_string());
+    app.on_response(Response::Loaded(Box::new(session.info())));
+    serve(
+        &mut app,
+        &mut session,
+        vec![Request::Prompt(prompt.to_string())],
+    )?;
+    if let Some(err) = &app.error {
+        return crate::error::hinted(
+            format!("the tutor could not run the prompt: {err}"),
+            "try a shorter prompt",
+        );
+    }
+    if let Some((layer, head)) = copying_head(&app) {
+        app.layer = layer;
+        app.head = head;
+    }
+    let mut written = Vec::new();
+    for (key, name) in VIEWS {
+        let requests = app.on_key(KeyEvent::new(KeyCode::Char(key), KeyModifiers::NONE));
+        serve(&mut app, &mut session, requests)?;
+        let path = dir.join(format!("{name}.png"));
+        save_buffer_png(&render(&app, size), &path)?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+/// The whole tutor screen in true colour, as a buffer.
+pub fn render(app: &App, (w, h): (u16, u16)) -> Buffer {
+    let area = Rect::new(0, 0, w, h);
+    let mut buf = Buffer::empty(area);
+    Screen {
+        app,
+        theme: Theme::new(ColorMode::TrueColor),
+    }
+    .render(area, &mut buf);
+    buf
+}
+
+/// Answer requests, and the follow-ups they cause, as the worker thread would.
+fn serve(app: &mut App, session: &mut Session, mut queue: Vec<Request>) -> Result<()> {
+    while let Some(request) = queue.pop() {
+        let response = session.handle(request)?;
+        queue.extend(app.on_response(response));
+    }
+    Ok(())
+}
+
+/// The head that, from the cursor's token, attends most to the tokens that followed an earlier copy
+/// of it (where the copying happens): the most telling head to picture. `None` without a snapshot.
+fn copying_head(app: &App) -> Option<(usize, usize)> {
+    let snap = app.snap.as_ref()?;
+    let (n_layers, n_heads) = app.dims();
+    let q = app.cursor;
+    let targets: Vec<usize> = (1..=q)
+        .filter(|&k| k < q && snap.ids[k - 1] == snap.ids[q])
+        .collect();
+    if targets.is_empty() {
+        return None;
+    }
+    let mut best = None;
+    let mut best_score = f32::MIN;
+    for layer in 0..n_layers {
+        let pattern = snap
+            .capture
+            .get(&block_hook(layer, BlockHook::Pattern))?
+            .ok()?;
+        for head in 0..n_heads {
+            let row = pattern.i((0, head, q)).ok()?.to_vec1::<f32>().ok()?;
+            let score: f32 = targets.iter().map(|&k| row[k]).sum();
+            if score > best_score {
+                best_score = score;
+                best = Some((layer, head));
+            }
+        }
+    }
+    best
+}

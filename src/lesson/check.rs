@@ -1,0 +1,223 @@
+//! `glassbox lessons check`: a lesson's references checked against the model it runs on.
+
+use super::{Claim, Lesson, LessonError, TaskKind};
+use crate::analysis::predictions::{argmax, softmax};
+use crate::model::{LoadedModel, NamesFilter};
+
+/// Next-token probabilities after `prompt` (BOS first when the model has one).
+pub fn next_probs(model: &LoadedModel, prompt: &str) -> color_eyre::Result<Vec<f32>> {
+    let ids = model.codec.encode(prompt, model.codec.bos_id().is_some())?;
+    let trace = model.model.trace(&ids, NamesFilter::parse("logits"))?;
+    Ok(softmax(&trace.next_logits().to_vec1::<f32>()?, 1.0))
+}
+
+/// The id of a text that must be exactly one token.
+fn one_token(model: &LoadedModel, text: &str) -> Result<u32, String> {
+    match model.codec.encode(text, false) {
+        Ok(ids) if ids.len() == 1 => Ok(ids[0]),
+        Ok(ids) => Err(format!(
+            "{text:?} is {} tokens, a claim needs one",
+            ids.len()
+        )),
+        Err(e) => Err(format!("{text:?} does not tokenize: {e}")),
+    }
+}
+
+/// Check one claim; the message says what the model does instead.
+pub fn check_claim(model: &LoadedModel, prompt: &str, claim: &Claim) -> Result<(), String> {
+    if claim.kind == "param-count" {
+        return check_param_count(model, claim);
+    }
+    let probs = next_probs(model, prompt).map_err(|e| format!("cannot run the prompt: {e}"))?;
+    let text = claim.token.as_deref().unwrap_or_default();
+    let token = one_token(model, text)?;
+    match (claim.kind.as_str(), &claim.than) {
+        ("top-token", _) => {
+            let top = argmax(&probs) as u32;
+            if top == token {
+                Ok(())
+            } else {
+                Err(format!(
+                    "claim false: after {prompt:?} the top token is {:?} ({:.2}), not {:?} ({:.2})",
+                    model.codec.token_str(top),
+                    probs[top as usize],
+                    text,
+                    probs[token as usize]
+                ))
+            }
+        }
+        ("more-likely", Some(than)) => {
+            let other = one_token(model, than)?;
+            let (p, q) = (probs[token as usize], probs[other as usize]);
+            if p > q {
+                Ok(())
+            } else {
+                Err(format!(
+                    "claim false: p({text:?}) = {p:.3} is not above p({than:?}) = {q:.3}"
+                ))
+            }
+        }
+        (kind, _) => Err(format!("unknown claim kind {kind:?}")),
+    }
+}
+
+/// Parameter counts from the configuration, as lesson 2 adds them up.
+fn check_param_count(model: &LoadedModel, claim: &Claim) -> Result<(), String> {
+    let c = model.model.config();
+    let d = c.d_model as u64;
+    let block = 2 * 2 * d // ln_1, ln_2
+        + d * 3 * d + 3 * d // c_attn
+        + d * d + d // attention c_proj
+        + d * c.d_mlp as u64 + c.d_mlp as u64 // c_fc
+        + c.d_mlp as u64 * d + d; // MLP c_proj
+    let part = claim.part.as_deref().unwrap_or_default();
+    let actual = match part {
+        "embedding" => c.d_vocab as u64 * d,
+        "position" => c.n_ctx as u64 * d,
+        "block" => block,
+        "total" => c.n_params() as u64,
+        other => {
+            return Err(format!(
+                "unknown part {other:?}: use embedding, position, block, total"
+            ))
+        }
+    };
+    match claim.value {
+        Some(v) if v == actual => Ok(()),
+        v => Err(format!(
+            "claim false: the {part} has {actual} parameters, the lesson says {v:?}"
+        )),
+    }
+}
+
+/// Problems that parsing cannot see: layers, heads and positions that do not exist in `model`,
+/// prompts that do not fit, a lesson written for another model.
+pub fn check_against(lesson: &Lesson, model: &LoadedModel) -> Vec<LessonError> {
+    let cfg = model.model.config();
+    let mut errors = Vec::new();
+    let mut err = |line: usize, message: String| {
+        errors.push(LessonError {
+            path: lesson.path.clone(),
+            line,
+            message,
+        })
+    };
+    if lesson.meta.model != model.files.name {
+        err(
+            2,
+            format!(
+                "written for model {:?}, checked against {:?}",
+                lesson.meta.model, model.files.name
+            ),
+        );
+    }
+    let prompt_len = |text: &str, line: usize, err: &mut dyn FnMut(usize, String)| -> usize {
+        match model.codec.encode(text, model.codec.bos_id().is_some()) {
+            Ok(ids) if ids.len() <= cfg.n_ctx => ids.len(),
+            Ok(ids) => {
+                err(
+                    line,
+                    format!(
+                        "the prompt is {} tokens; the model's context is {}",
+                        ids.len(),
+                        cfg.n_ctx
+                    ),
+                );
+                ids.len()
+            }
+            Err(e) => {
+                err(line, format!("the prompt does not tokenize: {e}"));
+                0
+            }
+        }
+    };
+    let mut n_tokens = prompt_len(&lesson.meta.prompt, 2, &mut err);
+    let layer_head = |l: usize, h: usize| l < cfg.n_layers && h < cfg.n_heads;
+    for step in &lesson.steps {
+        if let Some(view) = &step.view {
+            let line = step.view_line;
+            if let Some(p) = &view.prompt {
+                n_tokens = prompt_len(p, line, &mut err);
+            }
+            if view.layer.is_some_and(|l| l >= cfg.n_layers) {
+                err(
+                    line,
+                    format!(
+                        "layer {} does not exist: the model has layers 0..{}",
+                        view.layer.unwrap_or(0),
+                        cfg.n_layers - 1
+                    ),
+                );
+            }
+            if view.head.is_some_and(|h| h >= cfg.n_heads) {
+                err(
+                    line,
+                    format!(
+                        "head {} does not exist: the model has heads 0..{}",
+                        view.head.unwrap_or(0),
+                        cfg.n_heads - 1
+                    ),
+                );
+            }
+            if let Some(c) = view.cursor {
+                if c >= n_tokens as i64 || c < -(n_tokens as i64) {
+                    err(
+                        line,
+                        format!("cursor {c} is outside the prompt's {n_tokens} tokens"),
+                    );
+                }
+            }
+            if let Some([l, h]) = view.ablate.as_deref() {
+                if !layer_head(*l, *h) {
+                    err(
+                        line,
+                        format!(
+                            "cannot ablate L{l}H{h}: the model has {} layers of {} heads",
+                            cfg.n_layers, cfg.n_heads
+                        ),
+                    );
+                }
+            }
+            if view
+                .temperature
+                .is_some_and(|t| !(t > 0.0 && t.is_finite()))
+            {
+                err(line, "temperature must be a positive number".into());
+            }
+        }
+        for (claim, line) in &step.claims {
+            let prompt = claim.prompt.as_deref().unwrap_or(&lesson.meta.prompt);
+            if let Err(message) = check_claim(model, prompt, claim) {
+                err(*line, message);
+            }
+        }
+        if let Some(task) = &step.task {
+            let line = step.task_line;
+            match task.kind() {
+                Err(message) => err(line, message),
+                Ok(TaskKind::CursorOnTopKey { layer, head, query }) => {
+                    if !layer_head(layer, head) {
+                        err(line, format!("no head L{layer}H{head} in this model"));
+                    }
+                    if query >= n_tokens as i64 || query < -(n_tokens as i64) {
+                        err(
+                            line,
+                            format!("query {query} is outside the prompt's {n_tokens} tokens"),
+                        );
+                    }
+                }
+                Ok(TaskKind::Visit { panel }) if !super::PANELS.contains(&panel.as_str()) => {
+                    err(
+                        line,
+                        format!(
+                            "unknown panel {panel:?}: use one of {}",
+                            super::PANELS.join(", ")
+                        ),
+                    );
+                }
+                Ok(_) => {}
+            }
+        }
+    }
+    errors
+}

@@ -1,0 +1,354 @@
+//! Lessons are data: one Markdown file per lesson in lessons/, with TOML front matter and steps.
+//!
+//! ```text
+//! +++
+//! id = "attention"
+//! title = "Self-attention"
+//! summary = "Queries, keys and values"
+//! prompt = "The dog saw the cat. It"
+//! model = "glassbox-tiny"
+//! +++
+//!
+//! ## A step's title
+//! Text in Markdown.
+//! ```view
+//! panel = "attention"   # attention|heads|scores|positions|residual|lens|next|lesson
+//! layer = 0
+//! head = 1
+//! ```
+//! ```task
+//! kind = "select-head"
+//! criterion = "previous-token"
+//! hints = ["Look for a bright line just below the diagonal."]
+//! ```
+//! ```
+//!
+//! Parsing never trusts the file: every error names the file and line.
+
+pub mod check;
+pub mod progress;
+pub mod task;
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+pub use task::{Task, TaskKind};
+
+/// Front matter: what the lesson is and what it runs on.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FrontMatter {
+    pub id: String,
+    pub title: String,
+    pub summary: String,
+    /// The prompt the tutor opens the lesson with.
+    pub prompt: String,
+    /// The model the lesson's claims are about (the bundled model's name).
+    pub model: String,
+}
+
+/// How a step sets up the screen. Every field is optional.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ViewSpec {
+    pub panel: Option<String>,
+    pub layer: Option<usize>,
+    pub head: Option<usize>,
+    /// Token index of the cursor; negative counts from the end (-1: the last token).
+    pub cursor: Option<i64>,
+    pub temperature: Option<f32>,
+    /// true: scores without the 1/√dₖ factor.
+    pub unscaled: Option<bool>,
+    /// [layer, head] to ablate, or [] for none.
+    pub ablate: Option<Vec<usize>>,
+    /// Replace the prompt for this step.
+    pub prompt: Option<String>,
+}
+
+/// Something a step's text says about the model, checked by `lessons check` and the tests, so a
+/// retrained model cannot make a lesson silently wrong.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Claim {
+    /// "top-token": `token` is the most probable next token after `prompt`;
+    /// "more-likely": `token` is more probable than `than` after `prompt`;
+    /// "param-count": the model's `part` (embedding, position, block, total) has `value` parameters.
+    pub kind: String,
+    /// Default: the lesson's prompt.
+    pub prompt: Option<String>,
+    pub token: Option<String>,
+    pub than: Option<String>,
+    pub part: Option<String>,
+    pub value: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    pub title: String,
+    /// Markdown shown in the lesson pane.
+    pub body: String,
+    pub view: Option<ViewSpec>,
+    pub task: Option<Task>,
+    /// Claims with the line of their block.
+    pub claims: Vec<(Claim, usize)>,
+    /// 1-based lines of the step's heading and of its view and task blocks, for error messages.
+    pub line: usize,
+    pub view_line: usize,
+    pub task_line: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lesson {
+    pub meta: FrontMatter,
+    pub steps: Vec<Step>,
+    pub path: PathBuf,
+}
+
+/// A problem in a lesson file, at a line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LessonError {
+    pub path: PathBuf,
+    pub line: usize,
+    pub message: String,
+}
+
+impl std::fmt::Display for LessonError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}: {}", self.path.display(), self.line, self.message)
+    }
+}
+
+impl std::error::Error for LessonError {}
+
+/// The panels a view block may name, as the tutor's tabs call them.
+pub const PANELS: &[&str] = &[
+    "attention",
+    "heads",
+    "scores",
+    "positions",
+    "residual",
+    "lens",
+    "next",
+    "lesson",
+];
+
+impl Lesson {
+    pub fn parse(path: &Path, text: &str) -> Result<Lesson, LessonError> {
+        let err = |line: usize, message: String| LessonError {
+            path: path.to_path_buf(),
+            line,
+            message,
+        };
+        let lines: Vec<&str> = text.lines().collect();
+        if lines.first().map(|l| l.trim()) != Some("+++") {
+            return Err(err(
+                1,
+                "a lesson starts with TOML front matter between +++ lines".into(),
+            ));
+        }
+        let end = lines
+            .iter()
+            .skip(1)
+            .position(|l| l.trim() == "+++")
+            .map(|i| i + 1)
+            .ok_or_else(|| err(1, "the front matter has no closing +++ line".into()))?;
+        let meta: FrontMatter = toml::from_str(&lines[1..end].join("\n"))
+            .map_err(|e| err(1 + toml_line(&e, &lines[1..end]), toml_message(&e)))?;
+        if meta.id.trim().is_empty() || meta.id.contains(char::is_whitespace) {
+            return Err(err(2, format!("id {:?} must be one word", meta.id)));
+        }
+        let mut steps = Vec::new();
+        let mut i = end + 1;
+        let mut current: Option<Step> = None;
+        while i < lines.len() {
+            let line = lines[i];
+            if let Some(title) = line.strip_prefix("## ") {
+                steps.extend(current.take());
+                current = Some(Step {
+                    title: title.trim().to_string(),
+                    body: String::new(),
+                    view: None,
+                    task: None,
+                    claims: Vec::new(),
+                    line: i + 1,
+                    view_line: 0,
+                    task_line: 0,
+                });
+            } else if let Some(kind) = line
+                .trim()
+                .strip_prefix("```")
+                .filter(|k| matches!(*k, "view" | "task" | "claim"))
+            {
+                let start = i + 1;
+                let close = lines[start..]
+                    .iter()
+                    .position(|l| l.trim() == "```")
+                    .map(|j| start + j)
+                    .ok_or_else(|| err(i + 1, format!("the ```{kind} block is never closed")))?;
+                let block = lines[start..close].join("\n");
+                let step = current.as_mut().ok_or_else(|| {
+                    err(
+                        i + 1,
+                        format!("a ```{kind} block must be inside a step (after a ## heading)"),
+                    )
+                })?;
+                let at = |e: &toml::de::Error| start + toml_line(e, &lines[start..close]);
+                if kind == "claim" {
+                    let claim: Claim =
+                        toml::from_str(&block).map_err(|e| err(at(&e), toml_message(&e)))?;
+                    let ok = match claim.kind.as_str() {
+                        "top-token" => claim.token.is_some(),
+                        "more-likely" => claim.token.is_some() && claim.than.is_some(),
+                        "param-count" => claim.part.is_some() && claim.value.is_some(),
+                        _ => false,
+                    };
+                    if !ok {
+                        return Err(err(
+                            start + 1,
+                            "a claim is kind = \"top-token\" (token), \"more-likely\" (token, than) or \"param-count\" (part, value)".into(),
+                        ));
+                    }
+                    step.claims.push((claim, start + 1));
+                } else if kind == "view" {
+                    if step.view.is_some() {
+                        return Err(err(i + 1, "a step has at most one view block".into()));
+                    }
+                    let view: ViewSpec =
+                        toml::from_str(&block).map_err(|e| err(at(&e), toml_message(&e)))?;
+                    if let Some(p) = &view.panel {
+                        if !PANELS.contains(&p.as_str()) {
+                            return Err(err(
+                                start + 1,
+                                format!("unknown panel {p:?}: use one of {}", PANELS.join(", ")),
+                            ));
+                        }
+                    }
+                    if view
+                        .ablate
+                        .as_ref()
+                        .is_some_and(|a| !(a.is_empty() || a.len() == 2))
+                    {
+                        return Err(err(start + 1, "ablate is [layer, head] or []".into()));
+                    }
+                    step.view = Some(view);
+                    step.view_line = start + 1;
+                } else {
+                    if step.task.is_some() {
+                        return Err(err(i + 1, "a step has at most one task block".into()));
+                    }
+                    let task: Task =
+                        toml::from_str(&block).map_err(|e| err(at(&e), toml_message(&e)))?;
+                    if let Err(message) = task.kind() {
+                        return Err(err(start + 1, message));
+                    }
+                    step.task = Some(task);
+                    step.task_line = start + 1;
+                }
+                i = close;
+            } else if let Some(step) = current.as_mut() {
+                step.body.push_str(line);
+                step.body.push('\n');
+            } else if !line.trim().is_empty() {
+                return Err(err(
+                    i + 1,
+                    "text before the first step: start a step with \"## Title\"".into(),
+                ));
+            }
+            i += 1;
+        }
+        steps.extend(current);
+        if steps.is_empty() {
+            return Err(err(
+                end + 1,
+                "the lesson has no steps (\"## Title\" starts one)".into(),
+            ));
+        }
+        for s in &mut steps {
+            s.body = s.body.trim().to_string();
+        }
+        Ok(Lesson {
+            meta,
+            steps,
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub fn load(path: &Path) -> Result<Lesson, LessonError> {
+        let text = std::fs::read_to_string(path).map_err(|e| LessonError {
+            path: path.to_path_buf(),
+            line: 1,
+            message: format!("cannot read: {e}"),
+        })?;
+        Lesson::parse(path, &text)
+    }
+}
+
+/// The 0-based line of a TOML error within its block.
+fn toml_line(e: &toml::de::Error, block: &[&str]) -> usize {
+    let Some(span) = e.span() else { return 0 };
+    let text = block.join("\n");
+    text[..span.start.min(text.len())].matches('\n').count() + 1
+}
+
+fn toml_message(e: &toml::de::Error) -> String {
+    e.message().trim().replace('\n', " ")
+}
+
+/// The lessons folder: beside the binary's source tree (cargo run) or GLASSBOX_LESSONS.
+pub fn lessons_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("GLASSBOX_LESSONS") {
+        return PathBuf::from(dir);
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("lessons")
+}
+
+/// Every lesson in `dir` (files NN-*.md, in name order); a broken file is reported and skipped, so
+/// the others still load.
+pub fn load_all(dir: &Path) -> (Vec<Lesson>, Vec<LessonError>) {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.extension().is_some_and(|e| e == "md")
+                && p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with(|c: char| c.is_ascii_digit()))
+        })
+        .collect();
+    paths.sort();
+    let mut lessons = Vec::new();
+    let mut errors = Vec::new();
+    for p in paths {
+        match Lesson::load(&p) {
+            Ok(l) => lessons.push(l),
+            Err(e) => errors.push(e),
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    lessons.retain(|l| {
+        let fresh = seen.insert(l.meta.id.clone());
+        if !fresh {
+            errors.push(LessonError {
+                path: l.path.clone(),
+                line: 2,
+                message: format!("id {:?} is used by another lesson", l.meta.id),
+            });
+        }
+        fresh
+    });
+    (lessons, errors)
+}
+
+/// Find a lesson by its number in the list (1-based) or its id.
+pub fn find<'a>(lessons: &'a [Lesson], key: &str) -> Option<(usize, &'a Lesson)> {
+    if let Ok(n) = key.parse::<usize>() {
+        return lessons.get(n.checked_sub(1)?).map(|l| (n - 1, l));
+    }
+    lessons.iter().enumerate().find(|(_, l)| l.meta.id == key)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,311 @@
+//! Tasks a lesson asks for, and how the program checks them: always from the model's own numbers
+//! on the current prompt, never from an answer written in the lesson (a file may state a threshold).
+
+use candle_core::Result;
+use serde::Deserialize;
+
+use crate::analysis::heads::{first_token_scores, previous_token_scores, repeat_induction_scores};
+use crate::analysis::heatmap::attention_pattern;
+use crate::analysis::predictions::argmax;
+use crate::model::hooks::{block_hook, BlockHook};
+use crate::model::Capture;
+
+/// A task block as written in a lesson file.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Task {
+    pub kind: String,
+    /// What the learner must do, in one sentence.
+    pub goal: String,
+    #[serde(default)]
+    pub hints: Vec<String>,
+    pub criterion: Option<String>,
+    pub min_score: Option<f32>,
+    pub layer: Option<usize>,
+    pub head: Option<usize>,
+    /// Query row: a token index, negative from the end.
+    pub query: Option<i64>,
+    pub low: Option<f32>,
+    pub high: Option<f32>,
+    pub count: Option<usize>,
+    pub panel: Option<String>,
+}
+
+/// What a head is scored on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Criterion {
+    PreviousToken,
+    FirstToken,
+    Induction,
+}
+
+impl Criterion {
+    pub const NAMES: &'static str = "previous-token, first-token, induction";
+
+    fn parse(s: &str) -> Option<Self> {
+        match s {
+            "previous-token" => Some(Self::PreviousToken),
+            "first-token" => Some(Self::FirstToken),
+            "induction" => Some(Self::Induction),
+            _ => None,
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::PreviousToken => "previous-token score",
+            Self::FirstToken => "first-token score",
+            Self::Induction => "induction score",
+        }
+    }
+}
+
+/// A task, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TaskKind {
+    /// Select the head with the highest score by `criterion` (at least `min_score`).
+    SelectHead {
+        criterion: Criterion,
+        min_score: Option<f32>,
+    },
+    /// Put the cursor on the key that row `query` attends to most in head layer.head.
+    CursorOnTopKey {
+        layer: usize,
+        head: usize,
+        query: i64,
+    },
+    /// Look at the next-token distribution at a temperature ≤ low and at one ≥ high.
+    Temperatures { low: f32, high: f32 },
+    /// Ablate the best head by `criterion` and see the top token's probability fall.
+    AblateHead { criterion: Criterion },
+    /// Generate at least `count` tokens.
+    Generate { count: usize },
+    /// Open a panel.
+    Visit { panel: String },
+    /// Turn off the 1/√dₖ scaling in the scores view.
+    Unscaled,
+}
+
+pub const KINDS: &str =
+    "select-head, cursor-on-top-key, temperatures, ablate-head, generate, visit, unscaled";
+
+impl Task {
+    /// The validated kind, or a message naming what is missing or wrong.
+    pub fn kind(&self) -> std::result::Result<TaskKind, String> {
+        let criterion = || {
+            let c = self.criterion.as_deref().ok_or(format!(
+                "kind {:?} needs criterion ({})",
+                self.kind,
+                Criterion::NAMES
+            ))?;
+            Criterion::parse(c).ok_or(format!("unknown criterion {c:?}: use {}", Criterion::NAMES))
+        };
+        let need =
+            |v: Option<usize>, name: &str| v.ok_or(format!("kind {:?} needs {name}", self.kind));
+        Ok(match self.kind.as_str() {
+            "select-head" => TaskKind::SelectHead {
+                criterion: criterion()?,
+                min_score: self.min_score,
+            },
+            "cursor-on-top-key" => TaskKind::CursorOnTopKey {
+                layer: need(self.layer, "layer")?,
+                head: need(self.head, "head")?,
+                query: self.query.unwrap_or(-1),
+            },
+            "temperatures" => match (self.low, self.high) {
+                (Some(low), Some(high)) if low < high => TaskKind::Temperatures { low, high },
+                _ => return Err("kind \"temperatures\" needs low < high".into()),
+            },
+            "ablate-head" => TaskKind::AblateHead {
+                criterion: criterion()?,
+            },
+            "generate" => TaskKind::Generate {
+                count: need(self.count, "count")?,
+            },
+            "visit" => TaskKind::Visit {
+                panel: self.panel.clone().ok_or("kind \"visit\" needs panel")?,
+            },
+            "unscaled" => TaskKind::Unscaled,
+            other => return Err(format!("unknown task kind {other:?}: use {KINDS}")),
+        })
+    }
+}
+
+/// What the learner has done and sees now.
+#[derive(Debug, Clone)]
+pub struct Observed<'a> {
+    pub ids: &'a [u32],
+    pub capture: &'a Capture,
+    pub n_layers: usize,
+    pub cursor: usize,
+    pub layer: usize,
+    pub head: usize,
+    pub panel: &'a str,
+    pub unscaled: bool,
+    /// Every temperature the next-token view was shown at since the step began.
+    pub temperatures_seen: &'a [f32],
+    pub generated: usize,
+    pub ablation: Option<(usize, usize)>,
+    /// Next-token probabilities at the cursor, clean and with the ablation (when it has run).
+    pub clean_probs: Option<&'a [f32]>,
+    pub ablated_probs: Option<&'a [f32]>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Done, with what the program measured.
+    Done(String),
+    /// Not yet, with feedback.
+    NotYet(String),
+}
+
+impl Outcome {
+    pub fn is_done(&self) -> bool {
+        matches!(self, Outcome::Done(_))
+    }
+}
+
+/// Every head's score by `criterion` on the current prompt: [layer][head].
+pub fn head_scores(
+    capture: &Capture,
+    ids: &[u32],
+    n_layers: usize,
+    c: Criterion,
+) -> Result<Vec<Vec<f32>>> {
+    (0..n_layers)
+        .map(|l| {
+            let name = block_hook(l, BlockHook::Pattern);
+            let p = capture
+                .get(&name)
+                .ok_or_else(|| candle_core::Error::Msg(format!("{name} was not captured")))??;
+            match c {
+                Criterion::PreviousToken => previous_token_scores(&p),
+                Criterion::FirstToken => first_token_scores(&p),
+                Criterion::Induction => repeat_induction_scores(&p, ids),
+            }
+        })
+        .collect()
+}
+
+/// The (layer, head, score) with the highest score.
+pub fn best_head(scores: &[Vec<f32>]) -> Option<(usize, usize, f32)> {
+    scores
+        .iter()
+        .enumerate()
+        .flat_map(|(l, row)| row.iter().enumerate().map(move |(h, &s)| (l, h, s)))
+        .max_by(|a, b| a.2.total_cmp(&b.2))
+}
+
+/// A negative index counts from the end.
+fn resolve(index: i64, len: usize) -> Option<usize> {
+    let i = if index < 0 { len as i64 + index } else { index };
+    (0..len as i64).contains(&i).then_some(i as usize)
+}
+
+pub fn check(kind: &TaskKind, o: &Observed) -> Result<Outcome> {
+    Ok(match kind {
+        TaskKind::SelectHead {
+            criterion,
+            min_score,
+        } => {
+            let scores = head_scores(o.capture, o.ids, o.n_layers, *criterion)?;
+            let (bl, bh, best) = best_head(&scores).unwrap_or((0, 0, 0.0));
+            let mine = scores
+                .get(o.layer)
+                .and_then(|r| r.get(o.head))
+                .copied()
+                .unwrap_or(0.0);
+            let what = criterion.describe();
+            if min_score.is_some_and(|m| best < m) {
+                Outcome::NotYet(format!(
+                    "no head reaches a {what} of {:.2} on this prompt (best {best:.2})",
+                    min_score.unwrap_or(0.0)
+                ))
+            } else if (o.layer, o.head) == (bl, bh) || mine >= best - 1e-6 {
+                Outcome::Done(format!(
+                    "L{}H{} has the highest {what}: {mine:.2}",
+                    o.layer, o.head
+                ))
+            } else {
+                Outcome::NotYet(format!(
+                    "L{}H{} has a {what} of {mine:.2}; another head scores higher",
+                    o.layer, o.head
+                ))
+            }
+        }
+        TaskKind::CursorOnTopKey { layer, head, query } => {
+            let tokens = vec![String::new(); o.ids.len()];
+            let map = attention_pattern(o.capture, *layer, *head, &tokens)?;
+            let q = resolve(*query, o.ids.len()).unwrap_or(0);
+            let top = map.argmax_in_row(q).unwrap_or(0);
+            if o.cursor == top {
+                Outcome::Done(format!(
+                    "yes: position {q} gives {:.2} of its attention to position {top}",
+                    map.get(q, top).unwrap_or(0.0)
+                ))
+            } else {
+                Outcome::NotYet(format!(
+                    "position {q} gives {:.2} to the cursor's token; it gives more to another",
+                    map.get(q, o.cursor).unwrap_or(0.0)
+                ))
+            }
+        }
+        TaskKind::Temperatures { low, high } => {
+            let saw_low = o.temperatures_seen.iter().any(|&t| t <= *low + 1e-6);
+            let saw_high = o.temperatures_seen.iter().any(|&t| t >= *high - 1e-6);
+            match (saw_low, saw_high) {
+                (true, true) => Outcome::Done(format!("seen at T ≤ {low} and at T ≥ {high}")),
+                (false, _) => {
+                    Outcome::NotYet(format!("lower the temperature to {low} or less (-)"))
+                }
+                (true, false) => {
+                    Outcome::NotYet(format!("raise the temperature to {high} or more (+)"))
+                }
+            }
+        }
+        TaskKind::AblateHead { criterion } => {
+            let scores = head_scores(o.capture, o.ids, o.n_layers, *criterion)?;
+            let (bl, bh, _) = best_head(&scores).unwrap_or((0, 0, 0.0));
+            match (o.ablation, o.clean_probs, o.ablated_probs) {
+                (Some(a), Some(clean), Some(ablated)) if a == (bl, bh) => {
+                    let top = argmax(clean);
+                    if ablated[top] < clean[top] {
+                        Outcome::Done(format!(
+                            "the top token's probability fell from {:.2} to {:.2}",
+                            clean[top], ablated[top]
+                        ))
+                    } else {
+                        Outcome::NotYet("the top token did not lose probability here: move the cursor where the head matters".into())
+                    }
+                }
+                (Some((l, h)), _, _) if (l, h) != (bl, bh) => Outcome::NotYet(format!(
+                    "L{l}H{h} is not the head with the highest {}",
+                    criterion.describe()
+                )),
+                (Some(_), _, _) => Outcome::NotYet("running the ablated model…".into()),
+                (None, _, _) => Outcome::NotYet("select the head and press a to ablate it".into()),
+            }
+        }
+        TaskKind::Generate { count } => {
+            if o.generated >= *count {
+                Outcome::Done(format!("{} tokens generated", o.generated))
+            } else {
+                Outcome::NotYet(format!("{} of {count} tokens generated (n)", o.generated))
+            }
+        }
+        TaskKind::Visit { panel } => {
+            if o.panel == panel {
+                Outcome::Done(format!("the {panel} view is open"))
+            } else {
+                Outcome::NotYet(format!("open the {panel} view (Tab)"))
+            }
+        }
+        TaskKind::Unscaled => {
+            if o.unscaled && o.panel == "scores" {
+                Outcome::Done("scores without 1/√dₖ: look how peaked the softmax gets".into())
+            } else {
+                Outcome::NotYet("open Scores (3) and press u".into())
+            }
+        }
+    })
+}

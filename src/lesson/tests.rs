@@ -1,0 +1,105 @@
+use std::path::Path;
+
+use super::*;
+
+const GOOD: &str = r#"+++
+id = "demo"
+title = "A demo"
+summary = "Shows the format"
+prompt = "The dog bit the man."
+model = "glassbox-tiny"
++++
+
+## First step
+Some *text*.
+```view
+panel = "attention"
+layer = 1
+head = 2
+cursor = -1
+```
+
+## Second step
+```task
+kind = "select-head"
+goal = "Select the previous-token head."
+criterion = "previous-token"
+hints = ["Look below the diagonal."]
+```
+More text.
+"#;
+
+fn parse(text: &str) -> Result<Lesson, LessonError> {
+    Lesson::parse(Path::new("lessons/99-demo.md"), text)
+}
+
+#[test]
+fn a_lesson_parses_into_steps_with_views_and_tasks() {
+    let l = parse(GOOD).unwrap();
+    assert_eq!(l.meta.id, "demo");
+    assert_eq!(l.steps.len(), 2);
+    assert_eq!(l.steps[0].title, "First step");
+    assert_eq!(l.steps[0].body, "Some *text*.");
+    let v = l.steps[0].view.as_ref().unwrap();
+    assert_eq!((v.layer, v.head, v.cursor), (Some(1), Some(2), Some(-1)));
+    let t = l.steps[1].task.as_ref().unwrap();
+    assert_eq!(
+        t.kind().unwrap(),
+        TaskKind::SelectHead {
+            criterion: task::Criterion::PreviousToken,
+            min_score: None
+        }
+    );
+    assert_eq!(l.steps[1].body, "More text.");
+    assert_eq!((l.steps[1].line, l.steps[1].task_line), (18, 20));
+}
+
+/// The error for `text`, as "line: message".
+fn error(text: &str) -> String {
+    let e = parse(text).unwrap_err();
+    assert_eq!(e.path, Path::new("lessons/99-demo.md"));
+    format!("{}: {}", e.line, e.message)
+}
+
+#[test]
+fn errors_name_the_line() {
+    assert!(error("# no front matter").starts_with("1: a lesson starts with"));
+    assert!(error("+++\nid = \"x\"\n").contains("no closing +++"));
+    let e = error(&GOOD.replace("title = \"A demo\"\n", ""));
+    assert!(e.starts_with("2:") && e.contains("title"), "{e}");
+    let e = error(&GOOD.replace("panel = \"attention\"", "panel = \"atention\""));
+    assert!(e.starts_with("12: unknown panel \"atention\""), "{e}");
+    let e = error(&GOOD.replace("head = 2", "head = \"two\""));
+    assert!(e.starts_with("14:"), "{e}");
+    let e = error(&GOOD.replace("kind = \"select-head\"", "kind = \"pick-head\""));
+    assert!(e.starts_with("20: unknown task kind \"pick-head\""), "{e}");
+    let e = error(&GOOD.replace("criterion = \"previous-token\"\n", ""));
+    assert!(e.starts_with("20:") && e.contains("needs criterion"), "{e}");
+    let e = error(&GOOD.replace("```\nMore text.", "More text."));
+    assert!(e.contains("never closed"), "{e}");
+    let e = error(&GOOD.replace("cursor = -1", "cursr = -1"));
+    assert!(e.starts_with("15:") && e.contains("cursr"), "{e}");
+    assert!(
+        error(&GOOD.replace("## First step", "Stray text\n## First step"))
+            .starts_with("9: text before")
+    );
+}
+
+#[test]
+fn a_broken_file_does_not_stop_the_others_loading() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("01-good.md"), GOOD).unwrap();
+    std::fs::write(dir.path().join("02-bad.md"), GOOD.replace("+++\n\n", "")).unwrap();
+    std::fs::write(dir.path().join("03-dup.md"), GOOD).unwrap();
+    std::fs::write(dir.path().join("README.md"), "not a lesson").unwrap();
+    let (lessons, errors) = load_all(dir.path());
+    assert_eq!(lessons.len(), 1);
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(errors.iter().any(|e| e.path.ends_with("02-bad.md")));
+    assert!(errors
+        .iter()
+        .any(|e| e.message.contains("used by another lesson")));
+    assert_eq!(find(&lessons, "1").unwrap().1.meta.id, "demo");
+    assert_eq!(find(&lessons, "demo").unwrap().0, 0);
+    assert!(find(&lessons, "2").is_none() && find(&lessons, "0").is_none());
+}

@@ -1,0 +1,309 @@
+//! The committed lessons against the bundled model: they parse, pass `lessons check` (their claims
+//! hold), and every task can be solved from analysis results while a wrong answer is rejected.
+
+use assert_cmd::Command;
+use candle_core::Device;
+use glassbox::analysis::heatmap::attention_pattern;
+use glassbox::app::lessons::Lessons;
+use glassbox::app::worker::{Request, Response, Session};
+use glassbox::app::App;
+use glassbox::lesson::task::{best_head, head_scores, Outcome, TaskKind};
+use glassbox::lesson::{self, check::check_against};
+use glassbox::model;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+fn lessons_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("lessons")
+}
+
+#[test]
+fn every_lesson_parses_and_its_claims_hold_on_the_bundled_model() {
+    let (lessons, errors) = lesson::load_all(&lessons_dir());
+    assert!(errors.is_empty(), "{errors:#?}");
+    assert!(lessons.len() >= 12, "{} lessons", lessons.len());
+    let loaded = model::load(None, &Device::Cpu).unwrap();
+    for l in &lessons {
+        let problems = check_against(l, &loaded);
+        assert!(problems.is_empty(), "{problems:#?}");
+        assert!(!l.steps.is_empty());
+    }
+    let claims: usize = lessons
+        .iter()
+        .flat_map(|l| &l.steps)
+        .map(|s| s.claims.len())
+        .sum();
+    assert!(claims >= 5, "lessons make claims the tests check: {claims}");
+}
+
+/// An app with the model and the lessons, in a temporary data folder.
+struct Rig {
+    app: App,
+    session: Session,
+    _data: tempfile::TempDir,
+}
+
+impl Rig {
+    fn new() -> Self {
+        let data = tempfile::tempdir().unwrap();
+        let loaded = model::load(None, &Device::Cpu).unwrap();
+        let session = Session::new(loaded);
+        let (all, errors) = lesson::load_all(&lessons_dir());
+        let mut app = App::new(String::new());
+        app.lessons = Lessons::new(all, errors, Some(data.path().join("progress.json")));
+        let mut rig = Rig {
+            app,
+            session,
+            _data: data,
+        };
+        let info = rig.session.info();
+        let out = rig.app.on_response(Response::Loaded(Box::new(info)));
+        rig.serve(out);
+        rig
+    }
+
+    fn serve(&mut self, mut queue: Vec<Request>) {
+        while let Some(r) = queue.pop() {
+            let resp = self.session.handle(r).unwrap();
+            queue.extend(self.app.on_response(resp));
+        }
+    }
+
+    fn key(&mut self, code: KeyCode) {
+        let out = self.app.on_key(KeyEvent::new(code, KeyModifiers::NONE));
+        self.serve(out);
+    }
+
+    fn open(&mut self, lesson: usize, step: usize) {
+        let out = self.app.open_lesson(lesson);
+        self.serve(out);
+        let out = self.app.go_to_step(step);
+        self.serve(out);
+        self.app.check_task();
+    }
+
+    fn outcome(&mut self) -> Outcome {
+        self.app.check_task();
+        self.app
+            .lessons
+            .outcome
+            .clone()
+            .expect("the task was checked")
+    }
+
+    fn select(&mut self, layer: usize, head: usize) {
+        self.app.layer = layer;
+        self.app.head = head;
+        self.key(KeyCode::Null);
+    }
+}
+
+/// Do the wrong thing, check it is rejected; do the right thing, check it is accepted.
+fn solve(rig: &mut Rig, kind: &TaskKind, lesson: usize, step: usize) {
+    let snap = || rig_snap(rig);
+    match kind {
+        TaskKind::SelectHead { criterion, .. } => {
+            let (ids, capture) = snap();
+            let scores = head_scores(&capture, &ids, rig.app.dims().0, *criterion).unwrap();
+            let (l, h, best) = best_head(&scores).unwrap();
+            let (wl, wh) = worst(&scores);
+            assert!(
+                scores[wl][wh] < best,
+                "{criterion:?}: all heads score the same"
+            );
+            rig.select(wl, wh);
+            assert!(!rig.outcome().is_done(), "a worse head was accepted");
+            rig.select(l, h);
+        }
+        TaskKind::CursorOnTopKey { layer, head, query } => {
+            let (ids, capture) = snap();
+            let map = attention_pattern(&capture, *layer, *head, &vec![String::new(); ids.len()])
+                .unwrap();
+            let q = if *query < 0 {
+                ids.len() as i64 + query
+            } else {
+                *query
+            } as usize;
+            let top = map.argmax_in_row(q).unwrap();
+            rig.app.cursor = if top == 0 { 1 } else { 0 };
+            assert!(!rig.outcome().is_done());
+            rig.app.cursor = top;
+        }
+        TaskKind::Temperatures { .. } => {
+            for _ in 0..10 {
+                rig.key(KeyCode::Char('-'));
+            }
+            assert!(!rig.outcome().is_done(), "low alone is not enough");
+            for _ in 0..10 {
+                rig.key(KeyCode::Char('+'));
+            }
+        }
+        TaskKind::AblateHead { criterion } => {
+            let (ids, capture) = snap();
+            let scores = head_scores(&capture, &ids, rig.app.dims().0, *criterion).unwrap();
+            let (l, h, _) = best_head(&scores).unwrap();
+            let (wl, wh) = worst(&scores);
+            rig.select(wl, wh);
+            rig.key(KeyCode::Char('a'));
+            assert!(
+                !rig.outcome().is_done(),
+                "ablating another head was accepted"
+            );
+            rig.key(KeyCode::Char('a'));
+            rig.select(l, h);
+            rig.key(KeyCode::Char('a'));
+            // Find a position where the head matters, as a learner would by moving the cursor.
+            let n = rig.app.n_tokens();
+            for pos in (0..n).rev() {
+                rig.app.cursor = pos;
+                if rig.outcome().is_done() {
+                    break;
+                }
+            }
+        }
+        TaskKind::Generate { count } => {
+            for _ in 1..*count {
+                rig.key(KeyCode::Char('n'));
+            }
+            assert!(!rig.outcome().is_done(), "one token short was accepted");
+            rig.key(KeyCode::Char('n'));
+        }
+        TaskKind::Visit { panel } => {
+            let other = if panel == "attention" { '2' } else { '1' };
+            rig.key(KeyCode::Char(other));
+            assert!(!rig.outcome().is_done());
+            let i = lesson::PANELS.iter().position(|p| p == panel).unwrap();
+            rig.key(KeyCode::Char(char::from(b'1' + i as u8)));
+        }
+        TaskKind::Unscaled => {
+            rig.key(KeyCode::Char('3'));
+            if rig.app.unscaled {
+                rig.key(KeyCode::Char('u'));
+            }
+            assert!(!rig.outcome().is_done());
+            rig.key(KeyCode::Char('u'));
+        }
+    }
+    let outcome = rig.outcome();
+    assert!(
+        outcome.is_done(),
+        "lesson {} step {}: {kind:?} not solved: {outcome:?}",
+        lesson + 1,
+        step + 1
+    );
+}
+
+fn rig_snap(rig: &Rig) -> (Vec<u32>, glassbox::model::Capture) {
+    let s = rig.app.snap.as_ref().unwrap();
+    (s.ids.clone(), s.capture.clone())
+}
+
+fn worst(scores: &[Vec<f32>]) -> (usize, usize) {
+    let mut w = (0, 0, f32::INFINITY);
+    for (l, row) in scores.iter().enumerate() {
+        for (h, &s) in row.iter().enumerate() {
+            if s < w.2 {
+                w = (l, h, s);
+            }
+        }
+    }
+    (w.0, w.1)
+}
+
+#[test]
+fn every_task_is_solvable_and_a_wrong_answer_is_rejected() {
+    let mut rig = Rig::new();
+    let lessons = rig.app.lessons.all.clone();
+    let mut solved = 0;
+    for (li, l) in lessons.iter().enumerate() {
+        for (si, step) in l.steps.iter().enumerate() {
+            let Some(task) = &step.task else { continue };
+            rig.open(li, si);
+            let kind = task.kind().unwrap();
+            solve(&mut rig, &kind, li, si);
+            solved += 1;
+            let progress = &rig.app.lessons.progress.lessons[&l.meta.id];
+            assert!(progress.done.contains(&si));
+        }
+    }
+    assert!(solved >= 12, "{solved} tasks");
+    // Progress was saved on the way and reads back.
+    let path = rig.app.lessons.progress_path.clone().unwrap();
+    let saved = glassbox::lesson::progress::Progress::load(&path).unwrap();
+    assert_eq!(saved, rig.app.lessons.progress);
+}
+
+#[test]
+fn lesson_keys_move_through_steps_and_the_list_opens_lessons() {
+    let mut rig = Rig::new();
+    rig.key(KeyCode::Char('L'));
+    assert_eq!(rig.app.lessons.list, Some(0));
+    rig.key(KeyCode::Down);
+    rig.key(KeyCode::Enter);
+    assert_eq!(rig.app.lessons.current, Some(1));
+    assert_eq!(rig.app.prompt, rig.app.lessons.all[1].meta.prompt);
+    rig.key(KeyCode::Char('>'));
+    assert_eq!(rig.app.lessons.step, 1);
+    rig.key(KeyCode::Char('<'));
+    assert_eq!(rig.app.lessons.step, 0);
+    // A step's view is applied: lesson 5 step 1 opens the Heads view.
+    let i = rig
+        .app
+        .lessons
+        .all
+        .iter()
+        .position(|l| l.meta.id == "heads")
+        .unwrap();
+    rig.open(i, 0);
+    assert_eq!(rig.app.view, glassbox::app::View::Heads);
+}
+
+#[test]
+fn lessons_check_reports_file_and_line_for_a_broken_lesson() {
+    let dir = tempfile::tempdir().unwrap();
+    let good =
+        std::fs::read_to_string(lessons_dir().join("01-what-a-language-model-does.md")).unwrap();
+    let bad = dir.path().join("02-bad.md");
+    std::fs::write(
+        &bad,
+        good.replace("panel = \"next\"", "panel = \"nxt\"")
+            .replace("layer = 0", "layer = 9"),
+    )
+    .unwrap();
+    let out = Command::cargo_bin("glassbox")
+        .unwrap()
+        .args(["lessons", "check"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("02-bad.md:") && err.contains("unknown panel \"nxt\""),
+        "{err}"
+    );
+    let big = dir.path().join("03-big.md");
+    std::fs::write(&big, good.replace("cursor = -1", "cursor = 999")).unwrap();
+    let out = Command::cargo_bin("glassbox")
+        .unwrap()
+        .args(["lessons", "check"])
+        .arg(&big)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("03-big.md:") && err.contains("cursor 999"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_unknown_lesson_is_a_one_line_error() {
+    let data = tempfile::tempdir().unwrap();
+    Command::cargo_bin("glassbox")
+        .unwrap()
+        .env("XDG_DATA_HOME", data.path())
+        .args(["--lesson", "99"])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("no lesson \"99\""));
+}
