@@ -347,3 +347,26 @@ fn screens_snapshot() {
         insta::assert_snapshot!(name, text(&render(&app, ColorMode::TrueColor, 120, 40)));
     }
 }
+
+#[test]
+fn every_view_exports_a_png_that_does_not_overwrite_the_last() {
+    let (mut app, _) = started("The dog bit the man.");
+    let dir = tempfile::tempdir().unwrap();
+    for view in View::ALL {
+        app.view = view;
+        let path = app.export_view(dir.path()).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(&bytes[1..4], b"PNG", "{}", path.display());
+    }
+    app.view = View::Attention;
+    let again = app.export_view(dir.path()).unwrap();
+    assert!(
+        again.ends_with("glassbox-attention-L0H0-2.png"),
+        "{}",
+        again.display()
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        View::ALL.len() + 1
+    );
+}

@@ -25,6 +25,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("a", "ablate the selected head: zero its output (what-if)"),
     ("u", "Scores: remove the 1/√dₖ scaling (what-if)"),
     ("z", "dense heatmap: two query rows per line"),
+    ("x", "export the current view as a PNG in this folder"),
     ("click", "select a token, a head or a heatmap row"),
     ("L", "the lesson list (↑↓ choose, Enter opens)"),
     ("> / PgDn, < / PgUp", "next / previous lesson step"),
@@ -125,6 +126,10 @@ impl App {
                 };
             }
             KeyCode::Char('z') => self.dense = !self.dense,
+            KeyCode::Char('x') => match self.export_view(std::path::Path::new(".")) {
+                Ok(path) => self.status = format!("wrote {}", path.display()),
+                Err(e) => self.error = Some(crate::error::one_line(&e).0),
+            },
             _ => {}
         }
         out.extend(self.follow_ups());

@@ -1,6 +1,7 @@
 //! The tutor's state and how keys, mouse clicks and the worker's answers change it. Nothing here
 //! draws or runs the model: `update` returns the requests for the worker, so it is testable alone.
 
+mod export_view;
 pub mod keys;
 pub mod lessons;
 pub mod worker;
