@@ -194,3 +194,49 @@ fn failures_leave_nothing_behind() {
     assert!(!out.join("keep.txt").exists() && out.join("model.safetensors").is_file());
     assert_eq!(entries(tmp.path()), ["m"]);
 }
+
+/// The training forward and backward pass (the model built from a `VarMap`, as `glassbox train` builds
+/// it) gives the same loss and gradients as PyTorch on the same weights and batch
+/// (tools/make_grad_reference.py): relative error ≤ 1e-4 for every reference gradient.
+#[test]
+fn training_gradients_equal_pytorch() {
+    use candle_core::DType;
+    use candle_nn::{VarBuilder, VarMap};
+    use glassbox::model::{config::HfGpt2Config, Config, Gpt2};
+
+    let dev = Device::Cpu;
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny-a");
+    let hf: HfGpt2Config =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("config.json")).unwrap()).unwrap();
+    let cfg = Config::from_hf(&hf).unwrap();
+    let mut varmap = VarMap::new();
+    let model = Gpt2::load(VarBuilder::from_varmap(&varmap, DType::F32, &dev), &cfg, true).unwrap();
+    varmap.load(dir.join("model.safetensors")).unwrap();
+    let r = candle_core::safetensors::load(dir.join("grads.safetensors"), &dev).unwrap();
+    let ids = r["ids"].to_dtype(DType::U32).unwrap(); // [2, 17]
+    let (b, n) = ids.dims2().unwrap();
+    let x = ids.narrow(1, 0, n - 1).unwrap();
+    let y = ids.narrow(1, 1, n - 1).unwrap();
+    let logits = model.forward(&x).unwrap(); // [b, n-1, vocab]
+    let rows = b * (n - 1);
+    let loss = candle_nn::loss::cross_entropy(
+        &logits.reshape((rows, cfg.d_vocab)).unwrap(),
+        &y.reshape(rows).unwrap(),
+    )
+    .unwrap();
+    let want = r["loss"].to_vec1::<f32>().unwrap()[0];
+    assert!((loss.to_scalar::<f32>().unwrap() - want).abs() < 1e-5);
+    let grads = loss.backward().unwrap();
+    let vars = varmap.data().lock().unwrap();
+    let mut checked = 0;
+    for (name, reference) in r.iter().filter(|(k, _)| k.starts_with("grad.")) {
+        let var = &vars[name.trim_start_matches("grad.")];
+        let got = grads.get(var.as_tensor()).expect("a gradient for every weight");
+        let diff = (got - reference).unwrap().sqr().unwrap().sum_all().unwrap();
+        let norm = reference.sqr().unwrap().sum_all().unwrap();
+        let rel = (diff.to_scalar::<f32>().unwrap() / norm.to_scalar::<f32>().unwrap()).sqrt();
+        assert!(rel <= 1e-4, "{name}: relative error {rel:e}");
+        checked += 1;
+    }
+    assert_eq!(checked, 5);
+}
