@@ -171,7 +171,7 @@ pub struct TrainArgs {
     #[arg(long)]
     pub seed: Option<u64>,
     /// Optimiser steps.
-    #[arg(long, default_value_t = 5000)]
+    #[arg(long, default_value_t = 3000)]
     pub steps: usize,
     /// Training documents to generate.
     #[arg(long, default_value_t = 28_000)]
@@ -192,10 +192,11 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 256)]
     pub context: usize,
     /// Windows per batch.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 16)]
     pub batch: usize,
-    /// Tokens per training window.
-    #[arg(long, default_value_t = 128)]
+    /// Tokens per training window; the default is the context length, so every position embedding
+    /// is trained.
+    #[arg(long, default_value_t = 256)]
     pub seq_len: usize,
     /// Peak learning rate.
     #[arg(long, default_value_t = 1e-3)]

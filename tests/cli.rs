@@ -565,3 +565,15 @@ fn no_bos_drops_the_leading_token() {
     assert_eq!(with[0], "<|endoftext|>");
     assert_eq!(&with[1..], &without[..]);
 }
+
+#[test]
+fn the_tutor_without_a_terminal_says_so_in_one_line() {
+    let data = tempfile::tempdir().unwrap();
+    Command::cargo_bin("glassbox")
+        .unwrap()
+        .env("XDG_DATA_HOME", data.path())
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("the tutor needs an interactive terminal"))
+        .stderr(predicates::str::contains("panicked").not());
+}

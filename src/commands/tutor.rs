@@ -10,7 +10,7 @@ use color_eyre::eyre::{Result, WrapErr};
 use glassbox::app::lessons::Lessons;
 use glassbox::app::worker::Worker;
 use glassbox::app::App;
-use glassbox::error::Hinted;
+use glassbox::error::{hinted, Hinted};
 use glassbox::lesson::{self, progress::Progress};
 use glassbox::model::{self, loader};
 use glassbox::ui::theme::{ColorMode, Theme};
@@ -60,7 +60,14 @@ pub fn run(args: TutorArgs) -> Result<()> {
     let worker = Worker::spawn(move || loader::load_files(files, &device), prompt.clone());
     let theme = Theme::new(ColorMode::detect());
 
-    let mut terminal = ratatui::init();
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        return hinted(
+            "the tutor needs an interactive terminal, and this is not one",
+            "run glassbox in a terminal; for scripts use `glassbox inspect`, `dump` or `export`",
+        );
+    }
+    let mut terminal = ratatui::try_init().wrap_err("cannot set up the terminal")?;
     install_mouse_restoring_panic_hook();
     let _ = execute!(stdout(), EnableMouseCapture);
     let once = args.exit_after_first_frame;

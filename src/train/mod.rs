@@ -59,9 +59,10 @@ impl Default for TrainConfig {
             n_heads: 4,
             d_model: 128,
             n_ctx: 256,
-            steps: 5000,
-            batch: 32,
-            seq_len: 128,
+            steps: 3000,
+            // Windows as long as the context, so every position embedding is trained.
+            batch: 16,
+            seq_len: 256,
             lr: 1e-3,
             warmup: 100,
             weight_decay: 0.1,
