@@ -30,6 +30,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("L", "the lesson list (↑↓ choose, Enter opens)"),
     ("> / PgDn, < / PgUp", "next / previous lesson step"),
     ("H", "show the next hint for the step's task"),
+    ("J / K", "scroll the lesson text down / up"),
     ("?", "this help"),
     ("q / Ctrl-C", "quit"),
 ];

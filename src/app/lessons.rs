@@ -21,6 +21,8 @@ pub struct Lessons {
     pub step: usize,
     pub outcome: Option<Outcome>,
     pub hints_shown: usize,
+    /// Lines the step's text is scrolled by.
+    pub scroll: u16,
     /// Temperatures the next-token distribution was shown at during this step.
     pub temps_seen: Vec<f32>,
     pub progress: Progress,
@@ -108,6 +110,7 @@ impl App {
         let step = step.min(lesson.steps.len().saturating_sub(1));
         self.lessons.step = step;
         self.lessons.hints_shown = 0;
+        self.lessons.scroll = 0;
         self.lessons.outcome = None;
         self.lessons.temps_seen.clear();
         let entry = self.lessons.progress.lesson_mut(&lesson.meta.id);
@@ -254,6 +257,14 @@ impl App {
             }
             KeyCode::PageUp | KeyCode::Char('<') if self.lessons.current.is_some() => {
                 Some(self.go_to_step(self.lessons.step.saturating_sub(1)))
+            }
+            KeyCode::Char('J') if self.lessons.current.is_some() => {
+                self.lessons.scroll = self.lessons.scroll.saturating_add(3);
+                Some(Vec::new())
+            }
+            KeyCode::Char('K') if self.lessons.current.is_some() => {
+                self.lessons.scroll = self.lessons.scroll.saturating_sub(3);
+                Some(Vec::new())
             }
             KeyCode::Char('H') if self.lessons.current.is_some() => {
                 let n = self

@@ -216,7 +216,6 @@ impl App {
                 Vec::new()
             }
             Response::Loaded(info) => {
-                self.status = format!("loaded {}", info.name);
                 self.info = Some(*info);
                 self.busy = Some("running the prompt…".into());
                 match self.pending_lesson.take() {

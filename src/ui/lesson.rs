@@ -19,47 +19,41 @@ pub fn pane(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
             .render(area, buf);
         return;
     };
-    let mut lines = vec![
-        Line::styled(lesson.meta.title.clone(), theme.accent()),
-        Line::styled(
-            format!(
-                "step {}/{} · {}",
-                lessons.step + 1,
-                lesson.steps.len(),
-                step.title
-            ),
+    let mut text = vec![Line::from(vec![
+        Span::styled(lesson.meta.title.clone(), theme.accent()),
+        Span::styled(
+            format!(" · step {}/{}: {}", lessons.step + 1, lesson.steps.len(), step.title),
             theme.dim(),
         ),
-        Line::default(),
-    ];
-    lines.extend(markdown::render(&step.body, theme));
+    ])];
+    text.extend(markdown::render(&step.body, theme));
+    // The task and the way on stay at the bottom; the text above scrolls (J/K) when it is long.
+    let mut foot = Vec::new();
     if let Some(task) = &step.task {
-        lines.push(Line::default());
         let (mark, style) = match &lessons.outcome {
             Some(Outcome::Done(_)) => ("✓ ", theme.generated()),
             _ => ("▶ ", theme.accent()),
         };
-        lines.push(Line::from(vec![
+        foot.push(Line::from(vec![
             Span::styled(format!("{mark}Task: "), style),
             Span::raw(task.goal.clone()),
         ]));
         match &lessons.outcome {
             Some(Outcome::Done(why)) => {
-                lines.push(Line::styled(format!("  Done: {why}"), theme.generated()))
+                foot.push(Line::styled(format!("  Done: {why}"), theme.generated()))
             }
-            Some(Outcome::NotYet(why)) => lines.push(Line::styled(format!("  {why}"), theme.dim())),
+            Some(Outcome::NotYet(why)) => foot.push(Line::styled(format!("  {why}"), theme.dim())),
             None => {}
         }
         for hint in task.hints.iter().take(lessons.hints_shown) {
-            lines.push(Line::styled(format!("  Hint: {hint}"), theme.dim()));
+            foot.push(Line::styled(format!("  Hint: {hint}"), theme.dim()));
         }
         if lessons.hints_shown < task.hints.len() {
-            lines.push(Line::styled("  (H: a hint)", theme.dim()));
+            foot.push(Line::styled("  (H: a hint)", theme.dim()));
         }
     }
-    lines.push(Line::default());
     let last = lessons.step + 1 >= lesson.steps.len();
-    lines.push(Line::styled(
+    foot.push(Line::styled(
         if last {
             "Last step. L: all lessons"
         } else {
@@ -67,9 +61,36 @@ pub fn pane(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         },
         theme.dim(),
     ));
-    Paragraph::new(lines)
+    let foot_h = wrapped_height(&foot, area.width).min(area.height.saturating_sub(3));
+    let text_area = Rect::new(area.x, area.y, area.width, area.height - foot_h);
+    let text_h = wrapped_height(&text, area.width);
+    let max_scroll = text_h.saturating_sub(text_area.height);
+    let scroll = lessons.scroll.min(max_scroll);
+    if max_scroll > 0 && text_area.height > 1 {
+        let more = if scroll < max_scroll { "▼ J: more" } else { "▲ K: back" };
+        let tag = Rect::new(area.right().saturating_sub(10), area.y, 10.min(area.width), 1);
+        Paragraph::new(Line::styled(more, theme.dim())).render(tag, buf);
+    }
+    Paragraph::new(text)
         .wrap(Wrap { trim: false })
-        .render(area, buf);
+        .scroll((scroll, 0))
+        .render(text_area, buf);
+    Paragraph::new(foot)
+        .wrap(Wrap { trim: false })
+        .render(
+            Rect::new(area.x, area.y + area.height - foot_h, area.width, foot_h),
+            buf,
+        );
+}
+
+/// Lines `lines` take when wrapped at `width` (word wrapping can only add lines, so this estimate
+/// by characters is a lower bound that is exact for most text).
+fn wrapped_height(lines: &[Line], width: u16) -> u16 {
+    let w = usize::from(width.max(1));
+    lines
+        .iter()
+        .map(|l| l.width().max(1).div_ceil(w) as u16)
+        .sum()
 }
 
 fn intro(theme: Theme, have_lessons: bool) -> Vec<Line<'static>> {

@@ -71,18 +71,34 @@ impl Widget for Screen<'_> {
         .areas(area);
         panels::header(app, self.theme, header, buf);
         panels::token_strip(app, self.theme, strip, buf);
-        let (main, side) = if area.width >= SIDE_FROM {
+        let in_lesson = app.lessons.current.is_some();
+        let (mut main, side) = if area.width >= SIDE_FROM {
+            let side_w = if in_lesson && area.width >= 150 { 50 } else { SIDE_W };
             let [m, s] =
-                Layout::horizontal([Constraint::Min(40), Constraint::Length(SIDE_W)]).areas(body);
+                Layout::horizontal([Constraint::Min(40), Constraint::Length(side_w)]).areas(body);
             (m, Some(s))
         } else {
             (body, None)
         };
+        // Narrow screens keep an open lesson's text under the view, so its steps stay readable.
+        if side.is_none() && in_lesson && app.view != View::Lesson && body.height >= 16 {
+            let [m, l] =
+                Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)])
+                    .areas(body);
+            main = m;
+            let block = Block::bordered().title(" Lesson (Tab 8: whole pane) ");
+            let inner = block.inner(l);
+            block.render(l, buf);
+            views::lesson(app, self.theme, inner, buf);
+        }
         views::render(app, self.theme, main, buf);
         if let Some(side) = side {
-            let [next, lesson] =
-                Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)])
-                    .areas(side);
+            let split = if in_lesson { [40, 60] } else { [55, 45] };
+            let [next, lesson] = Layout::vertical([
+                Constraint::Percentage(split[0]),
+                Constraint::Percentage(split[1]),
+            ])
+            .areas(side);
             let block = Block::bordered().title(" Next token ");
             let inner = block.inner(next);
             block.render(next, buf);

@@ -138,7 +138,12 @@ pub fn status(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     } else if !app.status.is_empty() {
         spans.push(Span::styled(format!("│ {} ", app.status), theme.dim()));
     }
-    spans.push(Span::styled("│ ? keys  q quit", theme.dim()));
+    let keys = if app.lessons.all.is_empty() {
+        "│ ? keys  q quit"
+    } else {
+        "│ L lessons  ? keys  q quit"
+    };
+    spans.push(Span::styled(keys, theme.dim()));
     Paragraph::new(Line::from(spans))
         .style(Style::default())
         .render(area, buf);
