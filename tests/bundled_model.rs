@@ -169,6 +169,53 @@ fn an_induction_head_in_a_later_layer() {
     );
 }
 
+/// Lesson 9 finds the head that copies a name: at the name's second mention, each name token attends
+/// to the token that followed it at the first mention. The best such head, averaged over novel names.
+#[test]
+fn a_head_copies_names_by_induction() {
+    let m = bundled();
+    let cfg = m.model.config().clone();
+    let probes = corpus::copy_probe(7, 40);
+    let mut sums = vec![vec![0f32; cfg.n_heads]; cfg.n_layers];
+    let mut n = 0f32;
+    for p in &probes {
+        let prefix = &p.text[..p.second_start - 1];
+        let mut ids = m.codec.encode(prefix, true).unwrap();
+        let name = m.codec.encode(&format!(" {}", p.name), false).unwrap();
+        let Some(j) = ids.windows(name.len()).position(|w| w == name.as_slice()) else {
+            continue; // the first mention tokenized differently (after other text): skip
+        };
+        let second = ids.len();
+        ids.extend(&name);
+        let trace = m
+            .model
+            .trace(&ids, NamesFilter::parse("blocks.*.attn.hook_pattern"))
+            .unwrap();
+        for (layer, row) in sums.iter_mut().enumerate() {
+            let pat = pattern(&trace, layer)
+                .squeeze(0)
+                .unwrap()
+                .to_vec3::<f32>()
+                .unwrap();
+            for (h, s) in row.iter_mut().enumerate() {
+                for k in 0..name.len() - 1 {
+                    *s += pat[h][second + k][j + k + 1];
+                }
+            }
+        }
+        n += (name.len() - 1) as f32;
+    }
+    sums.iter_mut().flatten().for_each(|s| *s /= n);
+    eprintln!("{sums:.2?}");
+    let (layer, head, score) = best(&sums, 1);
+    eprintln!("best name-copying induction head: L{layer}H{head} {score:.3} over {n} name tokens");
+    assert!(n >= 40.0, "only {n} name tokens");
+    assert!(
+        score >= 0.5,
+        "best name-copying head L{layer}H{head} scores {score:.3}"
+    );
+}
+
 #[test]
 fn copies_names_it_has_never_seen() {
     let m = bundled();

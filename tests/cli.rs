@@ -574,6 +574,8 @@ fn the_tutor_without_a_terminal_says_so_in_one_line() {
         .env("XDG_DATA_HOME", data.path())
         .assert()
         .failure()
-        .stderr(predicates::str::contains("the tutor needs an interactive terminal"))
+        .stderr(predicates::str::contains(
+            "the tutor needs an interactive terminal",
+        ))
         .stderr(predicates::str::contains("panicked").not());
 }

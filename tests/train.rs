@@ -210,7 +210,12 @@ fn training_gradients_equal_pytorch() {
         serde_json::from_str(&std::fs::read_to_string(dir.join("config.json")).unwrap()).unwrap();
     let cfg = Config::from_hf(&hf).unwrap();
     let mut varmap = VarMap::new();
-    let model = Gpt2::load(VarBuilder::from_varmap(&varmap, DType::F32, &dev), &cfg, true).unwrap();
+    let model = Gpt2::load(
+        VarBuilder::from_varmap(&varmap, DType::F32, &dev),
+        &cfg,
+        true,
+    )
+    .unwrap();
     varmap.load(dir.join("model.safetensors")).unwrap();
     let r = candle_core::safetensors::load(dir.join("grads.safetensors"), &dev).unwrap();
     let ids = r["ids"].to_dtype(DType::U32).unwrap(); // [2, 17]
@@ -231,7 +236,9 @@ fn training_gradients_equal_pytorch() {
     let mut checked = 0;
     for (name, reference) in r.iter().filter(|(k, _)| k.starts_with("grad.")) {
         let var = &vars[name.trim_start_matches("grad.")];
-        let got = grads.get(var.as_tensor()).expect("a gradient for every weight");
+        let got = grads
+            .get(var.as_tensor())
+            .expect("a gradient for every weight");
         let diff = (got - reference).unwrap().sqr().unwrap().sum_all().unwrap();
         let norm = reference.sqr().unwrap().sum_all().unwrap();
         let rel = (diff.to_scalar::<f32>().unwrap() / norm.to_scalar::<f32>().unwrap()).sqrt();

@@ -22,7 +22,12 @@ pub fn pane(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     let mut text = vec![Line::from(vec![
         Span::styled(lesson.meta.title.clone(), theme.accent()),
         Span::styled(
-            format!(" · step {}/{}: {}", lessons.step + 1, lesson.steps.len(), step.title),
+            format!(
+                " · step {}/{}: {}",
+                lessons.step + 1,
+                lesson.steps.len(),
+                step.title
+            ),
             theme.dim(),
         ),
     ])];
@@ -67,20 +72,27 @@ pub fn pane(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     let max_scroll = text_h.saturating_sub(text_area.height);
     let scroll = lessons.scroll.min(max_scroll);
     if max_scroll > 0 && text_area.height > 1 {
-        let more = if scroll < max_scroll { "▼ J: more" } else { "▲ K: back" };
-        let tag = Rect::new(area.right().saturating_sub(10), area.y, 10.min(area.width), 1);
+        let more = if scroll < max_scroll {
+            "▼ J: more"
+        } else {
+            "▲ K: back"
+        };
+        let tag = Rect::new(
+            area.right().saturating_sub(10),
+            area.y,
+            10.min(area.width),
+            1,
+        );
         Paragraph::new(Line::styled(more, theme.dim())).render(tag, buf);
     }
     Paragraph::new(text)
         .wrap(Wrap { trim: false })
         .scroll((scroll, 0))
         .render(text_area, buf);
-    Paragraph::new(foot)
-        .wrap(Wrap { trim: false })
-        .render(
-            Rect::new(area.x, area.y + area.height - foot_h, area.width, foot_h),
-            buf,
-        );
+    Paragraph::new(foot).wrap(Wrap { trim: false }).render(
+        Rect::new(area.x, area.y + area.height - foot_h, area.width, foot_h),
+        buf,
+    );
 }
 
 /// Lines `lines` take when wrapped at `width` (word wrapping can only add lines, so this estimate

@@ -73,7 +73,11 @@ impl Widget for Screen<'_> {
         panels::token_strip(app, self.theme, strip, buf);
         let in_lesson = app.lessons.current.is_some();
         let (mut main, side) = if area.width >= SIDE_FROM {
-            let side_w = if in_lesson && area.width >= 150 { 50 } else { SIDE_W };
+            let side_w = if in_lesson && area.width >= 150 {
+                50
+            } else {
+                SIDE_W
+            };
             let [m, s] =
                 Layout::horizontal([Constraint::Min(40), Constraint::Length(side_w)]).areas(body);
             (m, Some(s))
@@ -82,9 +86,8 @@ impl Widget for Screen<'_> {
         };
         // Narrow screens keep an open lesson's text under the view, so its steps stay readable.
         if side.is_none() && in_lesson && app.view != View::Lesson && body.height >= 16 {
-            let [m, l] =
-                Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)])
-                    .areas(body);
+            let [m, l] = Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)])
+                .areas(body);
             main = m;
             let block = Block::bordered().title(" Lesson (Tab 8: whole pane) ");
             let inner = block.inner(l);
