@@ -20,10 +20,13 @@ pub fn previous_token_scores(pattern: &Tensor) -> Result<Vec<f32>> {
     if seq < 2 {
         return Ok(Vec::new());
     }
-    let p = pattern.squeeze(0)?.to_vec3::<f32>()?; // [h][q][k]
-    Ok((0..n_heads)
-        .map(|h| (1..seq).map(|i| p[h][i][i - 1]).sum::<f32>() / (seq - 1) as f32)
-        .collect())
+    // Gather the sub-diagonal (i, i − 1) from the flattened rows, so a long prompt is not copied whole.
+    let idx: Vec<u32> = (1..seq).map(|i| (i * seq + i - 1) as u32).collect();
+    let idx = Tensor::new(idx.as_slice(), pattern.device())?;
+    let below = pattern
+        .reshape((n_heads, seq * seq))?
+        .index_select(&idx, 1)?; // [h, seq − 1]
+    below.mean(1)?.to_vec1::<f32>()
 }
 
 /// Per head, the induction score of Olsson et al. (2022) on a sequence that repeats itself: the mean

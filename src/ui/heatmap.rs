@@ -336,3 +336,63 @@ pub fn fit_label(s: &str, width: usize) -> String {
     out.push('…');
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ui::theme::ColorMode;
+
+    #[test]
+    fn the_viewport_follows_the_cursor_and_stays_inside() {
+        assert_eq!(follow(5, 10, 8), 0, "everything fits");
+        assert_eq!(follow(0, 10, 1024), 0);
+        assert_eq!(follow(500, 10, 1024), 495, "centred");
+        assert_eq!(
+            follow(1023, 10, 1024),
+            1014,
+            "the last rows fill the window"
+        );
+    }
+
+    #[test]
+    fn labels_are_cut_with_an_ellipsis() {
+        assert_eq!(fit_label("·Zorva", 10), "·Zorva");
+        assert_eq!(fit_label("<|endoftext|>", 6), "<|end…");
+    }
+
+    #[test]
+    fn a_long_map_scrolls_to_the_cursor_and_keeps_the_diagonal_in_view() {
+        let n = 1024;
+        let mut values = vec![f32::NAN; n * n];
+        for q in 0..n {
+            values[q * n] = 0.5;
+            values[q * n + q] = 0.5;
+        }
+        let map = Heatmap {
+            title: "t".into(),
+            rows: n,
+            cols: n,
+            values,
+            row_labels: (0..n).map(|i| format!("t{i}")).collect(),
+            col_labels: (0..n).map(|i| format!("t{i}")).collect(),
+            row_axis: "query".into(),
+            col_axis: "key".into(),
+            scale: Scale::Unit,
+        };
+        let mut view = HeatmapView::new(&map, Theme::new(ColorMode::TrueColor));
+        view.cursor = Some(900);
+        let area = Rect::new(0, 0, 80, 30);
+        let mut buf = Buffer::empty(area);
+        let p = view.draw(area, &mut buf).unwrap();
+        let lines = usize::from(p.plot.height);
+        assert!(p.row0 <= 900 && 900 < p.row0 + lines, "{p:?}");
+        let cols = usize::from(p.plot.width) / p.cols_per_key;
+        assert!(
+            p.col0 <= 900 && 900 < p.col0 + cols,
+            "the diagonal cell is visible: {p:?}"
+        );
+        view.dense = true;
+        let p2 = view.draw(area, &mut buf).unwrap();
+        assert_eq!(p2.rows_per_line, 2, "dense mode shows two rows per line");
+    }
+}
