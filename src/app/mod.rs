@@ -132,6 +132,8 @@ pub struct App {
     pub status: String,
     pub error: Option<String>,
     pub quit: bool,
+    /// Advanced by the event loop while the worker is busy, to animate the status line's spinner.
+    pub tick: usize,
     /// Lessons: the list, the open one and progress.
     pub lessons: lessons::Lessons,
     /// A lesson step's cursor, applied when its prompt has run.
@@ -189,6 +191,7 @@ impl App {
             status: String::new(),
             error: None,
             quit: false,
+            tick: 0,
             lessons: lessons::Lessons::default(),
             pending_cursor: None,
             pending_lesson: None,

@@ -97,7 +97,14 @@ fn event_loop(
     exit_after_first_frame: bool,
 ) -> Result<()> {
     let mut dirty = true;
+    let mut last_tick = std::time::Instant::now();
     loop {
+        // While the worker is busy the spinner turns, so a long load never looks frozen.
+        if app.busy.is_some() && last_tick.elapsed() >= Duration::from_millis(100) {
+            app.tick = app.tick.wrapping_add(1);
+            last_tick = std::time::Instant::now();
+            dirty = true;
+        }
         if dirty {
             terminal.draw(|f| f.render_widget(Screen { app: &app, theme }, f.area()))?;
             dirty = false;

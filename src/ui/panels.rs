@@ -134,7 +134,9 @@ pub fn status(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     if let Some(err) = &app.error {
         spans.push(Span::styled(format!("│ {err} "), theme.error()));
     } else if let Some(busy) = &app.busy {
-        spans.push(Span::styled(format!("│ {busy} "), theme.accent()));
+        const SPINNER: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+        let frame = SPINNER[app.tick % SPINNER.len()];
+        spans.push(Span::styled(format!("│ {frame} {busy} "), theme.accent()));
     } else if !app.status.is_empty() {
         spans.push(Span::styled(format!("│ {} ", app.status), theme.dim()));
     }
