@@ -304,6 +304,12 @@ def capture_reference(model: GPT2LMHeadModel, input_ids: torch.Tensor) -> dict[s
 
         return hook
 
+    def save_in(name):
+        def hook(_mod, inp, _out):
+            store[name] = inp[0].detach().clone()
+
+        return hook
+
     def save_pre(name):
         def hook(_mod, args, kwargs=None):
             x = args[0] if args else kwargs["hidden_states"]
@@ -317,6 +323,8 @@ def capture_reference(model: GPT2LMHeadModel, input_ids: torch.Tensor) -> dict[s
         handles.append(block.register_forward_pre_hook(save_pre(f"blocks.{l}.hook_resid_pre"), with_kwargs=True))
         handles.append(block.register_forward_hook(save(f"blocks.{l}.hook_resid_post")))
         handles.append(block.attn.c_attn.register_forward_hook(save(f"_qkv.{l}")))
+        # c_proj's input is z with the heads merged: [1, seq, n_head * d_head].
+        handles.append(block.attn.c_proj.register_forward_hook(save_in(f"_z.{l}")))
         handles.append(block.attn.register_forward_hook(save(f"blocks.{l}.hook_attn_out")))
         handles.append(block.mlp.register_forward_hook(save(f"blocks.{l}.hook_mlp_out")))
     handles.append(tr.ln_f.register_forward_pre_hook(save_pre("_ln_f_in"), with_kwargs=True))
@@ -355,7 +363,11 @@ def capture_reference(model: GPT2LMHeadModel, input_ids: torch.Tensor) -> dict[s
 
         # Attention scores re-derived from c_attn's output: [1, seq, 3*d].
         qkv = store[f"_qkv.{l}"]
-        q, k, _v = qkv.split(cfg.n_embd, dim=2)
+        q, k, v = qkv.split(cfg.n_embd, dim=2)
+        # TransformerLens shapes: hook_q|k|v|z are [batch, pos, head, d_head].
+        ref[f"blocks.{l}.attn.hook_q"] = q.reshape(1, seq, n_head, d_head).contiguous()
+        ref[f"blocks.{l}.attn.hook_k"] = k.reshape(1, seq, n_head, d_head).contiguous()
+        ref[f"blocks.{l}.attn.hook_v"] = v.reshape(1, seq, n_head, d_head).contiguous()
         q = q.view(1, seq, n_head, d_head).transpose(1, 2)
         k = k.view(1, seq, n_head, d_head).transpose(1, 2)
         scores = q @ k.transpose(-1, -2)
@@ -367,6 +379,12 @@ def capture_reference(model: GPT2LMHeadModel, input_ids: torch.Tensor) -> dict[s
         assert pattern.shape == (1, n_head, seq, seq)
         ref[f"blocks.{l}.attn.hook_attn_scores"] = scores.contiguous()
         ref[f"blocks.{l}.attn.hook_pattern"] = pattern.contiguous()
+        vh = v.reshape(1, seq, n_head, d_head).transpose(1, 2)  # [1, h, seq, d_head]
+        z = (pattern @ vh).transpose(1, 2)  # [1, seq, h, d_head]
+        torch.testing.assert_close(
+            z.reshape(1, seq, -1), store[f"_z.{l}"], rtol=1e-5, atol=1e-6
+        )
+        ref[f"blocks.{l}.attn.hook_z"] = z.contiguous()
 
     ln_in = store["_ln_f_in"]
     torch.testing.assert_close(ln_in, ref[f"blocks.{n_layer - 1}.hook_resid_post"], rtol=0, atol=0)
