@@ -58,7 +58,10 @@ fn every_reference_tensor_matches_transformers() {
 
         let mut checked = 0;
         for (hook, want) in &r.tensors {
-            if hook == "input_ids" || hook.starts_with("ln_final.hf_") {
+            if hook == "input_ids"
+                || hook.starts_with("ln_final.hf_")
+                || hook.starts_with("ablated.")
+            {
                 continue;
             }
             let got = capture
@@ -157,5 +160,41 @@ fn patterns_are_causal_distributions() {
                 }
             }
         }
+    }
+}
+
+/// Zero-ablating a head (the tutor's `a` key) gives the logits transformers gives with that head's
+/// slice of c_proj's input zeroed.
+#[test]
+fn ablated_logits_match_transformers() {
+    for name in FIXTURES {
+        let r = reference(name);
+        let loaded = load(name);
+        let (key, want) = r
+            .tensors
+            .iter()
+            .find(|(k, _)| k.starts_with("ablated."))
+            .unwrap_or_else(|| panic!("{name}: no ablated logits in the reference"));
+        // "ablated.L{l}H{h}.logits"
+        let lh = key
+            .trim_start_matches("ablated.L")
+            .trim_end_matches(".logits");
+        let (l, h) = lh.split_once('H').unwrap();
+        let (l, h): (usize, usize) = (l.parse().unwrap(), h.parse().unwrap());
+        let ablated = loaded.model.with_ablated_heads(&[(l, h)]).unwrap();
+        let ids = ids_of(&r.tensors["input_ids"]);
+        let trace = ablated.trace(&ids, NamesFilter::parse("logits")).unwrap();
+        let got = trace.capture().get("logits").unwrap().unwrap();
+        let err = rel_err(&got, want);
+        assert!(
+            err <= TOL,
+            "{name} L{l}H{h} ablated: relative error {err:.2e}"
+        );
+        // And it differs from the clean run, so the test can fail.
+        let clean = rel_err(&got, &r.tensors["logits"]);
+        assert!(
+            clean > 1e-3,
+            "{name}: ablating L{l}H{h} changed nothing ({clean:.2e})"
+        );
     }
 }

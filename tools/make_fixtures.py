@@ -407,6 +407,28 @@ def capture_reference(model: GPT2LMHeadModel, input_ids: torch.Tensor) -> dict[s
     return ref
 
 
+def ablated_logits(model: GPT2LMHeadModel, input_ids: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Logits with one head zero-ablated, as a TransformerLens hook setting hook_z[:, :, head] = 0
+    would do: the head's slice of c_proj's input is zeroed. Named `ablated.L{l}H{h}.logits`."""
+    cfg = model.config
+    d_head = cfg.n_embd // cfg.n_head
+    layer, head = cfg.n_layer - 1, cfg.n_head - 1
+    block = model.transformer.h[layer]
+
+    def zero_head(_mod, args):
+        z = args[0].clone()
+        z[..., head * d_head : (head + 1) * d_head] = 0
+        return (z,)
+
+    handle = block.attn.c_proj.register_forward_pre_hook(zero_head)
+    try:
+        with torch.no_grad():
+            logits = model(input_ids).logits.detach().clone().contiguous()
+    finally:
+        handle.remove()
+    return {f"ablated.L{layer}H{head}.logits": logits}
+
+
 def pattern_stats(ref: dict[str, torch.Tensor], n_layer: int) -> str:
     parts = []
     for l in range(n_layer):
@@ -469,6 +491,7 @@ def build_fixture(fx: dict, tok: Tokenizer, tok_json: str, eot_id: int, out_root
     input_ids = torch.tensor([ids], dtype=torch.int64)
 
     ref = capture_reference(model, input_ids)
+    ref.update(ablated_logits(model, input_ids))
 
     # The saved folder must reload through the standard HF loader to the same model.
     reloaded, info = GPT2LMHeadModel.from_pretrained(
