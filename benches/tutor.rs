@@ -8,7 +8,7 @@
 use std::time::Instant;
 
 use candle_core::Device;
-use glassbox::app::worker::{Request, Session};
+use glassbox::app::worker::{serve_inline, Request, Session};
 use glassbox::app::{App, View};
 use glassbox::model;
 use glassbox::ui::theme::{ColorMode, Theme};
@@ -25,22 +25,15 @@ fn main() {
         app.on_response(glassbox::app::worker::Response::Loaded(Box::new(
             session.info(),
         )));
-        let mut queue = vec![Request::Prompt(prompt)];
-        while let Some(r) = queue.pop() {
-            let resp = session.handle(r).unwrap();
-            queue.extend(app.on_response(resp));
-        }
+        serve_inline(&mut app, &mut session, vec![Request::Prompt(prompt)]).unwrap();
         let n = app.n_tokens();
         let mut terminal = Terminal::new(TestBackend::new(200, 60)).unwrap();
         let theme = Theme::new(ColorMode::TrueColor);
         println!("{label} prompt: {n} tokens");
         for view in View::ALL {
             app.view = view;
-            let mut queue = app.follow_ups();
-            while let Some(r) = queue.pop() {
-                let resp = session.handle(r).unwrap();
-                queue.extend(app.on_response(resp));
-            }
+            let follow_ups = app.follow_ups();
+            serve_inline(&mut app, &mut session, follow_ups).unwrap();
             let mut times = Vec::new();
             for i in 0..200 {
                 // Move the cursor so per-cursor work is not served from a cache every time.

@@ -61,11 +61,8 @@ impl Rig {
         rig
     }
 
-    fn serve(&mut self, mut queue: Vec<Request>) {
-        while let Some(r) = queue.pop() {
-            let resp = self.session.handle(r).unwrap();
-            queue.extend(self.app.on_response(resp));
-        }
+    fn serve(&mut self, queue: Vec<Request>) {
+        glassbox::app::worker::serve_inline(&mut self.app, &mut self.session, queue).unwrap();
     }
 
     fn key(&mut self, code: KeyCode) {

@@ -33,11 +33,8 @@ fn started(prompt: &str) -> (App, Session) {
 }
 
 /// Answer requests (and the follow-ups they cause) as the worker thread would.
-fn serve(app: &mut App, session: &mut Session, mut queue: Vec<Request>) {
-    while let Some(request) = queue.pop() {
-        let response = session.handle(request).unwrap();
-        queue.extend(app.on_response(response));
-    }
+fn serve(app: &mut App, session: &mut Session, queue: Vec<Request>) {
+    glassbox::app::worker::serve_inline(app, session, queue).unwrap();
 }
 
 fn press(app: &mut App, session: &mut Session, code: KeyCode) {

@@ -161,6 +161,20 @@ where
     }
 }
 
+/// Answer `requests`, and the follow-ups the app asks for, in this thread: what the worker thread
+/// does, for screenshots, tests and benchmarks that need no terminal.
+pub fn serve_inline(
+    app: &mut super::App,
+    session: &mut Session,
+    mut requests: Vec<Request>,
+) -> Result<()> {
+    while let Some(request) = requests.pop() {
+        let response = session.handle(request)?;
+        requests.extend(app.on_response(response));
+    }
+    Ok(())
+}
+
 /// The worker's state: the model and the current trace.
 pub struct Session {
     pub loaded: LoadedModel,

@@ -12,7 +12,7 @@ use ratatui::layout::Rect;
 use ratatui::widgets::Widget;
 
 use super::screenshot::save_buffer_png;
-use crate::app::worker::{Request, Response, Session};
+use crate::app::worker::{serve_inline, Request, Response, Session};
 use crate::app::App;
 use crate::model::hooks::{block_hook, BlockHook};
 use crate::model::LoadedModel;
@@ -47,7 +47,7 @@ pub fn tutor_screenshots(
     let mut session = Session::new(loaded);
     let mut app = App::new(prompt.to_string());
     app.on_response(Response::Loaded(Box::new(session.info())));
-    serve(
+    serve_inline(
         &mut app,
         &mut session,
         vec![Request::Prompt(prompt.to_string())],
@@ -65,7 +65,7 @@ pub fn tutor_screenshots(
     let mut written = Vec::new();
     for (key, name) in VIEWS {
         let requests = app.on_key(KeyEvent::new(KeyCode::Char(key), KeyModifiers::NONE));
-        serve(&mut app, &mut session, requests)?;
+        serve_inline(&mut app, &mut session, requests)?;
         let path = dir.join(format!("{name}.png"));
         save_buffer_png(&render(&app, size), &path)?;
         written.push(path);
@@ -83,15 +83,6 @@ pub fn render(app: &App, (w, h): (u16, u16)) -> Buffer {
     }
     .render(area, &mut buf);
     buf
-}
-
-/// Answer requests, and the follow-ups they cause, as the worker thread would.
-fn serve(app: &mut App, session: &mut Session, mut queue: Vec<Request>) -> Result<()> {
-    while let Some(request) = queue.pop() {
-        let response = session.handle(request)?;
-        queue.extend(app.on_response(response));
-    }
-    Ok(())
 }
 
 /// The head that, from the cursor's token, attends most to the tokens that followed an earlier copy
