@@ -1,5 +1,6 @@
 //! `glassbox train`: train a small GPT-2 from scratch, with a progress bar.
 
+use std::io::IsTerminal;
 use std::time::Duration;
 
 use color_eyre::eyre::Result;
@@ -27,6 +28,8 @@ pub fn run(args: TrainArgs) -> Result<()> {
         eval_every: args.eval_every,
         eval_windows: args.eval_windows,
     };
+    // Without a terminal (CI logs, `| tee`) the bar is hidden: print a line at every evaluation.
+    let plain = !std::io::stderr().is_terminal();
     let bar = ProgressBar::new_spinner();
     bar.enable_steady_tick(Duration::from_millis(200));
     let mut last_heldout: Option<f32> = None;
@@ -43,6 +46,12 @@ pub fn run(args: TrainArgs) -> Result<()> {
             bar.println(format!("training {n_params} parameters"));
         }
         Event::Step(log) => {
+            if let (true, Some(h)) = (plain, log.heldout_loss) {
+                eprintln!(
+                    "step {}/{}  loss {:.3}  held-out {h:.3}  {:.0} s",
+                    log.step, cfg.steps, log.train_loss, log.elapsed_s
+                );
+            }
             last_heldout = log.heldout_loss.or(last_heldout);
             let held = last_heldout.map_or("-".to_string(), |l| format!("{l:.3}"));
             let rate = log.tokens_seen as f64 / log.elapsed_s.max(1e-9);
