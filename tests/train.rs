@@ -91,7 +91,10 @@ fn entries(dir: &Path) -> Vec<String> {
 fn tiny_run_learns_and_loads() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("tiny");
-    train(&out, &[]).success();
+    let run = train(&out, &[]).success();
+    // Not a terminal here: progress comes as plain lines, one per evaluation.
+    let err = String::from_utf8_lossy(&run.get_output().stderr).into_owned();
+    assert!(err.contains("step 40/40") && err.contains("held-out"), "{err}");
 
     assert_eq!(entries(tmp.path()), ["tiny"], "no temporary folder left");
     assert_eq!(
