@@ -94,7 +94,10 @@ fn tiny_run_learns_and_loads() {
     let run = train(&out, &[]).success();
     // Not a terminal here: progress comes as plain lines, one per evaluation.
     let err = String::from_utf8_lossy(&run.get_output().stderr).into_owned();
-    assert!(err.contains("step 40/40") && err.contains("held-out"), "{err}");
+    assert!(
+        err.contains("step 40/40") && err.contains("held-out"),
+        "{err}"
+    );
 
     assert_eq!(entries(tmp.path()), ["tiny"], "no temporary folder left");
     assert_eq!(

@@ -367,3 +367,28 @@ fn every_view_exports_a_png_that_does_not_overwrite_the_last() {
         View::ALL.len() + 1
     );
 }
+
+#[test]
+fn the_heads_view_shows_the_chosen_score() {
+    let (mut app, mut s) = started(PROMPT);
+    press(&mut app, &mut s, KeyCode::Char('2'));
+    let screen = text(&render(&app, ColorMode::TrueColor, 120, 40));
+    assert!(screen.contains("previous-token score"), "{screen}");
+    press(&mut app, &mut s, KeyCode::Char('i'));
+    press(&mut app, &mut s, KeyCode::Char('i'));
+    let screen = text(&render(&app, ColorMode::TrueColor, 120, 40));
+    assert!(screen.contains("induction score"), "{screen}");
+    // The number under the selected head is its induction score on this prompt, as computed.
+    let snap = app.snap.as_ref().unwrap();
+    let scores = glassbox::lesson::task::head_scores(
+        &snap.capture,
+        &snap.ids,
+        app.dims().0,
+        glassbox::lesson::task::Criterion::Induction,
+    )
+    .unwrap();
+    assert!(
+        screen.contains(&format!("▶{:.2}", scores[0][0])),
+        "{screen}"
+    );
+}

@@ -25,6 +25,10 @@ pub const KEYS: &[(&str, &str)] = &[
     ("a", "ablate the selected head: zero its output (what-if)"),
     ("u", "Scores: remove the 1/√dₖ scaling (what-if)"),
     ("z", "dense heatmap: two query rows per line"),
+    (
+        "i",
+        "Heads: show previous-token, first-token or induction scores",
+    ),
     ("x", "export the current view as a PNG in this folder"),
     ("click", "select a token, a head or a heatmap row"),
     ("L", "the lesson list (↑↓ choose, Enter opens)"),
@@ -127,6 +131,13 @@ impl App {
                 };
             }
             KeyCode::Char('z') => self.dense = !self.dense,
+            KeyCode::Char('i') => {
+                self.head_metric = self.head_metric.cycled();
+                self.status = format!(
+                    "Heads view shows each head's {}",
+                    self.head_metric.describe()
+                );
+            }
             KeyCode::Char('x') => match self.export_view(std::path::Path::new(".")) {
                 Ok(path) => self.status = format!("wrote {}", path.display()),
                 Err(e) => self.error = Some(crate::error::one_line(&e).0),

@@ -8,7 +8,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use super::worker::Request;
 use super::{App, View};
 use crate::lesson::progress::Progress;
-use crate::lesson::task::{check, Observed, Outcome};
+use crate::lesson::task::{check, Criterion, Observed, Outcome};
 use crate::lesson::{Lesson, LessonError, Step};
 
 #[derive(Debug, Default)]
@@ -135,6 +135,9 @@ impl App {
             }
             if let Some(t) = view.temperature {
                 self.temperature = t;
+            }
+            if let Some(m) = view.score.as_deref().and_then(Criterion::parse) {
+                self.head_metric = m;
             }
             if let Some(u) = view.unscaled {
                 self.unscaled = u;

@@ -11,11 +11,10 @@ use std::cell::RefCell;
 use candle_core::IndexOp;
 use ratatui::layout::Rect;
 
-use crate::analysis::heads::previous_token_scores;
 use crate::analysis::heatmap::{self, Heatmap};
 use crate::analysis::predictions::softmax;
 use crate::analysis::residual::{block_norms, BlockNorms};
-use crate::model::hooks::{block_hook, BlockHook};
+use crate::lesson::task::{head_scores, Criterion};
 use worker::{AblatedRun, LensAnswer, ModelInfo, Request, Response, Snapshot};
 
 /// The main views, in Tab order.
@@ -118,6 +117,8 @@ pub struct App {
     pub seed: u64,
     /// What-if: scores without the 1/√dₖ factor.
     pub unscaled: bool,
+    /// The score the Heads view prints under each head.
+    pub head_metric: Criterion,
     /// The head whose output is zeroed in the what-if, and the logits that run produced.
     pub ablation: Option<(usize, usize)>,
     pub ablated: Option<AblatedRun>,
@@ -149,7 +150,7 @@ pub struct App {
 #[derive(Default)]
 struct Derived {
     version: u64,
-    head_scores: Option<Vec<Vec<f32>>>,
+    head_scores: Option<(Criterion, Vec<Vec<f32>>)>,
     norms: Option<Vec<BlockNorms>>,
     positions: Option<Vec<Heatmap>>,
 }
@@ -181,6 +182,7 @@ impl App {
             temperature: 1.0,
             seed: 0x676c_6173,
             unscaled: false,
+            head_metric: Criterion::PreviousToken,
             ablation: None,
             ablated: None,
             lens: None,
@@ -380,26 +382,22 @@ impl App {
         Some(d)
     }
 
-    /// Previous-token score of every head on this prompt: [layer][head].
+    /// Every head's score on this prompt by the metric the Heads view shows: [layer][head].
     pub fn head_scores(&self) -> Vec<Vec<f32>> {
         let (n_layers, _) = self.dims();
+        let metric = self.head_metric;
         let Some(mut d) = self.derived() else {
             return Vec::new();
         };
-        let capture = &self.snap.as_ref().expect("derived() checked it").capture;
-        d.head_scores
-            .get_or_insert_with(|| {
-                (0..n_layers)
-                    .map(|l| {
-                        capture
-                            .get(&block_hook(l, BlockHook::Pattern))
-                            .and_then(|p| p.ok())
-                            .and_then(|p| previous_token_scores(&p).ok())
-                            .unwrap_or_default()
-                    })
-                    .collect()
-            })
-            .clone()
+        let snap = self.snap.as_ref().expect("derived() checked it");
+        if let Some((m, scores)) = &d.head_scores {
+            if *m == metric {
+                return scores.clone();
+            }
+        }
+        let scores = head_scores(&snap.capture, &snap.ids, n_layers, metric).unwrap_or_default();
+        d.head_scores = Some((metric, scores.clone()));
+        scores
     }
 
     /// Residual-stream norms per block and position.

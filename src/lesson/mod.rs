@@ -64,6 +64,8 @@ pub struct ViewSpec {
     pub ablate: Option<Vec<usize>>,
     /// Replace the prompt for this step.
     pub prompt: Option<String>,
+    /// The score the Heads view shows: previous-token, first-token or induction.
+    pub score: Option<String>,
 }
 
 /// Something a step's text says about the model, checked by `lessons check` and the tests, so a

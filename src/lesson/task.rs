@@ -42,12 +42,21 @@ pub enum Criterion {
 impl Criterion {
     pub const NAMES: &'static str = "previous-token, first-token, induction";
 
-    fn parse(s: &str) -> Option<Self> {
+    pub fn parse(s: &str) -> Option<Self> {
         match s {
             "previous-token" => Some(Self::PreviousToken),
             "first-token" => Some(Self::FirstToken),
             "induction" => Some(Self::Induction),
             _ => None,
+        }
+    }
+
+    /// The next metric, for the Heads view's `i` key.
+    pub fn cycled(self) -> Self {
+        match self {
+            Self::PreviousToken => Self::FirstToken,
+            Self::FirstToken => Self::Induction,
+            Self::Induction => Self::PreviousToken,
         }
     }
 

@@ -100,7 +100,10 @@ pub fn heads(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     let title = Line::from(vec![
         Span::styled("every head's pattern", theme.accent()),
         Span::styled(
-            "  rows: layers · columns: heads · number: previous-token score · Enter/click opens",
+            format!(
+                "  number: {} (i changes it) · Enter/click opens",
+                app.head_metric.describe()
+            ),
             theme.dim(),
         ),
     ]);
