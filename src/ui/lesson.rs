@@ -31,6 +31,15 @@ pub fn pane(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
             theme.dim(),
         ),
     ])];
+    if let Some(info) = app.info.as_ref().filter(|i| i.name != lesson.meta.model) {
+        text.push(Line::styled(
+            format!(
+                "(written for {}; with {} the numbers will differ)",
+                lesson.meta.model, info.name
+            ),
+            theme.dim(),
+        ));
+    }
     text.extend(markdown::render(&step.body, theme));
     // The task and the way on stay at the bottom; the text above scrolls (J/K) when it is long.
     let mut foot = Vec::new();
