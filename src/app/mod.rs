@@ -1,6 +1,7 @@
 //! The tutor's state and how keys, mouse clicks and the worker's answers change it. Nothing here
 //! draws or runs the model: `update` returns the requests for the worker, so it is testable alone.
 
+mod derived;
 mod export_view;
 pub mod keys;
 pub mod lessons;
@@ -8,13 +9,10 @@ pub mod worker;
 
 use std::cell::RefCell;
 
-use candle_core::IndexOp;
 use ratatui::layout::Rect;
 
-use crate::analysis::heatmap::{self, Heatmap};
-use crate::analysis::predictions::softmax;
-use crate::analysis::residual::{block_norms, BlockNorms};
-use crate::lesson::task::{head_scores, Criterion};
+use crate::analysis::heatmap::Heatmap;
+use crate::lesson::task::Criterion;
 use worker::{AblatedRun, LensAnswer, ModelInfo, Request, Response, Snapshot};
 
 /// The main views, in Tab order.
@@ -142,29 +140,8 @@ pub struct App {
     /// The lesson to open once the model has loaded (`--lesson`, or the one open last time).
     pub pending_lesson: Option<usize>,
     pub hits: RefCell<Hits>,
-    cache: RefCell<Option<(CacheKey, Heatmap)>>,
-    derived: RefCell<Derived>,
-}
-
-/// Analysis results computed once per snapshot version, on first use.
-#[derive(Default)]
-struct Derived {
-    version: u64,
-    head_scores: Option<(Criterion, Vec<Vec<f32>>)>,
-    norms: Option<Vec<BlockNorms>>,
-    positions: Option<Vec<Heatmap>>,
-}
-
-/// Positions shown in the cosine-similarity map (it is n² · d_model to compute).
-const SIMILARITY_POSITIONS: usize = 256;
-
-#[derive(Debug, Clone, PartialEq)]
-struct CacheKey {
-    version: u64,
-    view: View,
-    layer: usize,
-    head: usize,
-    unscaled: bool,
+    cache: RefCell<Option<(derived::CacheKey, Heatmap)>>,
+    derived: RefCell<derived::Derived>,
 }
 
 impl App {
@@ -199,7 +176,7 @@ impl App {
             pending_lesson: None,
             hits: RefCell::new(Hits::default()),
             cache: RefCell::new(None),
-            derived: RefCell::new(Derived::default()),
+            derived: RefCell::new(derived::Derived::default()),
         }
     }
 
@@ -310,122 +287,6 @@ impl App {
         };
         let skip = usize::from(info.bos.is_some() && snap.ids.first() == info.bos.as_ref());
         info.codec.decode(&snap.ids[skip..])
-    }
-
-    /// Next-token probabilities after the cursor's token at the current temperature.
-    pub fn next_probs(&self) -> Option<Vec<f32>> {
-        let logits = self.logits_row(self.cursor)?;
-        Some(softmax(&logits, self.temperature))
-    }
-
-    pub fn logits_row(&self, pos: usize) -> Option<Vec<f32>> {
-        let snap = self.snap.as_ref()?;
-        let logits = snap.capture.get("logits")?.ok()?;
-        logits.i((0, pos)).ok()?.to_vec1::<f32>().ok()
-    }
-
-    /// Next-token probabilities at the cursor from the ablated run, if it is current.
-    pub fn ablated_probs(&self) -> Option<Vec<f32>> {
-        let run = self.ablated.as_ref()?;
-        let snap = self.snap.as_ref()?;
-        if run.version != snap.version || run.heads.first().copied() != self.ablation {
-            return None;
-        }
-        let row = run.logits.i(self.cursor).ok()?.to_vec1::<f32>().ok()?;
-        Some(softmax(&row, self.temperature))
-    }
-
-    /// The heatmap the Attention or Scores view shows for the selected head, computed once per change.
-    pub fn head_map(&self, view: View) -> Option<Heatmap> {
-        let snap = self.snap.as_ref()?;
-        let info = self.info.as_ref()?;
-        let key = CacheKey {
-            version: snap.version,
-            view,
-            layer: self.layer,
-            head: self.head,
-            unscaled: self.unscaled && view == View::Scores,
-        };
-        if let Some((k, map)) = self.cache.borrow().as_ref() {
-            if *k == key {
-                return Some(map.clone());
-            }
-        }
-        let map = match view {
-            View::Scores => heatmap::attention_scores(
-                &snap.capture,
-                self.layer,
-                self.head,
-                &snap.tokens,
-                info.config.d_head,
-                key.unscaled,
-            ),
-            _ => heatmap::attention_pattern(&snap.capture, self.layer, self.head, &snap.tokens),
-        }
-        .ok()?;
-        *self.cache.borrow_mut() = Some((key, map.clone()));
-        Some(map)
-    }
-
-    /// The derived-results cache, emptied when the snapshot changed.
-    fn derived(&self) -> Option<std::cell::RefMut<'_, Derived>> {
-        let version = self.snap.as_ref()?.version;
-        let mut d = self.derived.borrow_mut();
-        if d.version != version {
-            let positions = d.positions.take();
-            *d = Derived {
-                version,
-                positions,
-                ..Derived::default()
-            };
-        }
-        Some(d)
-    }
-
-    /// Every head's score on this prompt by the metric the Heads view shows: [layer][head].
-    pub fn head_scores(&self) -> Vec<Vec<f32>> {
-        let (n_layers, _) = self.dims();
-        let metric = self.head_metric;
-        let Some(mut d) = self.derived() else {
-            return Vec::new();
-        };
-        let snap = self.snap.as_ref().expect("derived() checked it");
-        if let Some((m, scores)) = &d.head_scores {
-            if *m == metric {
-                return scores.clone();
-            }
-        }
-        let scores = head_scores(&snap.capture, &snap.ids, n_layers, metric).unwrap_or_default();
-        d.head_scores = Some((metric, scores.clone()));
-        scores
-    }
-
-    /// Residual-stream norms per block and position.
-    pub fn block_norms(&self) -> Option<Vec<BlockNorms>> {
-        let (n_layers, _) = self.dims();
-        let mut d = self.derived()?;
-        if d.norms.is_none() {
-            let capture = &self.snap.as_ref()?.capture;
-            d.norms = Some(block_norms(capture, n_layers).ok()?);
-        }
-        d.norms.clone()
-    }
-
-    /// W_pos, the cosine similarity between positions, and the sinusoidal encoding.
-    pub fn position_maps(&self) -> Option<Vec<Heatmap>> {
-        let info = self.info.as_ref()?;
-        let mut d = self.derived()?;
-        if d.positions.is_none() {
-            let w = &info.pos_embed;
-            let n_ctx = info.config.n_ctx;
-            let n_sim = n_ctx.min(SIMILARITY_POSITIONS);
-            d.positions = Some(vec![
-                heatmap::position_embedding(w, n_ctx).ok()?,
-                heatmap::position_similarity(w, n_sim).ok()?,
-                heatmap::sinusoidal(n_ctx, info.config.d_model),
-            ]);
-        }
-        d.positions.clone()
     }
 
     fn move_cursor(&mut self, to: isize) {
