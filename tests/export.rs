@@ -436,6 +436,7 @@ fn screenshots_picture_every_main_view() {
         "residual",
         "lens",
         "next",
+        "lesson",
     ] {
         let img = png(&dir.path().join(format!("{name}.png")));
         assert_eq!(img.width(), 100 * glassbox::export::screenshot::CELL_W);

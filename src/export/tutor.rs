@@ -70,6 +70,24 @@ pub fn tutor_screenshots(
         save_buffer_png(&render(&app, size), &path)?;
         written.push(path);
     }
+    // A lesson open beside its view: the in-context-learning lesson at its heads step.
+    let (all, _) = crate::lesson::load_all(&crate::lesson::lessons_dir());
+    if let Some((index, lesson)) = crate::lesson::find(&all, "induction") {
+        let step = lesson
+            .steps
+            .iter()
+            .position(|s| s.task.is_some())
+            .unwrap_or(0);
+        app.lessons = crate::app::lessons::Lessons::new(all.clone(), Vec::new(), None);
+        let requests = app.open_lesson(index);
+        serve_inline(&mut app, &mut session, requests)?;
+        let requests = app.go_to_step(step);
+        serve_inline(&mut app, &mut session, requests)?;
+        app.check_task();
+        let path = dir.join("lesson.png");
+        save_buffer_png(&render(&app, size), &path)?;
+        written.push(path);
+    }
     Ok(written)
 }
 

@@ -80,24 +80,23 @@ pub fn pane(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     let text_h = wrapped_height(&text, area.width);
     let max_scroll = text_h.saturating_sub(text_area.height);
     let scroll = lessons.scroll.min(max_scroll);
-    if max_scroll > 0 && text_area.height > 1 {
-        let more = if scroll < max_scroll {
-            "▼ J: more"
-        } else {
-            "▲ K: back"
-        };
-        let tag = Rect::new(
-            area.right().saturating_sub(10),
-            area.y,
-            10.min(area.width),
-            1,
-        );
-        Paragraph::new(Line::styled(more, theme.dim())).render(tag, buf);
-    }
     Paragraph::new(text)
         .wrap(Wrap { trim: false })
         .scroll((scroll, 0))
         .render(text_area, buf);
+    // Long text: a marker on the text's last line says how to scroll (drawn over it, right-aligned).
+    if max_scroll > 0 && text_area.height > 1 {
+        let more = if scroll < max_scroll {
+            " ▼ J: more"
+        } else {
+            " ▲ K: back"
+        };
+        let w = (more.chars().count() as u16).min(area.width);
+        let y = text_area.y + text_area.height - 1;
+        let tag = Rect::new(area.right() - w, y, w, 1);
+        Clear.render(tag, buf);
+        Paragraph::new(Line::styled(more, theme.accent())).render(tag, buf);
+    }
     Paragraph::new(foot).wrap(Wrap { trim: false }).render(
         Rect::new(area.x, area.y + area.height - foot_h, area.width, foot_h),
         buf,

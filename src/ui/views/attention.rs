@@ -3,6 +3,7 @@
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Color;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
@@ -146,10 +147,11 @@ pub fn heads(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
                 Some(s) => format!("{s:.2}"),
                 None => String::new(),
             };
+            // Explicit colours: the label sits on the thumbnail's cells, whose colours it must not take.
             let style = if selected {
-                theme.cursor()
+                theme.cursor().fg(Color::Reset).bg(Color::Reset)
             } else {
-                theme.dim()
+                theme.dim().bg(Color::Reset)
             };
             let tag = if selected { format!("▶{tag}") } else { tag };
             buf.set_string(
