@@ -1,27 +1,8 @@
-//! Lessons are data: one Markdown file per lesson in lessons/, with TOML front matter and steps.
-//!
-//! ```text
-//! +++
-//! id = "attention"
-//! title = "Self-attention"
-//! summary = "Queries, keys and values"
-//! prompt = "The dog saw the cat. It"
-//! model = "glassbox-tiny"
-//! +++
-//!
-//! ## A step's title
-//! Text in Markdown.
-//! ```view
-//! panel = "attention"   # attention|heads|scores|positions|residual|lens|next|lesson
-//! layer = 0
-//! head = 1
-//! ```
-//! ```task
-//! kind = "select-head"
-//! criterion = "previous-token"
-//! hints = ["Look for a bright line just below the diagonal."]
-//! ```
-//! ```
+//! Lessons are data: one Markdown file per lesson in lessons/, with TOML front matter between `+++`
+//! lines (id, title, summary, prompt, model) and steps, each starting at a `## Title` heading. A step's
+//! fenced `view` block sets up the screen, its `task` block is something the learner must do (checked
+//! from the model's numbers, see [`task`]), and `claim` blocks state facts about the model that
+//! `lessons check` and the tests verify. lessons/README.md has the full format and an example.
 //!
 //! Parsing never trusts the file: every error names the file and line.
 
