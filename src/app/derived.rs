@@ -1,6 +1,8 @@
 //! What the views read, computed from the snapshot once per change and cached: the selected head's
 //! heatmap, head scores, residual norms, position maps, next-token probabilities.
 
+use std::rc::Rc;
+
 use candle_core::IndexOp;
 
 use super::{App, View};
@@ -54,8 +56,9 @@ impl App {
         Some(softmax(&row, self.temperature))
     }
 
-    /// The heatmap the Attention or Scores view shows for the selected head, computed once per change.
-    pub fn head_map(&self, view: View) -> Option<Heatmap> {
+    /// The heatmap the Attention or Scores view shows for the selected head: computed once per change
+    /// and shared, so drawing a frame never copies a long prompt's map.
+    pub fn head_map(&self, view: View) -> Option<Rc<Heatmap>> {
         let snap = self.snap.as_ref()?;
         let info = self.info.as_ref()?;
         let key = CacheKey {
@@ -67,7 +70,7 @@ impl App {
         };
         if let Some((k, map)) = self.cache.borrow().as_ref() {
             if *k == key {
-                return Some(map.clone());
+                return Some(Rc::clone(map));
             }
         }
         let map = match view {
@@ -82,7 +85,8 @@ impl App {
             _ => heatmap::attention_pattern(&snap.capture, self.layer, self.head, &snap.tokens),
         }
         .ok()?;
-        *self.cache.borrow_mut() = Some((key, map.clone()));
+        let map = Rc::new(map);
+        *self.cache.borrow_mut() = Some((key, Rc::clone(&map)));
         Some(map)
     }
 

@@ -140,7 +140,7 @@ pub struct App {
     /// The lesson to open once the model has loaded (`--lesson`, or the one open last time).
     pub pending_lesson: Option<usize>,
     pub hits: RefCell<Hits>,
-    cache: RefCell<Option<(derived::CacheKey, Heatmap)>>,
+    cache: RefCell<Option<(derived::CacheKey, std::rc::Rc<Heatmap>)>>,
     derived: RefCell<derived::Derived>,
 }
 
