@@ -8,8 +8,8 @@
 use std::time::Instant;
 
 use candle_core::Device;
-use glassbox::app::worker::{serve_inline, Request, Session};
-use glassbox::app::{App, View};
+use glassbox::app::worker::{serve_inline, start_inline};
+use glassbox::app::View;
 use glassbox::model;
 use glassbox::ui::theme::{ColorMode, Theme};
 use glassbox::ui::Screen;
@@ -17,15 +17,10 @@ use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 
 fn main() {
-    let loaded = model::load(None, &Device::Cpu).expect("the bundled model");
     let story = "There was a girl named Zorva Kelpim. Zorva Kelpim went to the park. The next day, Zorva saw a dog. ";
     for (label, prompt) in [("short", story.to_string()), ("long", story.repeat(6))] {
-        let mut session = Session::new(model::load(None, &Device::Cpu).unwrap());
-        let mut app = App::new(prompt.clone());
-        app.on_response(glassbox::app::worker::Response::Loaded(Box::new(
-            session.info(),
-        )));
-        serve_inline(&mut app, &mut session, vec![Request::Prompt(prompt)]).unwrap();
+        let loaded = model::load(None, &Device::Cpu).unwrap();
+        let (mut app, mut session) = start_inline(loaded, &prompt).unwrap();
         let n = app.n_tokens();
         let mut terminal = Terminal::new(TestBackend::new(200, 60)).unwrap();
         let theme = Theme::new(ColorMode::TrueColor);
@@ -53,5 +48,4 @@ fn main() {
             );
         }
     }
-    drop(loaded);
 }

@@ -4,7 +4,7 @@
 
 use candle_core::Device;
 use glassbox::analysis::heatmap::attention_pattern;
-use glassbox::app::worker::{Request, Response, Session};
+use glassbox::app::worker::{Request, Session};
 use glassbox::app::{App, View};
 use glassbox::model;
 use glassbox::ui::theme::{ColorMode, Theme};
@@ -21,15 +21,7 @@ const PROMPT: &str =
 /// An app with the bundled model loaded and `prompt` run, and the session that serves it.
 fn started(prompt: &str) -> (App, Session) {
     let loaded = model::load(None, &Device::Cpu).unwrap();
-    let mut session = Session::new(loaded);
-    let mut app = App::new(prompt.to_string());
-    app.on_response(Response::Loaded(Box::new(session.info())));
-    serve(
-        &mut app,
-        &mut session,
-        vec![Request::Prompt(prompt.to_string())],
-    );
-    (app, session)
+    glassbox::app::worker::start_inline(loaded, prompt).unwrap()
 }
 
 /// Answer requests (and the follow-ups they cause) as the worker thread would.

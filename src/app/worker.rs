@@ -175,6 +175,20 @@ pub fn serve_inline(
     Ok(())
 }
 
+/// An app with `loaded` and `prompt` already run, and the session that serves it, without a thread.
+pub fn start_inline(loaded: LoadedModel, prompt: &str) -> Result<(super::App, Session)> {
+    let mut session = Session::new(loaded);
+    let mut app = super::App::new(prompt.to_string());
+    let requests = app.on_response(Response::Loaded(Box::new(session.info())));
+    serve_inline(&mut app, &mut session, requests)?;
+    serve_inline(
+        &mut app,
+        &mut session,
+        vec![Request::Prompt(prompt.to_string())],
+    )?;
+    Ok((app, session))
+}
+
 /// The worker's state: the model and the current trace.
 pub struct Session {
     pub loaded: LoadedModel,

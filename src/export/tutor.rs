@@ -12,7 +12,7 @@ use ratatui::layout::Rect;
 use ratatui::widgets::Widget;
 
 use super::screenshot::save_buffer_png;
-use crate::app::worker::{serve_inline, Request, Response, Session};
+use crate::app::worker::{serve_inline, start_inline};
 use crate::app::App;
 use crate::model::hooks::{block_hook, BlockHook};
 use crate::model::LoadedModel;
@@ -44,14 +44,7 @@ pub fn tutor_screenshots(
     dir: &Path,
     size: (u16, u16),
 ) -> Result<Vec<PathBuf>> {
-    let mut session = Session::new(loaded);
-    let mut app = App::new(prompt.to_string());
-    app.on_response(Response::Loaded(Box::new(session.info())));
-    serve_inline(
-        &mut app,
-        &mut session,
-        vec![Request::Prompt(prompt.to_string())],
-    )?;
+    let (mut app, mut session) = start_inline(loaded, prompt)?;
     if let Some(err) = &app.error {
         return crate::error::hinted(
             format!("the tutor could not run the prompt: {err}"),
