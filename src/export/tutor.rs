@@ -13,22 +13,11 @@ use ratatui::widgets::Widget;
 
 use super::screenshot::save_buffer_png;
 use crate::app::worker::{serve_inline, start_inline};
-use crate::app::App;
+use crate::app::{App, View};
 use crate::model::hooks::{block_hook, BlockHook};
 use crate::model::LoadedModel;
 use crate::ui::theme::{ColorMode, Theme};
 use crate::ui::Screen;
-
-/// The views pictured, with the key that opens each and the file name (without .png).
-pub const VIEWS: [(char, &str); 7] = [
-    ('1', "attention"),
-    ('2', "heads"),
-    ('3', "scores"),
-    ('4', "positions"),
-    ('5', "residual"),
-    ('6', "lens"),
-    ('7', "next"),
-];
 
 /// The prompt the screenshots use: the model must copy a made-up name's second part.
 pub const PROMPT: &str =
@@ -37,7 +26,8 @@ pub const PROMPT: &str =
 /// The terminal size pictured, in cells.
 pub const SIZE: (u16, u16) = (120, 40);
 
-/// Write `<dir>/<view>.png` for every view in [`VIEWS`]; returns the paths written.
+/// Write `<dir>/<panel>.png` for every view but the lesson pane, then `lesson.png` with a lesson open
+/// beside its view; returns the paths written.
 pub fn tutor_screenshots(
     loaded: LoadedModel,
     prompt: &str,
@@ -56,10 +46,17 @@ pub fn tutor_screenshots(
         app.head = head;
     }
     let mut written = Vec::new();
-    for (key, name) in VIEWS {
+    // Each view is opened with its digit key, as a user would, so views that ask the worker for
+    // data (the logit lens) have it.
+    for (i, view) in View::ALL
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| **v != View::Lesson)
+    {
+        let key = char::from(b'1' + i as u8);
         let requests = app.on_key(KeyEvent::new(KeyCode::Char(key), KeyModifiers::NONE));
         serve_inline(&mut app, &mut session, requests)?;
-        let path = dir.join(format!("{name}.png"));
+        let path = dir.join(format!("{}.png", view.panel()));
         save_buffer_png(&render(&app, size), &path)?;
         written.push(path);
     }
