@@ -9,6 +9,7 @@ mod fast_ops;
 pub mod gpt2;
 pub mod hooks;
 pub mod hub;
+mod kv_cache;
 pub mod layers;
 pub mod loader;
 pub mod sampling;
