@@ -2,6 +2,7 @@
 //!
 //!   cargo bench --bench engine                 # capture at 64/256/1024, one step at 256, peak RSS
 //!   cargo bench --bench engine -- --runs 3     # fewer runs
+//!   cargo bench --bench engine -- --profile 256 --runs 20   # only captures at 256 tokens (for perf)
 //!
 //! Prints a JSON object and a table. The PyTorch side is tools/bench_hf.py; BENCHMARKS.md has both.
 
@@ -78,7 +79,23 @@ fn main() {
             .cloned()
     };
     let runs: usize = arg("--runs").and_then(|v| v.parse().ok()).unwrap_or(5);
+    glassbox::malloc::reuse_freed_buffers(); // as the glassbox binary does at start-up
     let cfg = gpt2_small();
+
+    // Profiling mode (`perf record … -- --profile 256`): repeated full captures at N tokens.
+    if let Some(n) = arg("--profile").and_then(|v| v.parse::<usize>().ok()) {
+        let model = build(&cfg);
+        let ids = random_ids(n, cfg.d_vocab, n as u64);
+        let t = Instant::now();
+        for _ in 0..runs {
+            drop(model.trace(&ids, NamesFilter::All).unwrap());
+        }
+        println!(
+            "{:.1} ms per capture",
+            t.elapsed().as_secs_f64() * 1e3 / runs as f64
+        );
+        return;
+    }
 
     // Child mode: one full capture at N tokens in a fresh process, then report the peak RSS.
     if let Some(n) = arg("--peak").and_then(|v| v.parse::<usize>().ok()) {

@@ -213,6 +213,12 @@ pub struct TrainArgs {
     /// Held-out windows of --seq-len tokens averaged for that loss.
     #[arg(long, default_value_t = 64)]
     pub eval_windows: usize,
+    /// Share of training documents that are spans of random words repeated later (induction food).
+    #[arg(long, default_value_t = glassbox::train::TrainConfig::default().repeat_fraction)]
+    pub repeat_fraction: f64,
+    /// How the learned position embedding starts: GPT-2's noise, or the sinusoidal encoding.
+    #[arg(long, value_enum, default_value_t = glassbox::train::TrainConfig::default().pos_init)]
+    pub pos_init: glassbox::train::PosInit,
 }
 
 /// `glassbox export`: a chart subcommand, or the attention chart's options directly.

@@ -9,6 +9,7 @@ pub mod error;
 pub mod export;
 pub mod fsutil;
 pub mod lesson;
+pub mod malloc;
 pub mod model;
 pub mod train;
 pub mod ui;

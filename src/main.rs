@@ -8,6 +8,7 @@ use clap::Parser;
 fn main() -> ExitCode {
     // Pretty panic reports; errors we expect are printed below on one line.
     let _ = color_eyre::install();
+    glassbox::malloc::reuse_freed_buffers();
     let cli = cli::Cli::parse();
     match commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,

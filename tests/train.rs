@@ -58,16 +58,17 @@ fn train(out: &Path, extra: &[&str]) -> assert_cmd::assert::Assert {
         .assert()
 }
 
-/// (step, train_loss, heldout_loss) rows of train_log.csv, as text so comparisons are exact.
+/// (step, train_loss, heldout_loss, the best previous-token and induction heads and their scores)
+/// rows of train_log.csv, as text so comparisons are exact; every column but the timings.
 fn loss_columns(dir: &Path) -> Vec<String> {
     let text = std::fs::read_to_string(dir.join("train_log.csv")).unwrap();
     let mut lines = text.lines();
     assert_eq!(
         lines.next(),
-        Some("step,train_loss,heldout_loss,tokens_seen,lr,elapsed_s")
+        Some("step,train_loss,heldout_loss,prev_token_head,prev_token_score,induction_head,induction_score,tokens_seen,lr,elapsed_s")
     );
     lines
-        .map(|l| l.split(',').take(3).collect::<Vec<_>>().join(","))
+        .map(|l| l.split(',').take(7).collect::<Vec<_>>().join(","))
         .collect()
 }
 
@@ -126,6 +127,21 @@ fn tiny_run_learns_and_loads() {
         })
         .collect();
     assert_eq!(held.len(), 4, "held-out loss every 10 steps");
+    // Evaluation rows name the best heads ("L1H0") with a score in [0, 1]; the others leave it empty.
+    for row in loss_columns(&out) {
+        let cols: Vec<&str> = row.split(',').collect();
+        let evaluated = !cols[2].is_empty();
+        for (head, score) in [(cols[3], cols[4]), (cols[5], cols[6])] {
+            if evaluated {
+                assert!(head.starts_with('L') && head.contains('H'), "{row}");
+                let s: f32 = score.parse().unwrap();
+                assert!((0.0..=1.0).contains(&s), "{row}");
+            } else {
+                assert!(head.is_empty() && score.is_empty(), "{row}");
+            }
+        }
+    }
+    assert!(err.contains("previous-token L"), "{err}");
 
     let args: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("train_args.json")).unwrap())
@@ -168,6 +184,34 @@ fn same_seed_same_losses() {
     assert_ne!(loss_columns(&a), loss_columns(&c));
 }
 
+/// `--pos-init sinusoidal` starts W_pos at the scaled sinusoidal encoding; one step of AdamW (at most
+/// about lr per element) leaves it close to that start, and far from GPT-2's random start.
+#[test]
+fn sinusoidal_position_init() {
+    let tmp = tempfile::tempdir().unwrap();
+    let wpe = |name: &str, extra: &[&str]| -> Vec<Vec<f32>> {
+        let out = tmp.path().join(name);
+        let mut args = vec!["--steps", "1", "--lr", "1e-4"];
+        args.extend_from_slice(extra);
+        train(&out, &args).success();
+        let loaded = glassbox::model::load(Some(out.to_str().unwrap()), &Device::Cpu).unwrap();
+        loaded.model.pos_embed().to_vec2::<f32>().unwrap()
+    };
+    let sinusoid = glassbox::analysis::heatmap::sinusoidal(32, 32);
+    let scale = 0.02 * std::f32::consts::SQRT_2;
+    let distance = |w: &[Vec<f32>]| -> f32 {
+        w.iter()
+            .flatten()
+            .zip(&sinusoid.values)
+            .map(|(a, b)| (a - b * scale).abs())
+            .fold(0.0, f32::max)
+    };
+    let sinusoidal = wpe("sin", &["--pos-init", "sinusoidal"]);
+    assert!(distance(&sinusoidal) < 1e-3, "{}", distance(&sinusoidal));
+    let random = wpe("rand", &[]);
+    assert!(distance(&random) > 1e-2, "{}", distance(&random));
+}
+
 #[test]
 fn failures_leave_nothing_behind() {
     let tmp = tempfile::tempdir().unwrap();
@@ -186,6 +230,9 @@ fn failures_leave_nothing_behind() {
     train(&tmp.path().join("x"), &["--seq-len", "64"])
         .failure()
         .stderr(predicates::str::contains("--seq-len 64"));
+    train(&tmp.path().join("x"), &["--repeat-fraction", "1.5"])
+        .failure()
+        .stderr(predicates::str::contains("--repeat-fraction 1.5"));
     assert!(entries(tmp.path()).is_empty(), "{:?}", entries(tmp.path()));
 
     // An existing folder is kept unless --force, which replaces it whole.

@@ -27,6 +27,8 @@ pub fn run(args: TrainArgs) -> Result<()> {
         weight_decay: args.weight_decay,
         eval_every: args.eval_every,
         eval_windows: args.eval_windows,
+        repeat_fraction: args.repeat_fraction,
+        pos_init: args.pos_init,
     };
     // Without a terminal (CI logs, `| tee`) the bar is hidden: print a line at every evaluation.
     let plain = !std::io::stderr().is_terminal();
@@ -46,11 +48,26 @@ pub fn run(args: TrainArgs) -> Result<()> {
             bar.println(format!("training {n_params} parameters"));
         }
         Event::Step(log) => {
-            if let (true, Some(h)) = (plain, log.heldout_loss) {
-                eprintln!(
-                    "step {}/{}  loss {:.3}  held-out {h:.3}  {:.0} s",
-                    log.step, cfg.steps, log.train_loss, log.elapsed_s
+            if let Some(heads) = &log.heads {
+                let line = format!(
+                    "step {}/{}  loss {:.3}  held-out {}  previous-token L{}H{} {:.2}  induction L{}H{} {:.2}  {:.0} s",
+                    log.step,
+                    cfg.steps,
+                    log.train_loss,
+                    log.heldout_loss.map_or("-".into(), |h| format!("{h:.3}")),
+                    heads.previous_token.layer,
+                    heads.previous_token.head,
+                    heads.previous_token.score,
+                    heads.induction.layer,
+                    heads.induction.head,
+                    heads.induction.score,
+                    log.elapsed_s
                 );
+                if plain {
+                    eprintln!("{line}");
+                } else {
+                    bar.println(line);
+                }
             }
             last_heldout = log.heldout_loss.or(last_heldout);
             let held = last_heldout.map_or("-".to_string(), |l| format!("{l:.3}"));

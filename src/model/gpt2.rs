@@ -3,7 +3,7 @@
 //! The same forward pass serves three callers: a captured run over a prompt (batch 1, recording hooks),
 //! an incremental step that appends positions using the KV cache, and training (batch b, no recording).
 
-use candle_core::{DType, Device, Module, Result, Tensor, D};
+use candle_core::{DType, Device, Module, Result, Tensor};
 use candle_nn::VarBuilder;
 
 use super::capture::Capture;
@@ -98,9 +98,9 @@ impl Attention {
         };
         let scores = q.matmul(&k.t()?)?.broadcast_add(mask)?; // [b, h, t, T]
 
-        // Inference uses the fused kernel; training needs the differentiable composite.
+        // Inference keeps candle's kernel; training needs one with a gradient.
         let pattern = if scores.track_op() {
-            candle_nn::ops::softmax(&scores, D::Minus1)?
+            super::fast_ops::softmax_last_dim(&scores)?
         } else {
             candle_nn::ops::softmax_last_dim(&scores)?
         }; // [b, h, t, T]

@@ -122,8 +122,7 @@ impl Embedding {
 
 pub fn activate(act: Activation, x: &Tensor) -> Result<Tensor> {
     match act {
-        Activation::GeluTanh if !x.track_op() => super::fast_ops::gelu_tanh(x),
-        Activation::GeluTanh => x.gelu(),
+        Activation::GeluTanh => super::fast_ops::gelu_tanh(x),
         Activation::GeluErf => x.gelu_erf(),
         Activation::Relu => x.relu(),
         Activation::Silu => x.silu(),

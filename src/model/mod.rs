@@ -5,7 +5,7 @@ pub mod config;
 pub mod device;
 #[cfg(feature = "hub")]
 pub mod download;
-mod fast_ops;
+pub(crate) mod fast_ops;
 pub mod gpt2;
 pub mod hooks;
 pub mod hub;

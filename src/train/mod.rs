@@ -7,6 +7,7 @@
 mod bpe;
 mod init;
 mod outdir;
+mod probes;
 mod run;
 
 use std::path::Path;
@@ -22,6 +23,7 @@ use crate::model::tokenizer::GPT2_BOS;
 pub use bpe::{encode_docs, train_tokenizer};
 pub use init::SeededVarMap;
 pub use outdir::OutDir;
+pub use probes::{HeadProbes, HeadReport};
 
 /// Everything that decides the result of a run (written to `train_args.json`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -46,6 +48,20 @@ pub struct TrainConfig {
     pub eval_every: usize,
     /// Fixed held-out windows of `seq_len` tokens averaged for the held-out loss.
     pub eval_windows: usize,
+    /// Fraction of training documents that are repeated random-word blocks.
+    pub repeat_fraction: f64,
+    /// How the learned position embedding starts.
+    pub pos_init: PosInit,
+}
+
+/// The starting point of the learned position embedding W_pos.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum PosInit {
+    /// Gaussian noise (std 0.01), as OpenAI's GPT-2 code starts it.
+    Random,
+    /// The sinusoidal encoding of Vaswani et al. (2017), scaled to the token embedding's spread.
+    Sinusoidal,
 }
 
 impl Default for TrainConfig {
@@ -68,6 +84,8 @@ impl Default for TrainConfig {
             weight_decay: 0.1,
             eval_every: 100,
             eval_windows: 64,
+            repeat_fraction: CorpusConfig::default().repeat_fraction,
+            pos_init: PosInit::Random,
         }
     }
 }
@@ -117,6 +135,12 @@ impl TrainConfig {
             return hinted(
                 format!("--vocab-size {} is below 257", self.vocab_size),
                 "a byte-level vocabulary needs 256 byte tokens plus <|endoftext|>",
+            );
+        }
+        if !(0.0..=1.0).contains(&self.repeat_fraction) {
+            return hinted(
+                format!("--repeat-fraction {} is not in 0..1", self.repeat_fraction),
+                "give the share of repeated-word documents as a fraction, e.g. 0.2",
             );
         }
         let lr_ok = self.lr.is_finite() && self.lr > 0.0;
@@ -172,6 +196,8 @@ pub struct StepLog {
     pub train_loss: f32,
     /// Set on evaluation steps only.
     pub heldout_loss: Option<f32>,
+    /// Set on evaluation steps only: the best previous-token and induction heads so far.
+    pub heads: Option<HeadReport>,
     pub tokens_seen: u64,
     pub lr: f64,
     pub elapsed_s: f64,
@@ -206,6 +232,7 @@ pub fn train(
     let docs = corpus::generate(&CorpusConfig {
         seed: cfg.seed,
         n_docs: cfg.docs,
+        repeat_fraction: cfg.repeat_fraction,
         ..CorpusConfig::default()
     });
     let held = corpus::held_out(cfg.seed, cfg.eval_docs);
@@ -221,8 +248,9 @@ pub fn train(
     let held_ids = encode_docs(&tok, &held, eot)?;
     drop((docs, held));
     let model_cfg = cfg.model_config(tok.get_vocab_size(true), eot);
+    let probes = HeadProbes::new(&tok, cfg.seed, eot, cfg.seq_len)?;
 
-    let (varmap, log) = run::train_loop(cfg, &model_cfg, &train_ids, &held_ids, &mut on)?;
+    let (varmap, log) = run::train_loop(cfg, &model_cfg, &train_ids, &held_ids, &probes, &mut on)?;
 
     on(Event::Saving);
     out_dir.write(|dir| {
@@ -262,14 +290,22 @@ fn write_json(path: &Path, value: &serde_json::Value) -> Result<()> {
 }
 
 fn write_csv(path: &Path, log: &[StepLog]) -> Result<()> {
-    let mut text = String::from("step,train_loss,heldout_loss,tokens_seen,lr,elapsed_s\n");
+    let mut text = String::from(
+        "step,train_loss,heldout_loss,prev_token_head,prev_token_score,induction_head,induction_score,tokens_seen,lr,elapsed_s\n",
+    );
     for r in log {
         let held = r
             .heldout_loss
             .map(|l| format!("{l:.6}"))
             .unwrap_or_default();
+        let head = |h: &crate::analysis::heads::HeadScore| {
+            format!("L{}H{},{:.4}", h.layer, h.head, h.score)
+        };
+        let (prev, induction) = r.heads.as_ref().map_or((",".into(), ",".into()), |h| {
+            (head(&h.previous_token), head(&h.induction))
+        });
         text += &format!(
-            "{},{:.6},{held},{},{:.6e},{:.3}\n",
+            "{},{:.6},{held},{prev},{induction},{},{:.6e},{:.3}\n",
             r.step, r.train_loss, r.tokens_seen, r.lr, r.elapsed_s
         );
     }

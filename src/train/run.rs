@@ -7,7 +7,8 @@ use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW, VarBuilder, VarMap};
 use color_eyre::eyre::{Result, WrapErr};
 
-use super::{Event, SeededVarMap, StepLog, TrainConfig};
+use super::probes::HeadProbes;
+use super::{Event, PosInit, SeededVarMap, StepLog, TrainConfig};
 use crate::corpus::Rng;
 use crate::error::hinted;
 use crate::model::{Config, Gpt2};
@@ -20,6 +21,7 @@ pub(super) fn train_loop(
     model_cfg: &Config,
     train_ids: &[u32],
     held_ids: &[u32],
+    probes: &HeadProbes,
     on: &mut impl FnMut(Event<'_>),
 ) -> Result<(VarMap, Vec<StepLog>)> {
     let dev = Device::Cpu;
@@ -39,6 +41,9 @@ pub(super) fn train_loop(
     let seeded = SeededVarMap::new(cfg.seed);
     let model = Gpt2::load(seeded.builder(&dev), model_cfg, true).wrap_err("creating the model")?;
     let varmap = seeded.varmap;
+    if cfg.pos_init == PosInit::Sinusoidal {
+        set_sinusoidal_positions(&varmap, model_cfg)?;
+    }
     let (mut decayed, mut plain) = optimizers(&varmap, cfg)?;
     on(Event::Start {
         steps: cfg.steps,
@@ -59,15 +64,17 @@ pub(super) fn train_loop(
         decayed.step(&grads)?;
         plain.step(&grads)?;
         let done = step + 1;
-        let heldout_loss = if done % cfg.eval_every == 0 || done == cfg.steps {
-            Some(heldout(&varmap, model_cfg, &eval)?)
+        let (heldout_loss, heads) = if done % cfg.eval_every == 0 || done == cfg.steps {
+            let model = detached(&varmap, model_cfg)?;
+            (Some(heldout(&model, &eval)?), Some(probes.measure(&model)?))
         } else {
-            None
+            (None, None)
         };
         log.push(StepLog {
             step: done,
             train_loss: loss.to_scalar::<f32>()?,
             heldout_loss,
+            heads,
             tokens_seen: (done * cfg.batch * cfg.seq_len) as u64,
             lr,
             elapsed_s: started.elapsed().as_secs_f64(),
@@ -129,7 +136,7 @@ fn random_batch(
 /// Mean cross-entropy of logits [b, t, V] against targets [b, t].
 fn next_token_loss(logits: &Tensor, targets: &Tensor) -> candle_core::Result<Tensor> {
     let (b, t, v) = logits.dims3()?;
-    candle_nn::loss::cross_entropy(&logits.reshape((b * t, v))?, &targets.reshape(b * t)?)
+    crate::model::fast_ops::cross_entropy(&logits.reshape((b * t, v))?, &targets.reshape(b * t)?)
 }
 
 /// The fixed held-out set: consecutive windows from the start of the held-out stream, grouped into
@@ -167,9 +174,9 @@ fn eval_windows(cfg: &TrainConfig, ids: &[u32], dev: &Device) -> Result<Vec<(Ten
         .collect()
 }
 
-/// Held-out loss with a model built from detached copies of the weights: no graph is recorded, and
-/// the fused inference kernels run instead of the differentiable composites.
-fn heldout(varmap: &VarMap, model_cfg: &Config, eval: &[(Tensor, Tensor)]) -> Result<f32> {
+/// A model over detached copies of the weights, for evaluation: no graph is recorded, and the fused
+/// inference kernels run instead of the differentiable composites.
+fn detached(varmap: &VarMap, model_cfg: &Config) -> Result<Gpt2> {
     let tensors: HashMap<String, Tensor> = varmap
         .data()
         .lock()
@@ -178,7 +185,36 @@ fn heldout(varmap: &VarMap, model_cfg: &Config, eval: &[(Tensor, Tensor)]) -> Re
         .map(|(k, v)| (k.clone(), v.as_tensor().detach()))
         .collect();
     let vb = VarBuilder::from_tensors(tensors, DType::F32, &Device::Cpu);
-    let model = Gpt2::load(vb, model_cfg, true)?;
+    Ok(Gpt2::load(vb, model_cfg, true)?)
+}
+
+/// Replace the position embedding's random start with the sinusoidal encoding of Vaswani et al.
+/// (2017), scaled to the token embedding's spread. Still a learned embedding: only its starting point
+/// changes. Sinusoids make "the position before me" a fixed linear map of "my position" (a rotation
+/// per frequency pair), so W_Q and W_K can express a previous-token head from the first steps instead
+/// of waiting for every one of n_ctx random rows to be shaped.
+fn set_sinusoidal_positions(varmap: &VarMap, model_cfg: &Config) -> Result<()> {
+    let (n, d) = (model_cfg.n_ctx, model_cfg.d_model);
+    // The encoding's values have standard deviation 1/√2; the other embeddings start at INIT_STD.
+    let scale = (crate::model::layers::INIT_STD * std::f64::consts::SQRT_2) as f32;
+    let values: Vec<f32> = crate::analysis::heatmap::sinusoidal(n, d)
+        .values
+        .into_iter()
+        .map(|v| v * scale)
+        .collect();
+    let data = varmap
+        .data()
+        .lock()
+        .map_err(|_| color_eyre::eyre::eyre!("the VarMap lock is poisoned"))?;
+    let wpe = data
+        .get("transformer.wpe.weight")
+        .ok_or_else(|| color_eyre::eyre::eyre!("the model has no transformer.wpe.weight"))?;
+    wpe.set(&Tensor::from_vec(values, (n, d), &Device::Cpu)?)?;
+    Ok(())
+}
+
+/// Mean held-out loss over the fixed evaluation windows.
+fn heldout(model: &Gpt2, eval: &[(Tensor, Tensor)]) -> Result<f32> {
     let (mut total, mut count) = (0.0f64, 0usize);
     for (x, y) in eval {
         let n = x.dim(0)?;
