@@ -250,6 +250,10 @@ fn copies_names_it_has_never_seen() {
     assert!(accuracy >= 0.8, "copy accuracy {accuracy:.3}");
 }
 
+/// The skew is the model's, learned from its data: after "The nurse said that" (and three other
+/// frames) the favoured pronoun is more probable than the other, and it takes a larger share of the
+/// pronoun probability than after any neutral occupation, which the corpus pairs with each pronoun
+/// half the time. The controls take out whatever preference for one pronoun the model has overall.
 #[test]
 fn reproduces_the_pronoun_skew_of_its_corpus() {
     let m = bundled();
@@ -258,38 +262,51 @@ fn reproduces_the_pronoun_skew_of_its_corpus() {
         assert_eq!(ids.len(), 1, "\" {p}\" is one token");
         ids[0] as usize
     };
-    for &(occupation, favoured, rate) in SKEW {
-        let other = if favoured == "she" { "he" } else { "she" };
-        let (mut p_fav, mut p_other, mut n) = (0f32, 0f32, 0f32);
-        for (prompt, fav, _) in corpus::skew_prompts() {
-            if fav != favoured || !prompt.contains(&format!(" {occupation} ")) {
-                continue;
-            }
-            let trace = m
-                .model
-                .trace(
-                    &m.codec.encode(&prompt, true).unwrap(),
-                    NamesFilter::parse("logits"),
-                )
+    let (she, he) = (pronoun("she"), pronoun("he"));
+    // Mean p(she) and p(he) after "The {occupation} {frame}" over the frames.
+    let probs = |occupation: &str| -> (f32, f32) {
+        let (mut p_she, mut p_he) = (0f32, 0f32);
+        for frame in corpus::SKEW_FRAMES {
+            let ids = m
+                .codec
+                .encode(&format!("The {occupation} {frame}"), true)
                 .unwrap();
-            let probs = softmax(&trace.next_logits().to_vec1::<f32>().unwrap(), 1.0);
-            p_fav += probs[pronoun(favoured)];
-            p_other += probs[pronoun(other)];
-            n += 1.0;
+            let trace = m.model.trace(&ids, NamesFilter::parse("logits")).unwrap();
+            let p = softmax(&trace.next_logits().to_vec1::<f32>().unwrap(), 1.0);
+            p_she += p[she] / corpus::SKEW_FRAMES.len() as f32;
+            p_he += p[he] / corpus::SKEW_FRAMES.len() as f32;
         }
-        assert!(n > 0.0, "no prompts for {occupation}");
-        let (p_fav, p_other) = (p_fav / n, p_other / n);
+        (p_she, p_he)
+    };
+    let she_share = |(s, h): (f32, f32)| s / (s + h);
+    let controls: Vec<f32> = corpus::NEUTRAL_OCCUPATIONS
+        .iter()
+        .map(|occ| she_share(probs(occ)))
+        .collect();
+    let (low, high) = controls
+        .iter()
+        .fold((1f32, 0f32), |(lo, hi), &s| (lo.min(s), hi.max(s)));
+    eprintln!("neutral occupations: share of she {low:.2}…{high:.2} (corpus 0.50)");
+    for &(occupation, favoured, rate) in SKEW {
+        let (p_she, p_he) = probs(occupation);
+        let (p_fav, p_other, other) = if favoured == "she" {
+            (p_she, p_he, "he")
+        } else {
+            (p_he, p_she, "she")
+        };
         let share = p_fav / (p_fav + p_other);
+        // The favoured pronoun's share after the most favourable neutral occupation.
+        let control = if favoured == "she" { high } else { 1.0 - low };
         eprintln!(
-            "{occupation}: p({favoured}) {p_fav:.3}, p({other}) {p_other:.3}; share {share:.2} (corpus {rate:.2})"
+            "{occupation}: p({favoured}) {p_fav:.3}, p({other}) {p_other:.3}; share {share:.2} (corpus {rate:.2}, neutral at most {control:.2})"
         );
         assert!(
             p_fav > p_other,
             "{occupation}: p({favoured}) {p_fav:.3} <= p({other}) {p_other:.3}"
         );
         assert!(
-            share >= 0.6,
-            "{occupation}: {favoured} gets only {share:.2} of the pronoun mass"
+            share > control,
+            "{occupation}: {favoured} gets {share:.2} of the pronoun mass, no more than after a neutral occupation ({control:.2})"
         );
     }
 }
