@@ -79,7 +79,8 @@ fn main() {
             .cloned()
     };
     let runs: usize = arg("--runs").and_then(|v| v.parse().ok()).unwrap_or(5);
-    glassbox::malloc::reuse_freed_buffers(); // as the glassbox binary does at start-up
+    // As glassbox's batch commands do at start-up. SAFETY: no other thread exists yet.
+    unsafe { glassbox::malloc::reuse_freed_buffers() };
     let cfg = gpt2_small();
 
     // Profiling mode (`perf record … -- --profile 256`): repeated full captures at N tokens.

@@ -8,8 +8,13 @@ use clap::Parser;
 fn main() -> ExitCode {
     // Pretty panic reports; errors we expect are printed below on one line.
     let _ = color_eyre::install();
-    glassbox::malloc::reuse_freed_buffers();
     let cli = cli::Cli::parse();
+    // Batch commands run one job and exit: let them reuse freed buffers. The tutor is long-lived, so it
+    // keeps glibc's defaults and hands memory back after a long prompt.
+    if !matches!(cli.command, None | Some(cli::Command::Tutor(_))) {
+        // SAFETY: no other thread exists yet.
+        unsafe { glassbox::malloc::reuse_freed_buffers() };
+    }
     match commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         // `glassbox inspect | head` closing the pipe early is not an error.

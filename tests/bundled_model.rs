@@ -253,9 +253,11 @@ fn copies_names_it_has_never_seen() {
 /// The skew is the model's, learned from its data: after "The nurse said that" (and three other
 /// frames) the favoured pronoun is more probable than the other, and it takes a larger share of the
 /// pronoun probability than after any neutral occupation, which the corpus pairs with each pronoun
-/// half the time. The controls take out whatever preference for one pronoun the model has overall.
+/// half the time, by a clear margin. The controls take out whatever preference for one pronoun the
+/// model has overall.
 #[test]
 fn reproduces_the_pronoun_skew_of_its_corpus() {
+    const MARGIN: f32 = 0.1;
     let m = bundled();
     let pronoun = |p: &str| {
         let ids = m.codec.encode(&format!(" {p}"), false).unwrap();
@@ -305,8 +307,8 @@ fn reproduces_the_pronoun_skew_of_its_corpus() {
             "{occupation}: p({favoured}) {p_fav:.3} <= p({other}) {p_other:.3}"
         );
         assert!(
-            share > control,
-            "{occupation}: {favoured} gets {share:.2} of the pronoun mass, no more than after a neutral occupation ({control:.2})"
+            share >= control + MARGIN,
+            "{occupation}: {favoured} gets {share:.2} of the pronoun mass, not {MARGIN} more than after a neutral occupation ({control:.2})"
         );
     }
 }

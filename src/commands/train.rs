@@ -49,18 +49,19 @@ pub fn run(args: TrainArgs) -> Result<()> {
         }
         Event::Step(log) => {
             if let Some(heads) = &log.heads {
+                let head = |h: Option<&glassbox::analysis::heads::HeadScore>| {
+                    h.map_or("-".to_string(), |h| {
+                        format!("L{}H{} {:.2}", h.layer, h.head, h.score)
+                    })
+                };
                 let line = format!(
-                    "step {}/{}  loss {:.3}  held-out {}  previous-token L{}H{} {:.2}  induction L{}H{} {:.2}  {:.0} s",
+                    "step {}/{}  loss {:.3}  held-out {}  previous-token {}  induction {}  {:.0} s",
                     log.step,
                     cfg.steps,
                     log.train_loss,
                     log.heldout_loss.map_or("-".into(), |h| format!("{h:.3}")),
-                    heads.previous_token.layer,
-                    heads.previous_token.head,
-                    heads.previous_token.score,
-                    heads.induction.layer,
-                    heads.induction.head,
-                    heads.induction.score,
+                    head(heads.previous_token.as_ref()),
+                    head(heads.induction.as_ref()),
                     log.elapsed_s
                 );
                 if plain {

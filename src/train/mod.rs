@@ -24,6 +24,7 @@ pub use bpe::{encode_docs, train_tokenizer};
 pub use init::SeededVarMap;
 pub use outdir::OutDir;
 pub use probes::{HeadProbes, HeadReport};
+pub use run::next_token_loss;
 
 /// Everything that decides the result of a run (written to `train_args.json`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -298,11 +299,14 @@ fn write_csv(path: &Path, log: &[StepLog]) -> Result<()> {
             .heldout_loss
             .map(|l| format!("{l:.6}"))
             .unwrap_or_default();
-        let head = |h: &crate::analysis::heads::HeadScore| {
-            format!("L{}H{},{:.4}", h.layer, h.head, h.score)
+        // "L1H3,0.2084", or two empty fields where nothing was measured.
+        let head = |h: Option<&crate::analysis::heads::HeadScore>| {
+            h.map_or(",".to_string(), |h| {
+                format!("L{}H{},{:.4}", h.layer, h.head, h.score)
+            })
         };
-        let (prev, induction) = r.heads.as_ref().map_or((",".into(), ",".into()), |h| {
-            (head(&h.previous_token), head(&h.induction))
+        let (prev, induction) = r.heads.as_ref().map_or((head(None), head(None)), |h| {
+            (head(h.previous_token.as_ref()), head(h.induction.as_ref()))
         });
         text += &format!(
             "{},{:.6},{held},{prev},{induction},{},{:.6e},{:.3}\n",

@@ -12,9 +12,11 @@ use crate::model::Gpt2;
 
 /// Held-out documents scored for previous-token attention.
 const TEXTS: usize = 8;
-/// Repeated random-word sequences scored for induction, and the words in each copy.
+/// Repeated random-word sequences scored for induction, and the words in each copy (as in the bundled
+/// model's test), or fewer, down to the minimum, when the training window is short.
 const REPEATS: usize = 6;
 const REPEAT_WORDS: usize = 20;
+const MIN_REPEAT_WORDS: usize = 3;
 
 /// Token sequences to score heads on, each starting with `<|endoftext|>` as a prompt does.
 pub struct HeadProbes {
@@ -24,11 +26,13 @@ pub struct HeadProbes {
     repeats: Vec<(Vec<u32>, usize)>,
 }
 
-/// The best previous-token head (any layer) and the best induction head (layer ≥ 1).
+/// The best previous-token head (any layer) and the best induction head (layer ≥ 1). `None` where
+/// there is nothing to measure: a one-layer model has no induction layer, and a short training window
+/// may leave no room for a repeated sequence.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct HeadReport {
-    pub previous_token: HeadScore,
-    pub induction: HeadScore,
+    pub previous_token: Option<HeadScore>,
+    pub induction: Option<HeadScore>,
 }
 
 impl HeadProbes {
@@ -49,17 +53,21 @@ impl HeadProbes {
         }
         let mut repeats = Vec::with_capacity(REPEATS);
         for i in 0..REPEATS as u64 {
-            let text = corpus::repeated_random_words(i, REPEAT_WORDS);
+            let text = corpus::repeated_random_words(i, REPEAT_WORDS); // the words, then again
             let words: Vec<&str> = text.split(' ').collect();
-            // Each copy starts with a space, so both tokenize identically.
-            let copy = encode(&format!(" {}", words[..words.len() / 2].join(" ")))?;
-            if 1 + 2 * copy.len() > window {
-                continue;
+            // As many of the words as fit twice in the window (all 20 at the bundled model's 256).
+            for n in (MIN_REPEAT_WORDS..=REPEAT_WORDS).rev() {
+                // Each copy starts with a space, so both tokenize identically.
+                let copy = encode(&format!(" {}", words[..n].join(" ")))?;
+                if 2 * copy.len() < window {
+                    // BOS and two copies fit.
+                    let mut ids = vec![eot];
+                    ids.extend(&copy);
+                    ids.extend(&copy);
+                    repeats.push((ids, copy.len()));
+                    break;
+                }
             }
-            let mut ids = vec![eot];
-            ids.extend(&copy);
-            ids.extend(&copy);
-            repeats.push((ids, copy.len()));
         }
         Ok(Self { texts, repeats })
     }
@@ -96,28 +104,36 @@ impl HeadProbes {
             }
         }
         Ok(HeadReport {
-            previous_token: best(&prev, 0),
-            induction: best(&induction, 1),
+            previous_token: best(&prev, 0).filter(|_| !self.texts.is_empty()),
+            induction: best(&induction, 1).filter(|_| !self.repeats.is_empty()),
         })
     }
 }
 
-/// The highest score in layers ≥ `min_layer` (layer 0 when there is no such layer).
-fn best(scores: &[Vec<f32>], min_layer: usize) -> HeadScore {
-    let mut top = HeadScore {
-        layer: 0,
-        head: 0,
-        score: f32::NEG_INFINITY,
-    };
+/// The highest score in layers ≥ `min_layer`; `None` if there is no such layer (or only NaN scores).
+fn best(scores: &[Vec<f32>], min_layer: usize) -> Option<HeadScore> {
+    let mut top: Option<HeadScore> = None;
     for (layer, row) in scores.iter().enumerate().skip(min_layer) {
         for (head, &score) in row.iter().enumerate() {
-            if score > top.score {
-                top = HeadScore { layer, head, score };
+            if top.is_none_or(|t| score > t.score) && !score.is_nan() {
+                top = Some(HeadScore { layer, head, score });
             }
         }
     }
-    if top.score.is_infinite() {
-        top.score = 0.0;
-    }
     top
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn best_skips_early_layers_and_reports_none_without_candidates() {
+        let scores = vec![vec![0.9, 0.1], vec![0.2, 0.4]];
+        let top = best(&scores, 1).unwrap();
+        assert_eq!((top.layer, top.head, top.score), (1, 1, 0.4));
+        assert_eq!(best(&scores, 0).unwrap().score, 0.9);
+        assert!(best(&scores, 2).is_none());
+        assert!(best(&[vec![f32::NAN]], 0).is_none());
+    }
 }

@@ -39,11 +39,12 @@ pub(super) fn train_loop(
     let eval = eval_windows(cfg, held_ids, &dev)?;
 
     let seeded = SeededVarMap::new(cfg.seed);
+    if cfg.pos_init == PosInit::Sinusoidal {
+        // Registered before the model is built, which then takes this variable as its W_pos.
+        sinusoidal_positions(&seeded.varmap, model_cfg)?;
+    }
     let model = Gpt2::load(seeded.builder(&dev), model_cfg, true).wrap_err("creating the model")?;
     let varmap = seeded.varmap;
-    if cfg.pos_init == PosInit::Sinusoidal {
-        set_sinusoidal_positions(&varmap, model_cfg)?;
-    }
     let (mut decayed, mut plain) = optimizers(&varmap, cfg)?;
     on(Event::Start {
         steps: cfg.steps,
@@ -133,8 +134,8 @@ fn random_batch(
     ))
 }
 
-/// Mean cross-entropy of logits [b, t, V] against targets [b, t].
-fn next_token_loss(logits: &Tensor, targets: &Tensor) -> candle_core::Result<Tensor> {
+/// Mean cross-entropy of logits [b, t, V] against targets [b, t]: the training loss.
+pub fn next_token_loss(logits: &Tensor, targets: &Tensor) -> candle_core::Result<Tensor> {
     let (b, t, v) = logits.dims3()?;
     crate::model::fast_ops::cross_entropy(&logits.reshape((b * t, v))?, &targets.reshape(b * t)?)
 }
@@ -188,28 +189,26 @@ fn detached(varmap: &VarMap, model_cfg: &Config) -> Result<Gpt2> {
     Ok(Gpt2::load(vb, model_cfg, true)?)
 }
 
-/// Replace the position embedding's random start with the sinusoidal encoding of Vaswani et al.
-/// (2017), scaled to the token embedding's spread. Still a learned embedding: only its starting point
-/// changes. Sinusoids make "the position before me" a fixed linear map of "my position" (a rotation
-/// per frequency pair), so W_Q and W_K can express a previous-token head from the first steps instead
-/// of waiting for every one of n_ctx random rows to be shaped.
-fn set_sinusoidal_positions(varmap: &VarMap, model_cfg: &Config) -> Result<()> {
+/// Register W_pos starting at the sinusoidal encoding of Vaswani et al. (2017), scaled to the token
+/// embedding's spread, instead of noise. Still a learned embedding: only its starting point changes.
+/// With sinusoids, "the position before me" is a fixed linear map of "my position" (a rotation per
+/// frequency pair), which W_Q and W_K could use for a previous-token head without first shaping every
+/// random row. On the bundled model's corpus it did not make one form sooner (see its model card).
+fn sinusoidal_positions(varmap: &VarMap, model_cfg: &Config) -> Result<()> {
     let (n, d) = (model_cfg.n_ctx, model_cfg.d_model);
-    // The encoding's values have standard deviation 1/√2; the other embeddings start at INIT_STD.
+    // The encoding's entries have a root mean square of 1/√2; the token embedding starts at INIT_STD.
     let scale = (crate::model::layers::INIT_STD * std::f64::consts::SQRT_2) as f32;
     let values: Vec<f32> = crate::analysis::heatmap::sinusoidal(n, d)
         .values
         .into_iter()
         .map(|v| v * scale)
         .collect();
-    let data = varmap
+    let wpe = Var::from_tensor(&Tensor::from_vec(values, (n, d), &Device::Cpu)?)?;
+    varmap
         .data()
         .lock()
-        .map_err(|_| color_eyre::eyre::eyre!("the VarMap lock is poisoned"))?;
-    let wpe = data
-        .get("transformer.wpe.weight")
-        .ok_or_else(|| color_eyre::eyre::eyre!("the model has no transformer.wpe.weight"))?;
-    wpe.set(&Tensor::from_vec(values, (n, d), &Device::Cpu)?)?;
+        .map_err(|_| color_eyre::eyre::eyre!("the VarMap lock is poisoned"))?
+        .insert("transformer.wpe.weight".to_string(), wpe);
     Ok(())
 }
 
