@@ -27,6 +27,24 @@ fn targets_u32<'a>(storage: &'a CpuStorage, layout: &Layout) -> Result<&'a [u32]
     }
 }
 
+/// Logits [n, V] and n target ids, each below V: (logits, targets, n, V).
+fn logits_and_targets<'a>(
+    (s1, l1): (&'a CpuStorage, &Layout),
+    (s2, l2): (&'a CpuStorage, &Layout),
+    op: &str,
+) -> Result<(&'a [f32], &'a [u32], usize, usize)> {
+    let x = contiguous_f32(s1, l1, op)?;
+    let t = targets_u32(s2, l2)?;
+    let (n, v) = l1.shape().dims2()?;
+    if t.len() != n {
+        candle_core::bail!("cross-entropy: {n} rows of logits but {} targets", t.len());
+    }
+    if let Some(bad) = t.iter().find(|&&id| id as usize >= v) {
+        candle_core::bail!("cross-entropy: target {bad} is outside a vocabulary of {v}");
+    }
+    Ok((x, t, n, v))
+}
+
 /// log Σ exp(row), stably.
 fn log_sum_exp(row: &[f32]) -> f32 {
     let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
@@ -45,15 +63,7 @@ impl CustomOp2 for CrossEntropy {
         s2: &CpuStorage,
         l2: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
-        let x = contiguous_f32(s1, l1, self.name())?;
-        let t = targets_u32(s2, l2)?;
-        let (n, v) = l1.shape().dims2()?;
-        if t.len() != n {
-            candle_core::bail!("cross-entropy: {n} rows of logits but {} targets", t.len());
-        }
-        if let Some(bad) = t.iter().find(|&&id| id as usize >= v) {
-            candle_core::bail!("cross-entropy: target {bad} is outside a vocabulary of {v}");
-        }
+        let (x, t, n, v) = logits_and_targets((s1, l1), (s2, l2), self.name())?;
         // Rows in parallel, then summed in order and in f64, so the loss is the same on every run
         // (a parallel sum's order depends on scheduling) and a mean over thousands of rows keeps its digits.
         let per_row: Vec<f64> = x
@@ -95,9 +105,7 @@ impl CustomOp2 for CrossEntropyGrad {
         s2: &CpuStorage,
         l2: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
-        let x = contiguous_f32(s1, l1, self.name())?;
-        let t = targets_u32(s2, l2)?;
-        let (n, v) = l1.shape().dims2()?;
+        let (x, t, n, v) = logits_and_targets((s1, l1), (s2, l2), self.name())?;
         let inv_n = 1.0 / n.max(1) as f32;
         let mut out = vec![0f32; x.len()];
         out.par_chunks_mut(v)

@@ -37,10 +37,14 @@ fn contiguous_f32<'a>(storage: &'a CpuStorage, layout: &Layout, op: &str) -> Res
     }
 }
 
-/// A gradient kernel's two inputs must have one shape.
-fn same_shape(l1: &Layout, l2: &Layout, op: &str) -> Result<()> {
+/// A gradient kernel's two inputs: contiguous, and of one shape.
+fn same_shape_pair<'a>(
+    (s1, l1): (&'a CpuStorage, &Layout),
+    (s2, l2): (&'a CpuStorage, &Layout),
+    op: &str,
+) -> Result<(&'a [f32], &'a [f32])> {
     if l1.shape() != l2.shape() {
         candle_core::bail!("{op}: shapes {:?} and {:?} differ", l1.shape(), l2.shape());
     }
-    Ok(())
+    Ok((contiguous_f32(s1, l1, op)?, contiguous_f32(s2, l2, op)?))
 }

@@ -3,7 +3,7 @@
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Result, Shape, Tensor, D};
 use rayon::prelude::*;
 
-use super::{contiguous_f32, fused, same_shape};
+use super::{contiguous_f32, fused, same_shape_pair};
 
 /// Softmax over the last axis. Rows may hold −∞ (masked keys) but need one finite entry; a row that is
 /// all −∞ or holds +∞ comes out NaN, as in candle and PyTorch (a causal mask always keeps the diagonal).
@@ -63,9 +63,7 @@ impl CustomOp2 for SoftmaxGrad {
         s2: &CpuStorage,
         l2: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
-        same_shape(l1, l2, self.name())?;
-        let y = contiguous_f32(s1, l1, self.name())?;
-        let g = contiguous_f32(s2, l2, self.name())?;
+        let (y, g) = same_shape_pair((s1, l1), (s2, l2), self.name())?;
         let n = l1.dims().last().copied().unwrap_or(1).max(1);
         let mut out = vec![0f32; y.len()];
         out.par_chunks_mut(n)
