@@ -2,7 +2,7 @@
 //! The numbers are printed (`cargo test --test bundled_model -- --nocapture`) for MODEL_CARD.md.
 
 use candle_core::{Device, Tensor};
-use glassbox::analysis::heads::{induction_scores, previous_token_scores};
+use glassbox::analysis::heads::{best_head, induction_scores, previous_token_scores};
 use glassbox::analysis::predictions::softmax;
 use glassbox::corpus::{self, CorpusConfig, SKEW};
 use glassbox::model::hooks::{block_hook, BlockHook};
@@ -315,15 +315,8 @@ fn reproduces_the_pronoun_skew_of_its_corpus() {
 
 /// (layer, head, score) of the highest score in layers ≥ `min_layer`.
 fn best(scores: &[Vec<f32>], min_layer: usize) -> (usize, usize, f32) {
-    let mut top = (0, 0, f32::NEG_INFINITY);
-    for (l, row) in scores.iter().enumerate().skip(min_layer) {
-        for (h, &s) in row.iter().enumerate() {
-            if s > top.2 {
-                top = (l, h, s);
-            }
-        }
-    }
-    top
+    let top = best_head(scores, min_layer).expect("a layer to search");
+    (top.layer, top.head, top.score)
 }
 
 #[test]

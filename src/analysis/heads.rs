@@ -13,6 +13,20 @@ pub struct HeadScore {
     pub score: f32,
 }
 
+/// The best head of `scores[layer][head]` in layers ≥ `min_layer` (the first of equal ones); `None` if
+/// there is no such layer, or only NaN scores.
+pub fn best_head(scores: &[Vec<f32>], min_layer: usize) -> Option<HeadScore> {
+    let mut top: Option<HeadScore> = None;
+    for (layer, row) in scores.iter().enumerate().skip(min_layer) {
+        for (head, &score) in row.iter().enumerate() {
+            if top.is_none_or(|t| score > t.score) && !score.is_nan() {
+                top = Some(HeadScore { layer, head, score });
+            }
+        }
+    }
+    top
+}
+
 /// Per head, the mean attention from each position i ≥ 1 to position i − 1.
 /// pattern: [1, n_heads, seq, seq]. Empty when the sequence has a single position.
 pub fn previous_token_scores(pattern: &Tensor) -> Result<Vec<f32>> {
@@ -122,6 +136,16 @@ pub fn best_previous_token_heads(capture: &Capture, n_layers: usize) -> Result<V
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn best_skips_early_layers_and_reports_none_without_candidates() {
+        let scores = vec![vec![0.9, 0.1], vec![0.2, 0.4]];
+        let top = best_head(&scores, 1).unwrap();
+        assert_eq!((top.layer, top.head, top.score), (1, 1, 0.4));
+        assert_eq!(best_head(&scores, 0).unwrap().score, 0.9);
+        assert!(best_head(&scores, 2).is_none());
+        assert!(best_head(&[vec![f32::NAN]], 0).is_none());
+    }
     use candle_core::Device;
 
     #[test]

@@ -198,11 +198,7 @@ pub fn head_scores(
 
 /// The (layer, head, score) with the highest score.
 pub fn best_head(scores: &[Vec<f32>]) -> Option<(usize, usize, f32)> {
-    scores
-        .iter()
-        .enumerate()
-        .flat_map(|(l, row)| row.iter().enumerate().map(move |(h, &s)| (l, h, s)))
-        .max_by(|a, b| a.2.total_cmp(&b.2))
+    crate::analysis::heads::best_head(scores, 0).map(|h| (h.layer, h.head, h.score))
 }
 
 /// A negative index counts from the end.

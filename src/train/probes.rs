@@ -5,7 +5,7 @@
 use color_eyre::eyre::{eyre, Result};
 use tokenizers::Tokenizer;
 
-use crate::analysis::heads::{induction_scores, previous_token_scores, HeadScore};
+use crate::analysis::heads::{best_head, induction_scores, previous_token_scores, HeadScore};
 use crate::corpus;
 use crate::model::hooks::{block_hook, BlockHook, NamesFilter};
 use crate::model::Gpt2;
@@ -104,36 +104,8 @@ impl HeadProbes {
             }
         }
         Ok(HeadReport {
-            previous_token: best(&prev, 0).filter(|_| !self.texts.is_empty()),
-            induction: best(&induction, 1).filter(|_| !self.repeats.is_empty()),
+            previous_token: best_head(&prev, 0).filter(|_| !self.texts.is_empty()),
+            induction: best_head(&induction, 1).filter(|_| !self.repeats.is_empty()),
         })
-    }
-}
-
-/// The highest score in layers ≥ `min_layer`; `None` if there is no such layer (or only NaN scores).
-fn best(scores: &[Vec<f32>], min_layer: usize) -> Option<HeadScore> {
-    let mut top: Option<HeadScore> = None;
-    for (layer, row) in scores.iter().enumerate().skip(min_layer) {
-        for (head, &score) in row.iter().enumerate() {
-            if top.is_none_or(|t| score > t.score) && !score.is_nan() {
-                top = Some(HeadScore { layer, head, score });
-            }
-        }
-    }
-    top
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn best_skips_early_layers_and_reports_none_without_candidates() {
-        let scores = vec![vec![0.9, 0.1], vec![0.2, 0.4]];
-        let top = best(&scores, 1).unwrap();
-        assert_eq!((top.layer, top.head, top.score), (1, 1, 0.4));
-        assert_eq!(best(&scores, 0).unwrap().score, 0.9);
-        assert!(best(&scores, 2).is_none());
-        assert!(best(&[vec![f32::NAN]], 0).is_none());
     }
 }
