@@ -339,6 +339,10 @@ impl Gpt2 {
         if !wants_all {
             resid = resid.narrow(1, t - 1, 1)?; // [b, 1, d]
         }
+        if resid.track_op() && rec.is_none() {
+            // Training: nothing records the normalised value, so LayerNorm runs as one kernel.
+            return self.unembed(&self.ln_f.forward(&resid)?); // [b, t, d_vocab]
+        }
         let normalized = self.ln_f.normalize(&resid)?; // [b, t', d]
         let logits = self.unembed_normalized(&normalized)?; // [b, t', d_vocab]
         if let Some(r) = rec {
@@ -351,7 +355,11 @@ impl Gpt2 {
 
     /// ln_final's weight and bias, then the unembedding: [.., t, d] normalised -> [.., t, d_vocab].
     fn unembed_normalized(&self, normalized: &Tensor) -> Result<Tensor> {
-        let x = self.ln_f.affine(normalized)?;
+        self.unembed(&self.ln_f.affine(normalized)?)
+    }
+
+    /// The unembedding: [.., t, d] after ln_final -> [.., t, d_vocab].
+    fn unembed(&self, x: &Tensor) -> Result<Tensor> {
         let dims = x.dims().to_vec();
         let d = *dims.last().unwrap_or(&0);
         let rows = x.elem_count() / d.max(1);

@@ -37,7 +37,12 @@ impl Module for Conv1D {
         // x: [b, t, in] -> [b, t, out]
         let (b, t, d_in) = x.dims3()?;
         let y = x.reshape((b * t, d_in))?.matmul(&self.weight)?; // [b*t, out]
-        y.broadcast_add(&self.bias)?.reshape((b, t, ()))
+        let y = if super::fast_ops::fused(&y) {
+            super::fast_ops::add_bias(&y, &self.bias)?
+        } else {
+            y.broadcast_add(&self.bias)?
+        };
+        y.reshape((b, t, ()))
     }
 }
 
@@ -78,8 +83,12 @@ impl LayerNorm {
 impl Module for LayerNorm {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         if x.track_op() || self.weight.track_op() {
-            // Training: the composite is differentiable.
-            self.affine(&self.normalize(x)?)
+            // Training: a kernel with gradients, or off the CPU the differentiable composite.
+            if super::fast_ops::fused(x) {
+                super::fast_ops::layer_norm(x, &self.weight, &self.bias, self.eps)
+            } else {
+                self.affine(&self.normalize(x)?)
+            }
         } else {
             // Inference: candle's fused kernel, one pass instead of nine.
             candle_nn::ops::layer_norm(x, &self.weight, &self.bias, self.eps as f32)

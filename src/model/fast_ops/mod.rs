@@ -8,24 +8,54 @@
 //! PyTorch through the training loss and gradients (`tests/train.rs`) and the forward values
 //! (`tests/parity.rs`).
 
+mod bias;
 mod cross_entropy;
 mod gelu;
+mod layer_norm;
 mod softmax;
 #[cfg(test)]
 mod tests;
 
 use candle_core::{CpuStorage, DType, Layout, Result, Tensor};
+use rayon::prelude::*;
 
+pub use bias::add_bias;
 pub use cross_entropy::cross_entropy;
 pub use gelu::gelu_tanh;
+pub use layer_norm::layer_norm;
 pub use softmax::softmax_last_dim;
 
 /// Elements per parallel chunk for element-wise kernels.
 const CHUNK: usize = 4096;
 
-/// Whether the fused CPU kernel applies (else candle's own op runs).
-fn fused(x: &Tensor) -> bool {
+/// Whether the fused CPU kernels apply to x (else candle's own op runs). [`add_bias`] and
+/// [`layer_norm`] leave that choice to their caller, which has its own composite.
+pub fn fused(x: &Tensor) -> bool {
     x.device().is_cpu() && x.dtype() == DType::F32
+}
+
+/// Column sums over `n_rows` rows: `add_row(r, acc)` adds row r's contribution to a `width`-long
+/// accumulator. Rows are summed in fixed blocks and the blocks in order, so the result does not
+/// depend on the number of threads and training stays reproducible on any machine.
+fn column_sums(
+    n_rows: usize,
+    width: usize,
+    add_row: impl Fn(usize, &mut [f32]) + Sync,
+) -> Vec<f32> {
+    const ROWS: usize = 64;
+    let blocks: Vec<Vec<f32>> = (0..n_rows.div_ceil(ROWS))
+        .into_par_iter()
+        .map(|b| {
+            let mut acc = vec![0f32; width];
+            (b * ROWS..((b + 1) * ROWS).min(n_rows)).for_each(|r| add_row(r, &mut acc));
+            acc
+        })
+        .collect();
+    let mut total = vec![0f32; width];
+    for block in blocks {
+        total.iter_mut().zip(block).for_each(|(t, v)| *t += v);
+    }
+    total
 }
 
 /// The tensor's elements, which must be contiguous (the entry points make them so).

@@ -32,7 +32,12 @@ impl CustomOp1 for Softmax {
                 let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
                 let mut sum = 0f32;
                 for (o, &v) in o.iter_mut().zip(row) {
-                    *o = (v - max).exp();
+                    // Masked keys (half of a causal pattern) are exactly 0 without a call to exp.
+                    *o = if v == f32::NEG_INFINITY {
+                        0.0
+                    } else {
+                        (v - max).exp()
+                    };
                     sum += *o;
                 }
                 o.iter_mut().for_each(|o| *o /= sum);

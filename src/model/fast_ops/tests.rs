@@ -89,6 +89,59 @@ fn fused_kernels_match_candles_composites() -> Result<()> {
     Ok(())
 }
 
+/// LayerNorm and the bias add: values and the gradient of every input equal candle's composite.
+#[test]
+fn layer_norm_and_bias_match_candles_composites() -> Result<()> {
+    // 70 rows: more than one block of `column_sums`, and a partial last block.
+    let x = Var::from_tensor(&spread((2, 35, 9), 3.0)?)?;
+    let scale = Var::from_tensor(&(spread((1, 1, 9), 1.0)?.squeeze(0)?.squeeze(0)? + 1.0)?)?;
+    let shift = Var::from_tensor(&spread((1, 1, 9), 0.5)?.flip(&[2])?.squeeze(0)?.squeeze(0)?)?;
+    let w = spread((2, 35, 9), 1.0)?.flip(&[1])?;
+    let eps = 1e-5;
+    let composite = |x: &Tensor| -> Result<Tensor> {
+        let mean = x.mean_keepdim(D::Minus1)?;
+        let centered = x.broadcast_sub(&mean)?;
+        let var = centered.sqr()?.mean_keepdim(D::Minus1)?;
+        centered
+            .broadcast_div(&(var + eps)?.sqrt()?)?
+            .broadcast_mul(scale.as_tensor())?
+            .broadcast_add(shift.as_tensor())
+    };
+    let a = layer_norm(x.as_tensor(), scale.as_tensor(), shift.as_tensor(), eps)?;
+    let b = composite(x.as_tensor())?;
+    close(&a, &b, 1e-5);
+    let ga = a.mul(&w)?.sum_all()?.backward()?;
+    let gb = b.mul(&w)?.sum_all()?.backward()?;
+    for v in [&x, &scale, &shift] {
+        let (ga, gb) = (ga.get(v).unwrap(), gb.get(v).unwrap());
+        close(ga, gb, 1e-4);
+        assert!(
+            ga.abs()?.sum_all()?.to_scalar::<f32>()? > 0.1,
+            "a gradient flows"
+        );
+    }
+
+    let bias = Var::from_tensor(&spread((1, 1, 9), 2.0)?.squeeze(0)?.squeeze(0)?)?;
+    let a = add_bias(x.as_tensor(), bias.as_tensor())?;
+    let b = x.as_tensor().broadcast_add(bias.as_tensor())?;
+    close(&a, &b, 0.0);
+    let ga = a.mul(&w)?.sum_all()?.backward()?;
+    let gb = b.mul(&w)?.sum_all()?.backward()?;
+    close(ga.get(&x).unwrap(), gb.get(&x).unwrap(), 0.0);
+    close(ga.get(&bias).unwrap(), gb.get(&bias).unwrap(), 1e-5);
+    Ok(())
+}
+
+#[test]
+fn fused_kernels_reject_a_parameter_of_the_wrong_width() {
+    let x = Tensor::zeros((2, 3), DType::F32, &Device::Cpu).unwrap();
+    let p = Tensor::zeros(4, DType::F32, &Device::Cpu).unwrap();
+    let err = layer_norm(&x, &p, &p, 1e-5).unwrap_err().to_string();
+    assert!(err.contains("rows of 3"), "{err}");
+    let err = add_bias(&x, &p).unwrap_err().to_string();
+    assert!(err.contains("rows of 3"), "{err}");
+}
+
 #[test]
 fn fast_tanh_is_within_5e_7_of_tanh() {
     let mut worst = 0f64;
