@@ -199,7 +199,7 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 256)]
     pub seq_len: usize,
     /// Peak learning rate.
-    #[arg(long, default_value_t = 1e-3)]
+    #[arg(long, default_value_t = glassbox::train::TrainConfig::default().lr)]
     pub lr: f64,
     /// Steps of linear warmup before the cosine decay to lr/10.
     #[arg(long, default_value_t = 100)]

@@ -347,13 +347,17 @@ fn novel_names_never_occur_in_training_text() {
     }
 }
 
-/// Size and speed of the default corpus; run with
-/// `cargo test --release --lib corpus::tests::default_corpus_size -- --ignored --nocapture`.
+/// Size and speed of the bundled model's training corpus (the default corpus with the trainer's share
+/// of repeated spans); run with
+/// `cargo test --release --lib corpus::tests::training_corpus_size -- --ignored --nocapture`.
 #[test]
 #[ignore]
-fn default_corpus_size_and_time() {
+fn training_corpus_size_and_time() {
     let start = std::time::Instant::now();
-    let docs = generate(&CorpusConfig::default());
+    let docs = generate(&CorpusConfig {
+        repeat_fraction: crate::train::TrainConfig::default().repeat_fraction,
+        ..CorpusConfig::default()
+    });
     let elapsed = start.elapsed();
     let bytes: usize = docs.iter().map(String::len).sum();
     // Pre-tokens as GPT-2's splitter sees them: words plus punctuation marks; made-up names add
