@@ -2,11 +2,12 @@
 //! The numbers are printed (`cargo test --test bundled_model -- --nocapture`) for MODEL_CARD.md.
 
 use candle_core::{Device, Tensor};
-use glassbox::analysis::heads::{best_head, induction_scores, previous_token_scores};
+use glassbox::analysis::heads::best_head;
 use glassbox::analysis::predictions::softmax;
 use glassbox::corpus::{self, CorpusConfig, SKEW};
 use glassbox::model::hooks::{block_hook, BlockHook};
 use glassbox::model::{self, LoadedModel, NamesFilter};
+use glassbox::train::{HeadProbes, HeadTable, ProbeCounts};
 
 /// The held-out loss MODEL_CARD.md promises (nats per token, over the trained window).
 const HELDOUT_LOSS_MAX: f32 = 1.8;
@@ -104,29 +105,30 @@ fn heldout_loss_is_low_and_far_below_the_unigram_baseline() {
     );
 }
 
+/// Every head's previous-token score on 20 held-out documents and induction score on 10 sequences of
+/// 20 random words repeated twice: the trainer's probes (`glassbox::train::HeadProbes`), on more
+/// sequences.
+fn head_scores(m: &LoadedModel) -> (HeadTable, HeadTable) {
+    let window = trained_positions().min(m.model.config().n_ctx);
+    let bos = m
+        .codec
+        .bos_id()
+        .expect("the bundled tokenizer has <|endoftext|>");
+    let encode = |text: &str| m.codec.encode(text, false);
+    let counts = ProbeCounts {
+        texts: 20,
+        repeats: 10,
+    };
+    let probes = HeadProbes::build(encode, CorpusConfig::default().seed, bos, window, counts)
+        .expect("probes build");
+    probes.scores(&m.model).expect("heads score")
+}
+
 #[test]
 #[ignore = "target not met by the committed weights (best 0.28): see models/glassbox-tiny/MODEL_CARD.md"]
 fn a_previous_token_head() {
-    let m = bundled();
-    let cfg = m.model.config().clone();
-    let docs = heldout_ids(&m, 20);
-    let mut sums = vec![vec![0f32; cfg.n_heads]; cfg.n_layers];
-    for ids in &docs {
-        let trace = m
-            .model
-            .trace(ids, NamesFilter::parse("blocks.*.attn.hook_pattern"))
-            .unwrap();
-        for (layer, row) in sums.iter_mut().enumerate() {
-            for (h, s) in previous_token_scores(&pattern(&trace, layer))
-                .unwrap()
-                .iter()
-                .enumerate()
-            {
-                row[h] += s / docs.len() as f32;
-            }
-        }
-    }
-    let (layer, head, score) = best(&sums, 0);
+    let (prev, _) = head_scores(&bundled());
+    let (layer, head, score) = best(&prev, 0);
     eprintln!("best previous-token head: L{layer}H{head} {score:.3}");
     assert!(
         score >= 0.8,
@@ -138,31 +140,8 @@ fn a_previous_token_head() {
 /// the second copy to the token that followed it in the first.
 #[test]
 fn an_induction_head_in_a_later_layer() {
-    let m = bundled();
-    let cfg = m.model.config().clone();
-    let n_seqs = 10;
-    let mut sums = vec![vec![0f32; cfg.n_heads]; cfg.n_layers];
-    for seed in 0..n_seqs {
-        let text = corpus::repeated_random_words(seed, 20);
-        let words: Vec<&str> = text.split(' ').collect();
-        let half = format!(" {}", words[..words.len() / 2].join(" "));
-        // Each copy starts with a space, so both tokenize identically.
-        let copy = m.codec.encode(&half, false).unwrap();
-        let mut ids = m.codec.encode("", true).unwrap();
-        ids.extend(&copy);
-        ids.extend(&copy);
-        let trace = m
-            .model
-            .trace(&ids, NamesFilter::parse("blocks.*.attn.hook_pattern"))
-            .unwrap();
-        for (layer, row) in sums.iter_mut().enumerate() {
-            let scores = induction_scores(&pattern(&trace, layer), 1, copy.len()).unwrap();
-            for (h, s) in scores.iter().enumerate() {
-                row[h] += s / n_seqs as f32;
-            }
-        }
-    }
-    let (layer, head, score) = best(&sums, 1);
+    let (_, induction) = head_scores(&bundled());
+    let (layer, head, score) = best(&induction, 1);
     eprintln!("best induction head (layer >= 1): L{layer}H{head} {score:.3}");
     assert!(
         score >= 0.5,

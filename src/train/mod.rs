@@ -23,7 +23,7 @@ use crate::model::tokenizer::GPT2_BOS;
 pub use bpe::{encode_docs, train_tokenizer};
 pub use init::SeededVarMap;
 pub use outdir::OutDir;
-pub use probes::{HeadProbes, HeadReport};
+pub use probes::{HeadProbes, HeadReport, HeadTable, ProbeCounts};
 pub use run::next_token_loss;
 
 /// Everything that decides the result of a run (written to `train_args.json`).

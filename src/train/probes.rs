@@ -1,6 +1,6 @@
 //! Head scores measured while training: does the model have a previous-token head and an induction
-//! head yet? The same measurements as the bundled model's tests (tests/bundled_model.rs), on fewer
-//! sequences, so the log shows when each mechanism forms.
+//! head yet? The bundled model's tests (tests/bundled_model.rs) take the same measurements on more
+//! sequences; the trainer uses fewer, so the log shows cheaply when each mechanism forms.
 
 use color_eyre::eyre::{eyre, Result};
 use tokenizers::Tokenizer;
@@ -10,13 +10,30 @@ use crate::corpus;
 use crate::model::hooks::{block_hook, BlockHook, NamesFilter};
 use crate::model::Gpt2;
 
-/// Held-out documents scored for previous-token attention.
-const TEXTS: usize = 8;
-/// Repeated random-word sequences scored for induction, and the words in each copy (as in the bundled
-/// model's test), or fewer, down to the minimum, when the training window is short.
-const REPEATS: usize = 6;
+/// Words in each copy of a repeated random-word sequence, or fewer, down to the minimum, when the
+/// window is short.
 const REPEAT_WORDS: usize = 20;
 const MIN_REPEAT_WORDS: usize = 3;
+
+/// How many sequences to score.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProbeCounts {
+    /// Held-out documents scored for previous-token attention.
+    pub texts: usize,
+    /// Repeated random-word sequences scored for induction.
+    pub repeats: usize,
+}
+
+impl ProbeCounts {
+    /// What the trainer measures every evaluation.
+    pub const TRAINING: Self = Self {
+        texts: 8,
+        repeats: 6,
+    };
+}
+
+/// Per-head scores, [layer][head].
+pub type HeadTable = Vec<Vec<f32>>;
 
 /// Token sequences to score heads on, each starting with `<|endoftext|>` as a prompt does.
 pub struct HeadProbes {
@@ -36,6 +53,7 @@ pub struct HeadReport {
 }
 
 impl HeadProbes {
+    /// The trainer's probes, tokenized by the tokenizer it is training.
     pub fn new(tok: &Tokenizer, seed: u64, eot: u32, window: usize) -> Result<Self> {
         let encode = |text: &str| -> Result<Vec<u32>> {
             Ok(tok
@@ -44,15 +62,27 @@ impl HeadProbes {
                 .get_ids()
                 .to_vec())
         };
-        let mut texts = Vec::with_capacity(TEXTS);
-        for doc in corpus::held_out(seed, TEXTS) {
+        Self::build(encode, seed, eot, window, ProbeCounts::TRAINING)
+    }
+
+    /// Probes from the corpus seeded by `seed`: `encode` tokenizes without BOS, `eot` starts every
+    /// sequence, and no sequence is longer than `window`.
+    pub fn build(
+        encode: impl Fn(&str) -> Result<Vec<u32>>,
+        seed: u64,
+        eot: u32,
+        window: usize,
+        counts: ProbeCounts,
+    ) -> Result<Self> {
+        let mut texts = Vec::with_capacity(counts.texts);
+        for doc in corpus::held_out(seed, counts.texts) {
             let mut ids = vec![eot];
             ids.extend(encode(&doc)?);
             ids.truncate(window);
             texts.push(ids);
         }
-        let mut repeats = Vec::with_capacity(REPEATS);
-        for i in 0..REPEATS as u64 {
+        let mut repeats = Vec::with_capacity(counts.repeats);
+        for i in 0..counts.repeats as u64 {
             let text = corpus::repeated_random_words(i, REPEAT_WORDS); // the words, then again
             let words: Vec<&str> = text.split(' ').collect();
             // As many of the words as fit twice in the window (all 20 at the bundled model's 256).
@@ -74,6 +104,16 @@ impl HeadProbes {
 
     /// Score every head of `model` and report the best of each kind.
     pub fn measure(&self, model: &Gpt2) -> Result<HeadReport> {
+        let (prev, induction) = self.scores(model)?;
+        Ok(HeadReport {
+            previous_token: best_head(&prev, 0).filter(|_| !self.texts.is_empty()),
+            induction: best_head(&induction, 1).filter(|_| !self.repeats.is_empty()),
+        })
+    }
+
+    /// Every head's mean previous-token score on the held-out texts and mean induction score on the
+    /// repeated sequences.
+    pub fn scores(&self, model: &Gpt2) -> Result<(HeadTable, HeadTable)> {
         let (n_layers, n_heads) = (model.config().n_layers, model.config().n_heads);
         let mut prev = vec![vec![0f32; n_heads]; n_layers];
         let mut induction = vec![vec![0f32; n_heads]; n_layers];
@@ -103,9 +143,6 @@ impl HeadProbes {
                 }
             }
         }
-        Ok(HeadReport {
-            previous_token: best_head(&prev, 0).filter(|_| !self.texts.is_empty()),
-            induction: best_head(&induction, 1).filter(|_| !self.repeats.is_empty()),
-        })
+        Ok((prev, induction))
     }
 }
