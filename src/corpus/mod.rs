@@ -67,6 +67,8 @@ mod story;
 mod vocab;
 
 #[cfg(test)]
+mod report;
+#[cfg(test)]
 mod tests;
 
 pub use names::novel_name;
