@@ -6,7 +6,7 @@
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
-use super::{column_sums, contiguous_f32, CHUNK};
+use super::{column_sums, contiguous, row_width, CHUNK};
 
 /// y [.., d] + bias [d]. The caller checks [`super::fused`] first.
 pub fn add_bias(y: &Tensor, bias: &Tensor) -> Result<Tensor> {
@@ -27,12 +27,9 @@ impl CustomOp2 for AddBias {
         s2: &CpuStorage,
         l2: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
-        let y = contiguous_f32(s1, l1, self.name())?;
-        let bias = contiguous_f32(s2, l2, self.name())?;
-        let d = l1.dims().last().copied().unwrap_or(1);
-        if bias.len() != d || d == 0 {
-            candle_core::bail!("add-bias: rows of {d} but a bias of {}", bias.len());
-        }
+        let y = contiguous::<f32>(s1, l1, self.name())?;
+        let bias = contiguous::<f32>(s2, l2, self.name())?;
+        let d = row_width(l1, l2, self.name())?;
         let rows_per_chunk = (CHUNK / d).max(1);
         let mut out = vec![0f32; y.len()];
         out.par_chunks_mut(rows_per_chunk * d)
@@ -68,7 +65,7 @@ impl CustomOp1 for ColumnSum {
     }
 
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
-        let g = contiguous_f32(storage, layout, self.name())?;
+        let g = contiguous::<f32>(storage, layout, self.name())?;
         let d = layout.dims().last().copied().unwrap_or(1).max(1);
         let sums = column_sums(g.len() / d, d, |r, acc| {
             for (a, &v) in acc.iter_mut().zip(&g[r * d..(r + 1) * d]) {

@@ -3,7 +3,7 @@
 use candle_core::{CpuStorage, CustomOp2, DType, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
-use super::{contiguous_f32, fused};
+use super::{contiguous, fused};
 
 /// Mean cross-entropy of logits [n, V] against target ids [n] (u32): one pass forward (log-sum-exp
 /// per row) and one backward ((softmax − one-hot) / n), instead of candle's log_softmax + gather.
@@ -19,22 +19,14 @@ pub fn cross_entropy(logits: &Tensor, targets: &Tensor) -> Result<Tensor> {
 
 struct CrossEntropy;
 
-fn targets_u32<'a>(storage: &'a CpuStorage, layout: &Layout) -> Result<&'a [u32]> {
-    let src = storage.as_slice::<u32>()?;
-    match layout.contiguous_offsets() {
-        Some((start, end)) => Ok(&src[start..end]),
-        None => candle_core::bail!("cross-entropy needs contiguous targets"),
-    }
-}
-
 /// Logits [n, V] and n target ids, each below V: (logits, targets, n, V).
 fn logits_and_targets<'a>(
     (s1, l1): (&'a CpuStorage, &Layout),
     (s2, l2): (&'a CpuStorage, &Layout),
     op: &str,
 ) -> Result<(&'a [f32], &'a [u32], usize, usize)> {
-    let x = contiguous_f32(s1, l1, op)?;
-    let t = targets_u32(s2, l2)?;
+    let x = contiguous::<f32>(s1, l1, op)?;
+    let t = contiguous::<u32>(s2, l2, "cross-entropy's targets")?;
     let (n, v) = l1.shape().dims2()?;
     if t.len() != n {
         candle_core::bail!("cross-entropy: {n} rows of logits but {} targets", t.len());

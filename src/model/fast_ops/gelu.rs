@@ -3,7 +3,7 @@
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
-use super::{contiguous_f32, fused, same_shape_pair, CHUNK};
+use super::{contiguous, fused, same_shape_pair, CHUNK};
 
 const SQRT_2_OVER_PI: f32 = 0.797_884_6;
 const GELU_CUBIC: f32 = 0.044_715;
@@ -56,7 +56,7 @@ impl CustomOp1 for GeluTanh {
     }
 
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
-        let src = contiguous_f32(storage, layout, self.name())?;
+        let src = contiguous::<f32>(storage, layout, self.name())?;
         let mut out = vec![0f32; src.len()];
         out.par_chunks_mut(CHUNK)
             .zip(src.par_chunks(CHUNK))

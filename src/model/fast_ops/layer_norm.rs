@@ -8,7 +8,7 @@
 use candle_core::{CpuStorage, CustomOp2, CustomOp3, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
-use super::{column_sums, contiguous_f32, same_shape_pair};
+use super::{column_sums, contiguous, row_width, same_shape_pair};
 
 /// LayerNorm of x [.., d] with scale and shift [d]: (x − mean)/√(var + ε) · scale + shift, with the
 /// biased variance as torch computes it. The caller checks [`super::fused`] first.
@@ -29,18 +29,6 @@ fn row_stats(row: &[f32], eps: f32) -> (f32, f32) {
     (mean, 1.0 / (var + eps).sqrt())
 }
 
-/// The row width d of x [.., d], checked against a parameter vector's length.
-fn width(x: &Layout, param: &Layout, op: &str) -> Result<usize> {
-    let d = x.dims().last().copied().unwrap_or(1);
-    if param.shape().elem_count() != d || d == 0 {
-        candle_core::bail!(
-            "{op}: rows of {d} but a parameter of shape {:?}",
-            param.shape()
-        );
-    }
-    Ok(d)
-}
-
 struct LayerNorm {
     eps: f32,
 }
@@ -59,13 +47,13 @@ impl CustomOp3 for LayerNorm {
         s3: &CpuStorage,
         l3: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
-        let x = contiguous_f32(s1, l1, self.name())?;
+        let x = contiguous::<f32>(s1, l1, self.name())?;
         let (scale, shift) = (
-            contiguous_f32(s2, l2, self.name())?,
-            contiguous_f32(s3, l3, self.name())?,
+            contiguous::<f32>(s2, l2, self.name())?,
+            contiguous::<f32>(s3, l3, self.name())?,
         );
-        let d = width(l1, l2, self.name())?;
-        width(l1, l3, self.name())?;
+        let d = row_width(l1, l2, self.name())?;
+        row_width(l1, l3, self.name())?;
         let mut out = vec![0f32; x.len()];
         out.par_chunks_mut(d)
             .zip(x.par_chunks(d))
@@ -114,8 +102,8 @@ impl CustomOp3 for LayerNormGradInput {
         l3: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
         let (x, g) = same_shape_pair((s1, l1), (s3, l3), self.name())?;
-        let scale = contiguous_f32(s2, l2, self.name())?;
-        let d = width(l1, l2, self.name())?;
+        let scale = contiguous::<f32>(s2, l2, self.name())?;
+        let d = row_width(l1, l2, self.name())?;
         let inv_d = 1.0 / d as f32;
         let mut out = vec![0f32; x.len()];
         out.par_chunks_mut(d)

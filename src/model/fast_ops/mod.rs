@@ -16,7 +16,7 @@ mod softmax;
 #[cfg(test)]
 mod tests;
 
-use candle_core::{CpuStorage, DType, Layout, Result, Tensor};
+use candle_core::{CpuStorage, DType, Layout, Result, Tensor, WithDType};
 use rayon::prelude::*;
 
 pub use bias::add_bias;
@@ -59,12 +59,28 @@ fn column_sums(
 }
 
 /// The tensor's elements, which must be contiguous (the entry points make them so).
-fn contiguous_f32<'a>(storage: &'a CpuStorage, layout: &Layout, op: &str) -> Result<&'a [f32]> {
-    let src = storage.as_slice::<f32>()?;
+fn contiguous<'a, T: WithDType>(
+    storage: &'a CpuStorage,
+    layout: &Layout,
+    op: &str,
+) -> Result<&'a [T]> {
+    let src = storage.as_slice::<T>()?;
     match layout.contiguous_offsets() {
         Some((start, end)) => Ok(&src[start..end]),
         None => candle_core::bail!("{op} needs a contiguous tensor"),
     }
+}
+
+/// The row width d of x [.., d], checked against a parameter vector's length.
+fn row_width(x: &Layout, param: &Layout, op: &str) -> Result<usize> {
+    let d = x.dims().last().copied().unwrap_or(1);
+    if param.shape().elem_count() != d || d == 0 {
+        candle_core::bail!(
+            "{op}: rows of {d} but a parameter of shape {:?}",
+            param.shape()
+        );
+    }
+    Ok(d)
 }
 
 /// A gradient kernel's two inputs: contiguous, and of one shape.
@@ -76,5 +92,8 @@ fn same_shape_pair<'a>(
     if l1.shape() != l2.shape() {
         candle_core::bail!("{op}: shapes {:?} and {:?} differ", l1.shape(), l2.shape());
     }
-    Ok((contiguous_f32(s1, l1, op)?, contiguous_f32(s2, l2, op)?))
+    Ok((
+        contiguous::<f32>(s1, l1, op)?,
+        contiguous::<f32>(s2, l2, op)?,
+    ))
 }

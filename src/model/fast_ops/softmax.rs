@@ -3,7 +3,7 @@
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Result, Shape, Tensor, D};
 use rayon::prelude::*;
 
-use super::{contiguous_f32, fused, same_shape_pair};
+use super::{contiguous, fused, same_shape_pair};
 
 /// Softmax over the last axis. Rows may hold −∞ (masked keys) but need one finite entry; a row that is
 /// all −∞ or holds +∞ comes out NaN, as in candle and PyTorch (a causal mask always keeps the diagonal).
@@ -23,7 +23,7 @@ impl CustomOp1 for Softmax {
     }
 
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
-        let src = contiguous_f32(storage, layout, self.name())?;
+        let src = contiguous::<f32>(storage, layout, self.name())?;
         let n = layout.dims().last().copied().unwrap_or(1).max(1);
         let mut out = vec![0f32; src.len()];
         out.par_chunks_mut(n)
