@@ -1,6 +1,7 @@
 //! Engine benchmark: a GPT-2-small-shaped model (124M parameters, random weights built in-process).
 //!
-//!   cargo bench --bench engine                 # capture at 64/256/1024, one step at 256, peak RSS
+//!   cargo bench --bench engine                 # capture at 64/256/1024, one step at 256, peak RSS,
+//!                                              # and a streamed dump of every hook at 1024
 //!   cargo bench --bench engine -- --runs 3     # fewer runs
 //!   cargo bench --bench engine -- --profile 256 --runs 20   # only captures at 256 tokens (for perf)
 //!
@@ -98,6 +99,24 @@ fn main() {
         return;
     }
 
+    // Child mode: what `glassbox dump` does at N tokens in a fresh process: every hook streamed to a
+    // safetensors file. Reports the peak RSS and the time of the pass with the writing.
+    if let Some(n) = arg("--peak-dump").and_then(|v| v.parse::<usize>().ok()) {
+        let model = build(&cfg);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dump.safetensors");
+        let t = Instant::now();
+        let ids = random_ids(n, cfg.d_vocab, 1);
+        let written =
+            glassbox::dump::dump_prompt(&model, &ids, &NamesFilter::All, &HashMap::new(), &path)
+                .unwrap();
+        let ms = t.elapsed().as_secs_f64() * 1e3;
+        let file_mb = std::fs::metadata(&path).map_or(f64::NAN, |m| m.len() as f64 / 1e6);
+        assert_eq!(written, cfg.n_layers * 11 + 5);
+        println!("{} {} {}", peak_rss_mb(), ms, file_mb);
+        return;
+    }
+
     // Child mode: one full capture at N tokens in a fresh process, then report the peak RSS.
     if let Some(n) = arg("--peak").and_then(|v| v.parse::<usize>().ok()) {
         let filter = match arg("--names") {
@@ -165,6 +184,18 @@ fn main() {
         )
     };
     let (peak_all, capture_all) = peak(&[]);
+    let dump = {
+        let out = std::process::Command::new(&exe)
+            .args(["--peak-dump", "1024"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        text.split_whitespace()
+            .filter_map(|x| x.parse::<f64>().ok())
+            .collect::<Vec<_>>()
+    };
+    let dump_at = |i: usize| dump.get(i).copied().unwrap_or(f64::NAN);
+    let (peak_dump, dump_ms, dump_file_mb) = (dump_at(0), dump_at(1), dump_at(2));
     let no_scores = "hook_embed,hook_pos_embed,blocks.*.hook_resid_pre,blocks.*.hook_resid_mid,blocks.*.hook_resid_post,blocks.*.hook_attn_out,blocks.*.hook_mlp_out,blocks.*.attn.hook_q,blocks.*.attn.hook_k,blocks.*.attn.hook_v,blocks.*.attn.hook_pattern,blocks.*.attn.hook_z,ln_final.hook_normalized,logits";
     let (peak_no_scores, capture_no_scores) = peak(&["--names", no_scores]);
 
@@ -180,6 +211,9 @@ fn main() {
         "capture_1024_mb": capture_all,
         "peak_rss_1024_without_scores_mb": peak_no_scores,
         "capture_1024_without_scores_mb": capture_no_scores,
+        "dump_1024_peak_rss_mb": peak_dump,
+        "dump_1024_ms": dump_ms,
+        "dump_1024_file_mb": dump_file_mb,
     });
     println!("{}", serde_json::to_string_pretty(&result).unwrap());
     eprintln!(
@@ -189,4 +223,5 @@ fn main() {
         capture_ms["1024"].as_f64().unwrap()
     );
     eprintln!("one step at 256: {step_ms:.1} ms; peak RSS at 1024: {peak_all:.0} MB (captured {capture_all:.0} MB); without scores {peak_no_scores:.0} MB");
+    eprintln!("dump of every hook at 1024, streamed: peak RSS {peak_dump:.0} MB, {dump_ms:.0} ms, file {dump_file_mb:.0} MB");
 }

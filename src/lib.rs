@@ -5,6 +5,7 @@
 pub mod analysis;
 pub mod app;
 pub mod corpus;
+pub mod dump;
 pub mod error;
 pub mod export;
 pub mod fsutil;

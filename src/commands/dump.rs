@@ -1,14 +1,13 @@
 //! `glassbox dump`: every captured activation of a prompt, saved as safetensors under TransformerLens
-//! hook names, for Python users.
+//! hook names, for Python users. The tensors stream to the file as the pass computes them (`glassbox::dump`).
 
 use std::collections::HashMap;
 
-use candle_core::DType;
-use color_eyre::eyre::{Result, WrapErr};
+use color_eyre::eyre::Result;
+use glassbox::dump::dump_prompt;
 use glassbox::error::hinted;
 use glassbox::fsutil::write_atomic;
 use glassbox::model::hooks::{all_hook_names, NamesFilter};
-use safetensors::tensor::TensorView;
 
 use super::{load_model, read_prompt};
 use crate::cli::DumpArgs;
@@ -30,33 +29,6 @@ pub fn run(args: DumpArgs) -> Result<()> {
             filter
         }
     };
-    let trace = loaded.model.trace(&ids, filter)?;
-
-    // Every tensor as little-endian bytes, in forward order, then input_ids.
-    let mut named: Vec<(String, DType, Vec<usize>, Vec<u8>)> = Vec::new();
-    for (name, t) in trace.capture().tensors()? {
-        let t = t.to_dtype(DType::F32)?;
-        let bytes: Vec<u8> = t
-            .flatten_all()?
-            .to_vec1::<f32>()?
-            .iter()
-            .flat_map(|v| v.to_le_bytes())
-            .collect();
-        named.push((name, DType::F32, t.dims().to_vec(), bytes));
-    }
-    let id_bytes: Vec<u8> = ids.iter().flat_map(|&i| (i as i64).to_le_bytes()).collect();
-    named.push(("input_ids".into(), DType::I64, vec![1, ids.len()], id_bytes));
-    let views = named
-        .iter()
-        .map(|(name, dtype, shape, bytes)| {
-            let dt = match dtype {
-                DType::I64 => safetensors::Dtype::I64,
-                _ => safetensors::Dtype::F32,
-            };
-            Ok((name.clone(), TensorView::new(dt, shape.clone(), bytes)?))
-        })
-        .collect::<Result<Vec<_>>>()?;
-
     let compact_config: serde_json::Value = serde_json::from_str(&loaded.config_json)?;
     let metadata: HashMap<String, String> = HashMap::from([
         ("format".into(), "pt".into()),
@@ -72,13 +44,13 @@ pub fn run(args: DumpArgs) -> Result<()> {
         ),
         ("config".into(), compact_config.to_string()),
     ]);
+    let mut written = 0;
     write_atomic(&args.out, |tmp| {
-        safetensors::serialize_to_file(views, Some(metadata), tmp)
-            .wrap_err_with(|| format!("writing {}", args.out.display()))
+        written = dump_prompt(&loaded.model, &ids, &filter, &metadata, tmp)?;
+        Ok(())
     })?;
     eprintln!(
-        "wrote {} tensors for {} tokens to {}",
-        named.len(),
+        "wrote {written} tensors for {} tokens to {}",
         ids.len(),
         args.out.display()
     );

@@ -6,33 +6,11 @@
 use candle_core::{DType, Device, Module, Result, Tensor};
 use candle_nn::VarBuilder;
 
-use super::capture::Capture;
 use super::config::Config;
-use super::hooks::{self, BlockHook, NamesFilter};
+use super::hooks::{self, BlockHook};
 pub use super::kv_cache::KvCache;
 use super::layers::{activate, Conv1D, Embedding, LayerNorm, INIT_STD};
-
-/// Where a forward pass writes the hooks it was asked for.
-pub(crate) struct Recorder<'a> {
-    pub filter: &'a NamesFilter,
-    pub capture: &'a mut Capture,
-}
-
-impl Recorder<'_> {
-    fn wants(&self, name: &str) -> bool {
-        self.filter.matches(name)
-    }
-    fn positional(&mut self, name: &str, t: &Tensor) {
-        if self.wants(name) {
-            self.capture.push_positional(name, t.clone());
-        }
-    }
-    fn attention(&mut self, name: &str, t: &Tensor, fill: f32) {
-        if self.wants(name) {
-            self.capture.push_attention(name, t.clone(), fill);
-        }
-    }
-}
+use super::sink::HookSink;
 
 #[derive(Debug, Clone)]
 struct Attention {
@@ -75,7 +53,7 @@ impl Attention {
         layer: usize,
         mask: &Tensor,
         kv: Option<&mut KvCache>,
-        rec: &mut Option<&mut Recorder>,
+        rec: &mut Option<&mut dyn HookSink>,
     ) -> Result<Tensor> {
         let (b, t, d) = x.dims3()?;
         let (h, dh) = (self.n_heads, self.d_head);
@@ -84,9 +62,9 @@ impl Attention {
         let k = qkv.narrow(2, d, d)?.reshape((b, t, h, dh))?; // [b, t, h, dh]
         let v = qkv.narrow(2, 2 * d, d)?.reshape((b, t, h, dh))?; // [b, t, h, dh]
         if let Some(r) = rec.as_deref_mut() {
-            r.positional(&hooks::block_hook(layer, BlockHook::Q), &q);
-            r.positional(&hooks::block_hook(layer, BlockHook::K), &k);
-            r.positional(&hooks::block_hook(layer, BlockHook::V), &v);
+            r.positional(&hooks::block_hook(layer, BlockHook::Q), &q)?;
+            r.positional(&hooks::block_hook(layer, BlockHook::K), &k)?;
+            r.positional(&hooks::block_hook(layer, BlockHook::V), &v)?;
         }
         // Scaling q (t·d values) is cheaper than scaling the scores (h·t·T values); same result.
         let q = (q.transpose(1, 2)? * self.scale)?.contiguous()?; // [b, h, t, dh]
@@ -119,9 +97,9 @@ impl Attention {
                 &hooks::block_hook(layer, BlockHook::AttnScores),
                 &scores,
                 f32::NEG_INFINITY,
-            );
-            r.attention(&hooks::block_hook(layer, BlockHook::Pattern), &pattern, 0.0);
-            r.positional(&hooks::block_hook(layer, BlockHook::Z), &z);
+            )?;
+            r.attention(&hooks::block_hook(layer, BlockHook::Pattern), &pattern, 0.0)?;
+            r.positional(&hooks::block_hook(layer, BlockHook::Z), &z)?;
         }
         self.c_proj.forward(&z.reshape((b, t, d))?) // [b, t, d]
     }
@@ -194,7 +172,7 @@ impl Block {
         layer: usize,
         mask: &Tensor,
         kv: Option<&mut KvCache>,
-        rec: &mut Option<&mut Recorder>,
+        rec: &mut Option<&mut dyn HookSink>,
     ) -> Result<Tensor> {
         let attn_out = self
             .attn
@@ -203,10 +181,10 @@ impl Block {
         let mlp_out = self.mlp.forward(&self.ln_2.forward(&resid_mid)?)?;
         let resid_post = (&resid_mid + &mlp_out)?;
         if let Some(r) = rec.as_deref_mut() {
-            r.positional(&hooks::block_hook(layer, BlockHook::AttnOut), &attn_out);
-            r.positional(&hooks::block_hook(layer, BlockHook::ResidMid), &resid_mid);
-            r.positional(&hooks::block_hook(layer, BlockHook::MlpOut), &mlp_out);
-            r.positional(&hooks::block_hook(layer, BlockHook::ResidPost), &resid_post);
+            r.positional(&hooks::block_hook(layer, BlockHook::AttnOut), &attn_out)?;
+            r.positional(&hooks::block_hook(layer, BlockHook::ResidMid), &resid_mid)?;
+            r.positional(&hooks::block_hook(layer, BlockHook::MlpOut), &mlp_out)?;
+            r.positional(&hooks::block_hook(layer, BlockHook::ResidPost), &resid_post)?;
         }
         Ok(resid_post)
     }
@@ -311,7 +289,7 @@ impl Gpt2 {
         ids: &Tensor,
         start: usize,
         mut kv: Option<&mut KvCache>,
-        mut rec: Option<&mut Recorder>,
+        mut rec: Option<&mut dyn HookSink>,
         all_logits: bool,
     ) -> Result<Tensor> {
         let (b, t) = ids.dims2()?;
@@ -321,14 +299,14 @@ impl Gpt2 {
         let embed = self.wte.lookup(ids)?; // [b, t, d]
         let pos_embed = self.wpe.lookup(&positions)?; // [b, t, d]
         if let Some(r) = rec.as_deref_mut() {
-            r.positional(hooks::HOOK_EMBED, &embed);
-            r.positional(hooks::HOOK_POS_EMBED, &pos_embed);
+            r.positional(hooks::HOOK_EMBED, &embed)?;
+            r.positional(hooks::HOOK_POS_EMBED, &pos_embed)?;
         }
         let mut resid = (embed + pos_embed)?; // [b, t, d]
         let mask = causal_mask(t, start, start + t, &self.device)?; // [t, T], shared by all layers
         for (layer, block) in self.blocks.iter().enumerate() {
             if let Some(r) = rec.as_deref_mut() {
-                r.positional(&hooks::block_hook(layer, BlockHook::ResidPre), &resid);
+                r.positional(&hooks::block_hook(layer, BlockHook::ResidPre), &resid)?;
             }
             resid = block.forward(&resid, layer, &mask, kv.as_deref_mut(), &mut rec)?;
         }
@@ -346,9 +324,9 @@ impl Gpt2 {
         let normalized = self.ln_f.normalize(&resid)?; // [b, t', d]
         let logits = self.unembed_normalized(&normalized)?; // [b, t', d_vocab]
         if let Some(r) = rec {
-            r.positional(hooks::LN_FINAL_NORMALIZED, &normalized);
-            r.positional(hooks::LOGITS, &logits);
-            r.capture.extend_len(t);
+            r.positional(hooks::LN_FINAL_NORMALIZED, &normalized)?;
+            r.positional(hooks::LOGITS, &logits)?;
+            r.end_pass(t)?;
         }
         Ok(logits)
     }

@@ -3,6 +3,8 @@
 //! A name means exactly what it means in TransformerLens' `HookedTransformer` (no weight processing), so
 //! a tensor we capture compares one to one with `run_with_cache`.
 
+use super::config::Config;
+
 /// The hooks inside one block, in the order the forward pass reaches them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BlockHook {
@@ -74,6 +76,38 @@ pub fn all_hook_names(n_layers: usize) -> Vec<String> {
     names.push(LN_FINAL_NORMALIZED.into());
     names.push(LOGITS.into());
     names
+}
+
+/// The shape of `hook` in a pass over `seq` positions of a model configured by `cfg`.
+pub fn block_hook_shape(cfg: &Config, hook: BlockHook, seq: usize) -> Vec<usize> {
+    let (d, h, dh) = (cfg.d_model, cfg.n_heads, cfg.d_head);
+    match hook {
+        BlockHook::Q | BlockHook::K | BlockHook::V | BlockHook::Z => vec![1, seq, h, dh],
+        BlockHook::AttnScores | BlockHook::Pattern => vec![1, h, seq, seq],
+        BlockHook::ResidPre
+        | BlockHook::AttnOut
+        | BlockHook::ResidMid
+        | BlockHook::MlpOut
+        | BlockHook::ResidPost => vec![1, seq, d],
+    }
+}
+
+/// Every hook of a pass over `seq` positions, with its shape, in forward order (the order of
+/// [`all_hook_names`]).
+pub fn all_hook_shapes(cfg: &Config, seq: usize) -> Vec<(String, Vec<usize>)> {
+    let d = cfg.d_model;
+    let mut out = vec![
+        (HOOK_EMBED.to_string(), vec![1, seq, d]),
+        (HOOK_POS_EMBED.to_string(), vec![1, seq, d]),
+    ];
+    for layer in 0..cfg.n_layers {
+        for &hook in &BlockHook::ALL {
+            out.push((block_hook(layer, hook), block_hook_shape(cfg, hook, seq)));
+        }
+    }
+    out.push((LN_FINAL_NORMALIZED.into(), vec![1, seq, d]));
+    out.push((LOGITS.into(), vec![1, seq, cfg.d_vocab]));
+    out
 }
 
 /// Which hooks to record: everything, or the names matching any of a list of glob patterns (`*` matches
@@ -158,6 +192,20 @@ mod tests {
         assert_eq!(names[2], "blocks.0.hook_resid_pre");
         assert_eq!(names[7], "blocks.0.attn.hook_pattern");
         assert_eq!(names.last().unwrap(), "logits");
+    }
+
+    #[test]
+    fn shapes_follow_the_names() {
+        let hf = serde_json::json!({"n_embd": 8, "n_head": 2, "n_layer": 2, "n_positions": 16, "vocab_size": 11});
+        let cfg = Config::from_hf(&serde_json::from_value(hf).unwrap()).unwrap();
+        let shapes = all_hook_shapes(&cfg, 5);
+        let names: Vec<String> = shapes.iter().map(|(n, _)| n.clone()).collect();
+        assert_eq!(names, all_hook_names(2));
+        let shape = |name: &str| shapes.iter().find(|(n, _)| n == name).unwrap().1.clone();
+        assert_eq!(shape("blocks.1.attn.hook_q"), vec![1, 5, 2, 4]);
+        assert_eq!(shape("blocks.0.attn.hook_attn_scores"), vec![1, 2, 5, 5]);
+        assert_eq!(shape("blocks.0.hook_mlp_out"), vec![1, 5, 8]);
+        assert_eq!(shape("logits"), vec![1, 5, 11]);
     }
 
     #[test]

@@ -13,6 +13,7 @@ mod kv_cache;
 pub mod layers;
 pub mod loader;
 pub mod sampling;
+pub mod sink;
 pub mod tokenizer;
 pub mod trace;
 
@@ -21,4 +22,5 @@ pub use config::Config;
 pub use gpt2::Gpt2;
 pub use hooks::NamesFilter;
 pub use loader::{load, LoadedModel};
+pub use sink::HookSink;
 pub use trace::Trace;

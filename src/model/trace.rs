@@ -5,8 +5,9 @@ use candle_core::{Result, Tensor};
 use color_eyre::eyre::WrapErr;
 
 use super::capture::Capture;
-use super::gpt2::{Gpt2, KvCache, Recorder};
+use super::gpt2::{Gpt2, KvCache};
 use super::hooks::NamesFilter;
+use super::sink::{HookSink, Recorder};
 use crate::error::hinted;
 
 #[derive(Debug, Clone)]
@@ -72,6 +73,24 @@ impl Gpt2 {
         Ok(trace)
     }
 
+    /// Run a prompt once and send the hooks `sink` wants to it as they are computed, keeping none of
+    /// them: what `glassbox dump` streams to a file. Returns the next-token logits [d_vocab].
+    pub fn record(&self, ids: &[u32], sink: &mut dyn HookSink) -> color_eyre::Result<Tensor> {
+        self.check_len(ids.len())?;
+        if ids.is_empty() {
+            return hinted(
+                "the prompt has no tokens",
+                "type some text, or keep the BOS token (drop --no-bos)",
+            );
+        }
+        let input = Tensor::new(ids, self.device())?.unsqueeze(0)?; // [1, t]
+        let logits = self
+            .forward_inner(&input, 0, None, Some(sink), false) // [1, t', d_vocab]
+            .wrap_err("running the model on the prompt")?;
+        let rows = logits.dim(1)?;
+        Ok(logits.get(0)?.get(rows - 1)?) // [d_vocab]
+    }
+
     /// Append one token; only the new position's rows of every captured tensor are computed.
     pub fn step(&self, trace: &mut Trace, id: u32) -> color_eyre::Result<()> {
         self.check_len(trace.len() + 1)?;
@@ -106,7 +125,13 @@ impl Gpt2 {
             filter: &trace.filter,
             capture: &mut trace.capture,
         };
-        let logits = self.forward_inner(&ids, start, Some(&mut trace.kv), Some(&mut rec), false)?;
+        let logits = self.forward_inner(
+            &ids,
+            start,
+            Some(&mut trace.kv),
+            Some(&mut rec as &mut dyn HookSink),
+            false,
+        )?;
         let rows = logits.dim(1)?;
         trace.next_logits = logits.get(0)?.get(rows - 1)?; // [d_vocab]
         trace.ids.extend_from_slice(new_ids);
