@@ -11,6 +11,7 @@ use serde::Deserialize;
 use super::config::{Config, HfGpt2Config};
 use super::gpt2::Gpt2;
 use super::hub;
+use super::mapped_weights::ReleasingMmap;
 use super::tokenizer::TextCodec;
 use crate::error::{hinted, Hinted};
 
@@ -251,7 +252,7 @@ fn load_weights(files: &ModelFiles, cfg: &Config, device: &Device) -> Result<Gpt
         .collect::<Vec<_>>()
         .join(", ");
     // SAFETY: the files are mapped read-only for the duration of loading; every tensor is copied out
-    // before the map is dropped. Changing a file while it loads is the only hazard, as with any mmap.
+    // before the map is dropped (and its pages released right after, see `mapped_weights`). Changing a file while it loads is the only hazard, as with any mmap.
     let st = unsafe { MmapedSafetensors::multi(&files.weights) }.map_err(|e| {
         eyre!(Hinted::new(
             format!("{shown} is not a readable safetensors file: {e}"),
@@ -265,7 +266,7 @@ fn load_weights(files: &ModelFiles, cfg: &Config, device: &Device) -> Result<Gpt
             "glassbox reads GPT-2 checkpoints in Hugging Face naming",
         );
     }
-    let vb = VarBuilder::from_backend(Box::new(st), DType::F32, device.clone());
+    let vb = VarBuilder::from_backend(Box::new(ReleasingMmap(st)), DType::F32, device.clone());
     Gpt2::load(vb, cfg, prefixed).map_err(|e| {
         let first = e.to_string().lines().next().unwrap_or_default().to_string();
         eyre!(Hinted::new(

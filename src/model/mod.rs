@@ -12,6 +12,7 @@ pub mod hub;
 mod kv_cache;
 pub mod layers;
 pub mod loader;
+mod mapped_weights;
 pub mod sampling;
 pub mod sink;
 pub mod tokenizer;
