@@ -107,8 +107,12 @@ fn main() {
         let path = dir.path().join("dump.safetensors");
         let t = Instant::now();
         let ids = random_ids(n, cfg.d_vocab, 1);
+        let file = glassbox::dump::DumpFile {
+            write_to: &path,
+            shown_as: &path,
+        };
         let written =
-            glassbox::dump::dump_prompt(&model, &ids, &NamesFilter::All, &HashMap::new(), &path)
+            glassbox::dump::dump_prompt(&model, &ids, &NamesFilter::All, &HashMap::new(), file)
                 .unwrap();
         let ms = t.elapsed().as_secs_f64() * 1e3;
         let file_mb = std::fs::metadata(&path).map_or(f64::NAN, |m| m.len() as f64 / 1e6);
@@ -167,10 +171,10 @@ fn main() {
 
     // Peak RSS in fresh processes: everything captured, and without the pre-softmax scores.
     let exe = std::env::current_exe().unwrap();
-    let peak = |extra: &[&str]| -> (f64, f64) {
+    // A fresh process in one of the child modes above; the numbers it printed, NaN where missing.
+    let child = |args: &[&str]| -> [f64; 3] {
         let out = std::process::Command::new(&exe)
-            .args(["--peak", "1024"])
-            .args(extra)
+            .args(args)
             .output()
             .unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
@@ -178,26 +182,12 @@ fn main() {
             .split_whitespace()
             .filter_map(|x| x.parse().ok())
             .collect();
-        (
-            v.first().copied().unwrap_or(f64::NAN),
-            v.get(2).copied().unwrap_or(f64::NAN),
-        )
+        std::array::from_fn(|i| v.get(i).copied().unwrap_or(f64::NAN))
     };
-    let (peak_all, capture_all) = peak(&[]);
-    let dump = {
-        let out = std::process::Command::new(&exe)
-            .args(["--peak-dump", "1024"])
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&out.stdout);
-        text.split_whitespace()
-            .filter_map(|x| x.parse::<f64>().ok())
-            .collect::<Vec<_>>()
-    };
-    let dump_at = |i: usize| dump.get(i).copied().unwrap_or(f64::NAN);
-    let (peak_dump, dump_ms, dump_file_mb) = (dump_at(0), dump_at(1), dump_at(2));
+    let [peak_all, _, capture_all] = child(&["--peak", "1024"]);
+    let [peak_dump, dump_ms, dump_file_mb] = child(&["--peak-dump", "1024"]);
     let no_scores = "hook_embed,hook_pos_embed,blocks.*.hook_resid_pre,blocks.*.hook_resid_mid,blocks.*.hook_resid_post,blocks.*.hook_attn_out,blocks.*.hook_mlp_out,blocks.*.attn.hook_q,blocks.*.attn.hook_k,blocks.*.attn.hook_v,blocks.*.attn.hook_pattern,blocks.*.attn.hook_z,ln_final.hook_normalized,logits";
-    let (peak_no_scores, capture_no_scores) = peak(&["--names", no_scores]);
+    let [peak_no_scores, _, capture_no_scores] = child(&["--peak", "1024", "--names", no_scores]);
 
     let result = serde_json::json!({
         "what": "glassbox GPT-2 small shape, random weights, float32, CPU, all hooks captured",

@@ -40,6 +40,7 @@ def main() -> None:
     while len(tok.encode(text).ids) > 1023:
         text = text[:-1]
     n = len(tok.encode(text).ids)
+    assert n == 1023, f"the prompt came out as {n} tokens, not 1,023"
     (args.out / "prompt-1023.txt").write_text(text)
     print(f"wrote {args.out} (random GPT-2 small) and a prompt of {n} tokens")
 

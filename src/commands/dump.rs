@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use color_eyre::eyre::Result;
-use glassbox::dump::dump_prompt;
+use glassbox::dump::{dump_prompt, DumpFile};
 use glassbox::error::hinted;
 use glassbox::fsutil::write_atomic;
 use glassbox::model::hooks::{all_hook_names, NamesFilter};
@@ -46,7 +46,11 @@ pub fn run(args: DumpArgs) -> Result<()> {
     ]);
     let mut written = 0;
     write_atomic(&args.out, |tmp| {
-        written = dump_prompt(&loaded.model, &ids, &filter, &metadata, tmp)?;
+        let file = DumpFile {
+            write_to: tmp,
+            shown_as: &args.out,
+        };
+        written = dump_prompt(&loaded.model, &ids, &filter, &metadata, file)?;
         Ok(())
     })?;
     eprintln!(

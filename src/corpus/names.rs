@@ -59,7 +59,7 @@ fn is_reserved(word: &str) -> bool {
         h ^= u64::from(b.to_ascii_lowercase());
         h = h.wrapping_mul(0x0100_0000_01B3);
     }
-    h % 8 == 0
+    h.is_multiple_of(8)
 }
 
 /// One lowercase name-shaped word, not yet filtered.

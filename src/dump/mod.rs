@@ -17,7 +17,14 @@ use crate::model::hooks::{all_hook_shapes, NamesFilter};
 use crate::model::{Gpt2, HookSink};
 use writer::StreamingWriter;
 
-/// Run `ids` through `model` once and write the hooks `filter` selects and `input_ids` to `path`, with
+/// Where a dump goes: the file to write (a temporary one, see [`crate::fsutil::write_atomic`]) and the
+/// path that messages name.
+pub struct DumpFile<'a> {
+    pub write_to: &'a Path,
+    pub shown_as: &'a Path,
+}
+
+/// Run `ids` through `model` once and write the hooks `filter` selects and `input_ids` to `file`, with
 /// `metadata` in the header. Returns the number of tensors written. On error the file is incomplete:
 /// write through [`crate::fsutil::write_atomic`].
 pub fn dump_prompt(
@@ -25,20 +32,33 @@ pub fn dump_prompt(
     ids: &[u32],
     filter: &NamesFilter,
     metadata: &HashMap<String, String>,
-    path: &Path,
+    file: DumpFile,
 ) -> Result<usize> {
+    // Before the file exists: its size grows with the square of the prompt's length.
+    model.check_prompt(ids)?;
     let seq = ids.len();
-    let mut tensors: Vec<(String, Dtype, Vec<usize>)> = all_hook_shapes(model.config(), seq)
-        .into_iter()
-        .filter(|(name, _)| filter.matches(name))
-        .map(|(name, shape)| (name, Dtype::F32, shape))
-        .collect();
-    tensors.push(("input_ids".into(), Dtype::I64, vec![1, seq]));
-    let mut writer = StreamingWriter::create(path, &tensors, metadata)?;
+    // input_ids first, so every tensor starts 8-byte aligned whatever the F32 tensors add up to.
+    let mut tensors: Vec<(String, Dtype, Vec<usize>)> =
+        vec![("input_ids".into(), Dtype::I64, vec![1, seq])];
+    tensors.extend(
+        all_hook_shapes(model.config(), seq)
+            .into_iter()
+            .filter(|(name, _)| filter.matches(name))
+            .map(|(name, shape)| (name, Dtype::F32, shape)),
+    );
+    let mut writer = StreamingWriter::create(file.write_to, file.shown_as, &tensors, metadata)?;
     let ids_i64: Vec<i64> = ids.iter().map(|&i| i64::from(i)).collect();
     writer.write_i64("input_ids", &[1, seq], &ids_i64)?;
-    let mut sink = FileSink { writer };
-    model.record(ids, &mut sink)?;
+    let mut sink = FileSink {
+        writer,
+        failed: None,
+    };
+    let run = model.record(ids, &mut sink);
+    // A write error stopped the pass: report it as such, not as a failure of the model.
+    if let Some(e) = sink.failed {
+        return Err(e);
+    }
+    run?;
     sink.writer.finish()?;
     Ok(tensors.len())
 }
@@ -46,6 +66,8 @@ pub fn dump_prompt(
 /// Sends each hook the header names straight to the file.
 struct FileSink {
     writer: StreamingWriter,
+    /// The first write error, kept whole; the pass only sees that it must stop.
+    failed: Option<color_eyre::Report>,
 }
 
 impl FileSink {
@@ -65,9 +87,10 @@ impl FileSink {
             candle_core::bail!("{name} is not contiguous after making it so");
         };
         let values = &cpu.as_slice::<f32>()?[start..end];
-        self.writer
-            .write_f32(name, t.dims(), values)
-            .map_err(|e| candle_core::Error::Msg(format!("{e:#}")))
+        self.writer.write_f32(name, t.dims(), values).map_err(|e| {
+            self.failed = Some(e);
+            candle_core::Error::Msg(format!("could not write {name}"))
+        })
     }
 }
 

@@ -33,7 +33,8 @@ const CHUNK: usize = 16 * 1024;
 
 pub struct StreamingWriter {
     file: BufWriter<File>,
-    path: PathBuf,
+    /// The path messages name (the file itself may be a temporary one beside it).
+    shown: PathBuf,
     /// Where the data section starts in the file.
     data_start: u64,
     slots: Vec<Slot>,
@@ -41,8 +42,10 @@ pub struct StreamingWriter {
 
 impl StreamingWriter {
     /// Create `path` with a header for `tensors` (name, dtype, shape), laid out in the given order.
+    /// Messages call the file `shown`.
     pub fn create(
         path: &Path,
+        shown: &Path,
         tensors: &[(String, Dtype, Vec<usize>)],
         metadata: &HashMap<String, String>,
     ) -> Result<Self> {
@@ -52,11 +55,21 @@ impl StreamingWriter {
             if name == "__metadata__" || slots.iter().any(|s: &Slot| &s.name == name) {
                 bail!(
                     "cannot write two tensors named {name} to {}",
-                    path.display()
+                    shown.display()
                 );
             }
             // Only whole-byte dtypes (F32, I64) are written here.
-            let bytes = (shape.iter().product::<usize>() * dtype.bitsize() / 8) as u64;
+            let bytes = shape
+                .iter()
+                .try_fold(dtype.bitsize() / 8, |n, &d| n.checked_mul(d))
+                .and_then(|n| u64::try_from(n).ok())
+                .filter(|&n| offset.checked_add(n).is_some());
+            let Some(bytes) = bytes else {
+                bail!(
+                    "{name} of shape {shape:?} is too large to write to {}",
+                    shown.display()
+                );
+            };
             slots.push(Slot {
                 name: name.clone(),
                 dtype: *dtype,
@@ -84,7 +97,7 @@ impl StreamingWriter {
         header.resize(header.len().next_multiple_of(8), b' ');
 
         let file =
-            File::create(path).wrap_err_with(|| format!("cannot create {}", path.display()))?;
+            File::create(path).wrap_err_with(|| format!("cannot create {}", shown.display()))?;
         let mut file = BufWriter::with_capacity(1 << 20, file);
         let data_start = 8 + header.len() as u64;
         let io = (|| {
@@ -93,10 +106,10 @@ impl StreamingWriter {
             // The whole length now, so a tensor can be written at its offset in any order.
             file.get_ref().set_len(data_start + offset)
         })();
-        io.wrap_err_with(|| format!("writing {}", path.display()))?;
+        io.wrap_err_with(|| format!("writing {}", shown.display()))?;
         Ok(Self {
             file,
-            path: path.to_path_buf(),
+            shown: shown.to_path_buf(),
             data_start,
             slots,
         })
@@ -140,7 +153,7 @@ impl StreamingWriter {
         fill: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<u64>,
     ) -> Result<()> {
         let Some(i) = self.slots.iter().position(|s| s.name == name) else {
-            bail!("{name} is not in the header of {}", self.path.display());
+            bail!("{name} is not in the header of {}", self.shown.display());
         };
         let slot = &self.slots[i];
         if slot.shape != shape || slot.dtype != dtype || slot.written {
@@ -156,7 +169,7 @@ impl StreamingWriter {
             .file
             .seek(SeekFrom::Start(self.data_start + begin))
             .and_then(|_| fill(&mut self.file))
-            .wrap_err_with(|| format!("writing {}", self.path.display()))?;
+            .wrap_err_with(|| format!("writing {}", self.shown.display()))?;
         if written != end - begin {
             bail!(
                 "{name}: {written} bytes for a tensor of {} bytes",
@@ -170,11 +183,11 @@ impl StreamingWriter {
     /// Check that every tensor of the header was written, and flush the file.
     pub fn finish(mut self) -> Result<()> {
         if let Some(s) = self.slots.iter().find(|s| !s.written) {
-            bail!("{} was never written to {}", s.name, self.path.display());
+            bail!("{} was never written to {}", s.name, self.shown.display());
         }
         self.file
             .flush()
-            .wrap_err_with(|| format!("writing {}", self.path.display()))
+            .wrap_err_with(|| format!("writing {}", self.shown.display()))
     }
 }
 
@@ -192,7 +205,7 @@ mod tests {
             ("b".to_string(), Dtype::F32, vec![1]),
         ];
         let meta = HashMap::from([("format".to_string(), "pt".to_string())]);
-        let mut w = StreamingWriter::create(&path, &tensors, &meta)?;
+        let mut w = StreamingWriter::create(&path, &path, &tensors, &meta)?;
         // Not in header order.
         w.write_f32("b", &[1], &[7.0])?;
         w.write_i64("ids", &[1, 2], &[5, 9])?;
@@ -222,12 +235,12 @@ mod tests {
             ("a".to_string(), Dtype::F32, vec![2]),
             ("b".to_string(), Dtype::F32, vec![1]),
         ];
-        let mut w = StreamingWriter::create(&path, &tensors, &HashMap::new())?;
+        let mut w = StreamingWriter::create(&path, &path, &tensors, &HashMap::new())?;
         assert!(w.write_f32("a", &[3], &[0.0; 3]).is_err());
         assert!(w.write_f32("a", &[2], &[0.0]).is_err()); // too few values
         assert!(w.write_i64("a", &[2], &[0; 2]).is_err());
         assert!(w.write_f32("c", &[1], &[0.0]).is_err());
-        let mut w = StreamingWriter::create(&path, &tensors, &HashMap::new())?;
+        let mut w = StreamingWriter::create(&path, &path, &tensors, &HashMap::new())?;
         w.write_f32("a", &[2], &[1.0, 2.0])?;
         assert!(w.write_f32("a", &[2], &[1.0, 2.0]).is_err());
         let err = w.finish().unwrap_err().to_string();

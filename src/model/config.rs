@@ -126,7 +126,7 @@ impl Config {
                 return Err(format!("{name} is 0"));
             }
         }
-        if hf.n_embd % hf.n_head != 0 {
+        if !hf.n_embd.is_multiple_of(hf.n_head) {
             return Err(format!(
                 "n_embd {} is not divisible by n_head {}",
                 hf.n_embd, hf.n_head

@@ -50,13 +50,7 @@ impl Trace {
 impl Gpt2 {
     /// Run a prompt and record the hooks `filter` selects.
     pub fn trace(&self, ids: &[u32], filter: NamesFilter) -> color_eyre::Result<Trace> {
-        self.check_len(ids.len())?;
-        if ids.is_empty() {
-            return hinted(
-                "the prompt has no tokens",
-                "type some text, or keep the BOS token (drop --no-bos)",
-            );
-        }
+        self.check_prompt(ids)?;
         let mut trace = Trace {
             ids: Vec::new(),
             filter,
@@ -76,19 +70,12 @@ impl Gpt2 {
     /// Run a prompt once and send the hooks `sink` wants to it as they are computed, keeping none of
     /// them: what `glassbox dump` streams to a file. Returns the next-token logits [d_vocab].
     pub fn record(&self, ids: &[u32], sink: &mut dyn HookSink) -> color_eyre::Result<Tensor> {
-        self.check_len(ids.len())?;
-        if ids.is_empty() {
-            return hinted(
-                "the prompt has no tokens",
-                "type some text, or keep the BOS token (drop --no-bos)",
-            );
-        }
+        self.check_prompt(ids)?;
         let input = Tensor::new(ids, self.device())?.unsqueeze(0)?; // [1, t]
         let logits = self
             .forward_inner(&input, 0, None, Some(sink), false) // [1, t', d_vocab]
             .wrap_err("running the model on the prompt")?;
-        let rows = logits.dim(1)?;
-        Ok(logits.get(0)?.get(rows - 1)?) // [d_vocab]
+        Ok(last_row(&logits)?)
     }
 
     /// Append one token; only the new position's rows of every captured tensor are computed.
@@ -132,9 +119,20 @@ impl Gpt2 {
             Some(&mut rec as &mut dyn HookSink),
             false,
         )?;
-        let rows = logits.dim(1)?;
-        trace.next_logits = logits.get(0)?.get(rows - 1)?; // [d_vocab]
+        trace.next_logits = last_row(&logits)?;
         trace.ids.extend_from_slice(new_ids);
+        Ok(())
+    }
+
+    /// A prompt the model can run: at least one token, and no more than its context.
+    pub fn check_prompt(&self, ids: &[u32]) -> color_eyre::Result<()> {
+        self.check_len(ids.len())?;
+        if ids.is_empty() {
+            return hinted(
+                "the prompt has no tokens",
+                "type some text, or keep the BOS token (drop --no-bos)",
+            );
+        }
         Ok(())
     }
 
@@ -148,4 +146,10 @@ impl Gpt2 {
         }
         Ok(())
     }
+}
+
+/// The last position's logits: [1, t, d_vocab] -> [d_vocab].
+fn last_row(logits: &Tensor) -> Result<Tensor> {
+    let rows = logits.dim(1)?;
+    logits.get(0)?.get(rows - 1)
 }

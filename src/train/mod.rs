@@ -117,7 +117,7 @@ impl TrainConfig {
                 format!("give {name} a positive value"),
             );
         }
-        if self.d_model % self.n_heads != 0 {
+        if !self.d_model.is_multiple_of(self.n_heads) {
             return hinted(
                 format!(
                     "--d-model {} is not divisible by --heads {}",
