@@ -2,7 +2,8 @@
 //! plus `input_ids` (I64 [1, seq]), as safetensors that `safetensors.torch.load_file` reads.
 //!
 //! Each tensor is written as soon as the forward pass computes it and then dropped, so memory holds the
-//! weights and one layer's activations, not the whole capture (1.8 GB for GPT-2 at 1,024 tokens).
+//! weights, one layer's activations and the logits, not the whole capture (1.8 GB for GPT-2 at 1,024
+//! tokens).
 
 pub mod writer;
 
