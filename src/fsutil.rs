@@ -1,5 +1,6 @@
 //! Atomic file writes: a temporary file beside the target, renamed over it only when complete, so a
-//! failed or interrupted write never leaves a partial file behind.
+//! failed or interrupted write never leaves a partial file behind (`interrupt` deletes the temporary file
+//! on Ctrl-C, SIGTERM or SIGHUP).
 
 use std::path::{Path, PathBuf};
 
@@ -35,9 +36,11 @@ pub fn write_atomic(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Res
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "out".into());
     let tmp = parent.join(format!(".{file_name}.tmp-{}", std::process::id()));
+    crate::interrupt::delete_on_interrupt(&tmp);
     let result = write(&tmp).and_then(|()| {
         std::fs::rename(&tmp, path).wrap_err_with(|| format!("cannot write {}", path.display()))
     });
+    crate::interrupt::forget();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
