@@ -67,47 +67,61 @@ pub fn block_hook(layer: usize, hook: BlockHook) -> String {
     format!("blocks.{layer}.{}", hook.suffix())
 }
 
-/// Every hook name of a model with `n_layers` blocks, in forward order.
-pub fn all_hook_names(n_layers: usize) -> Vec<String> {
-    let mut names = vec![HOOK_EMBED.to_string(), HOOK_POS_EMBED.to_string()];
-    for layer in 0..n_layers {
-        names.extend(BlockHook::ALL.iter().map(|&h| block_hook(layer, h)));
-    }
-    names.push(LN_FINAL_NORMALIZED.into());
-    names.push(LOGITS.into());
-    names
+/// One hook of the forward pass.
+#[derive(Debug, Clone, Copy)]
+enum Hook {
+    Embed,
+    PosEmbed,
+    Block(usize, BlockHook),
+    LnFinal,
+    Logits,
 }
 
-/// The shape of `hook` in a pass over `seq` positions of a model configured by `cfg`.
-pub fn block_hook_shape(cfg: &Config, hook: BlockHook, seq: usize) -> Vec<usize> {
-    let (d, h, dh) = (cfg.d_model, cfg.n_heads, cfg.d_head);
-    match hook {
-        BlockHook::Q | BlockHook::K | BlockHook::V | BlockHook::Z => vec![1, seq, h, dh],
-        BlockHook::AttnScores | BlockHook::Pattern => vec![1, h, seq, seq],
-        BlockHook::ResidPre
-        | BlockHook::AttnOut
-        | BlockHook::ResidMid
-        | BlockHook::MlpOut
-        | BlockHook::ResidPost => vec![1, seq, d],
+impl Hook {
+    fn name(self) -> String {
+        match self {
+            Self::Embed => HOOK_EMBED.into(),
+            Self::PosEmbed => HOOK_POS_EMBED.into(),
+            Self::Block(layer, hook) => block_hook(layer, hook),
+            Self::LnFinal => LN_FINAL_NORMALIZED.into(),
+            Self::Logits => LOGITS.into(),
+        }
     }
+
+    /// The shape in a pass over `seq` positions of a model configured by `cfg`.
+    fn shape(self, cfg: &Config, seq: usize) -> Vec<usize> {
+        let (d, h, dh) = (cfg.d_model, cfg.n_heads, cfg.d_head);
+        match self {
+            Self::Block(_, BlockHook::Q | BlockHook::K | BlockHook::V | BlockHook::Z) => {
+                vec![1, seq, h, dh]
+            }
+            Self::Block(_, BlockHook::AttnScores | BlockHook::Pattern) => vec![1, h, seq, seq],
+            Self::Logits => vec![1, seq, cfg.d_vocab],
+            Self::Embed | Self::PosEmbed | Self::Block(..) | Self::LnFinal => vec![1, seq, d],
+        }
+    }
+}
+
+/// Every hook of a model with `n_layers` blocks, in forward order.
+fn hooks_in_order(n_layers: usize) -> impl Iterator<Item = Hook> {
+    let blocks = (0..n_layers).flat_map(|l| BlockHook::ALL.map(|h| Hook::Block(l, h)));
+    [Hook::Embed, Hook::PosEmbed]
+        .into_iter()
+        .chain(blocks)
+        .chain([Hook::LnFinal, Hook::Logits])
+}
+
+/// Every hook name of a model with `n_layers` blocks, in forward order.
+pub fn all_hook_names(n_layers: usize) -> Vec<String> {
+    hooks_in_order(n_layers).map(Hook::name).collect()
 }
 
 /// Every hook of a pass over `seq` positions, with its shape, in forward order (the order of
 /// [`all_hook_names`]).
 pub fn all_hook_shapes(cfg: &Config, seq: usize) -> Vec<(String, Vec<usize>)> {
-    let d = cfg.d_model;
-    let mut out = vec![
-        (HOOK_EMBED.to_string(), vec![1, seq, d]),
-        (HOOK_POS_EMBED.to_string(), vec![1, seq, d]),
-    ];
-    for layer in 0..cfg.n_layers {
-        for &hook in &BlockHook::ALL {
-            out.push((block_hook(layer, hook), block_hook_shape(cfg, hook, seq)));
-        }
-    }
-    out.push((LN_FINAL_NORMALIZED.into(), vec![1, seq, d]));
-    out.push((LOGITS.into(), vec![1, seq, cfg.d_vocab]));
-    out
+    hooks_in_order(cfg.n_layers)
+        .map(|h| (h.name(), h.shape(cfg, seq)))
+        .collect()
 }
 
 /// Which hooks to record: everything, or the names matching any of a list of glob patterns (`*` matches
