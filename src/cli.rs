@@ -216,6 +216,10 @@ pub struct TrainArgs {
     /// Share of training documents that are spans of random words repeated later (induction food).
     #[arg(long, default_value_t = glassbox::train::TrainConfig::default().repeat_fraction)]
     pub repeat_fraction: f64,
+    /// Share of training documents that are echo lines: random words, each repeating the word two
+    /// before it half the time (food for a sharp previous-token head).
+    #[arg(long, default_value_t = glassbox::train::TrainConfig::default().echo_fraction)]
+    pub echo_fraction: f64,
     /// How the learned position embedding starts: GPT-2's noise, or the sinusoidal encoding.
     #[arg(long, value_enum, default_value_t = glassbox::train::TrainConfig::default().pos_init)]
     pub pos_init: glassbox::train::PosInit,

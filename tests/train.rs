@@ -240,6 +240,9 @@ fn failures_leave_nothing_behind() {
     train(&tmp.path().join("x"), &["--repeat-fraction", "1.5"])
         .failure()
         .stderr(predicates::str::contains("--repeat-fraction 1.5"));
+    train(&tmp.path().join("x"), &["--echo-fraction", "0.7"])
+        .failure()
+        .stderr(predicates::str::contains("leave no room"));
     assert!(entries(tmp.path()).is_empty(), "{:?}", entries(tmp.path()));
 
     // An existing folder is kept unless --force, which replaces it whole.

@@ -28,6 +28,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         eval_every: args.eval_every,
         eval_windows: args.eval_windows,
         repeat_fraction: args.repeat_fraction,
+        echo_fraction: args.echo_fraction,
         pos_init: args.pos_init,
     };
     // Without a terminal (CI logs, `| tee`) the bar is hidden: print a line at every evaluation.

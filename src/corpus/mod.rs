@@ -36,6 +36,10 @@
 //!    model reproducing its data's rates rather than the world's.
 //! 7. **Simple stories otherwise**: templated events (going places, giving, playing, feelings,
 //!    speech, eating, weather) in the past tense, with a little present-tense description.
+//! 8. **Echo lines, only on request** ([`CorpusConfig::echo_fraction`], `glassbox train
+//!    --echo-fraction`; none in the default mix or the bundled model's recipe): random words from the
+//!    span pool, each repeating the word two before it half the time. Every word then needs the exact
+//!    previous token, which rewards a sharp previous-token head; MODEL_CARD.md reports what they did.
 //!
 //! # Mix and size
 //!
@@ -57,6 +61,7 @@
 //!
 //! The trainer joins documents with `<|endoftext|>`; documents never contain it.
 
+mod echoes;
 mod names;
 mod patterns;
 mod phrases;
@@ -93,8 +98,11 @@ pub struct CorpusConfig {
     pub repeat_fraction: f64,
     /// Fraction of documents that are counting and list blocks.
     pub counting_fraction: f64,
-    /// Fraction of documents that are grammar drills; the rest are stories.
+    /// Fraction of documents that are grammar drills.
     pub drill_fraction: f64,
+    /// Fraction of documents that are echo lines; the rest are stories. None by default, so held-out
+    /// text has none.
+    pub echo_fraction: f64,
 }
 
 impl Default for CorpusConfig {
@@ -105,6 +113,7 @@ impl Default for CorpusConfig {
             repeat_fraction: 0.12,
             counting_fraction: 0.10,
             drill_fraction: 0.08,
+            echo_fraction: 0.0,
         }
     }
 }
@@ -116,6 +125,7 @@ pub(crate) enum DocKind {
     Repeat,
     Counting,
     Drill,
+    Echo,
 }
 
 /// The kind of document `i` is, drawn from its own generator so kinds are independent of order.
@@ -133,6 +143,11 @@ fn kind_for(cfg: &CorpusConfig, rng: &mut Rng) -> DocKind {
     if roll < edge {
         return DocKind::Drill;
     }
+    // Last, so that without echo lines every document is the same as in a corpus without them.
+    edge += cfg.echo_fraction;
+    if roll < edge {
+        return DocKind::Echo;
+    }
     DocKind::Story
 }
 
@@ -145,6 +160,7 @@ pub(crate) fn document(cfg: &CorpusConfig, index: usize) -> (DocKind, String) {
         DocKind::Repeat => patterns::repeat_doc(&mut rng).0,
         DocKind::Counting => patterns::counting_doc(&mut rng),
         DocKind::Drill => patterns::drill_doc(&mut rng),
+        DocKind::Echo => echoes::echo_doc(&mut rng),
     };
     (kind, text)
 }

@@ -55,26 +55,47 @@ fn documents_are_short_ascii_and_unmarked() {
 
 #[test]
 fn the_mix_follows_the_config() {
-    let cfg = small(12, 4000);
-    let mut counts: HashMap<String, usize> = HashMap::new();
-    for i in 0..cfg.n_docs {
-        *counts
-            .entry(format!("{:?}", document(&cfg, i).0))
-            .or_default() += 1;
+    for echo_fraction in [0.0, 0.2] {
+        let cfg = CorpusConfig {
+            echo_fraction,
+            ..small(12, 4000)
+        };
+        let mut counts: HashMap<String, usize> = HashMap::new();
+        for i in 0..cfg.n_docs {
+            *counts
+                .entry(format!("{:?}", document(&cfg, i).0))
+                .or_default() += 1;
+        }
+        let frac = |k: &str| counts.get(k).copied().unwrap_or(0) as f64 / cfg.n_docs as f64;
+        for (kind, want) in [
+            ("Repeat", cfg.repeat_fraction),
+            ("Counting", cfg.counting_fraction),
+            ("Drill", cfg.drill_fraction),
+            ("Echo", cfg.echo_fraction),
+        ] {
+            assert!((frac(kind) - want).abs() < 0.03, "{kind}: {counts:?}");
+        }
     }
-    let frac = |k: &str| counts.get(k).copied().unwrap_or(0) as f64 / cfg.n_docs as f64;
-    assert!(
-        (frac("Repeat") - cfg.repeat_fraction).abs() < 0.03,
-        "{counts:?}"
-    );
-    assert!(
-        (frac("Counting") - cfg.counting_fraction).abs() < 0.03,
-        "{counts:?}"
-    );
-    assert!(
-        (frac("Drill") - cfg.drill_fraction).abs() < 0.03,
-        "{counts:?}"
-    );
+}
+
+#[test]
+fn echo_lines_replace_stories_and_leave_every_other_document_as_it_was() {
+    // Echo lines are drawn last, so adding them turns some stories into echo lines and changes nothing
+    // else: held-out text (which has none) and the other pattern blocks stay what they were.
+    let plain = small(13, 500);
+    let echoed = CorpusConfig {
+        echo_fraction: 0.3,
+        ..plain.clone()
+    };
+    let mut changed = 0;
+    for i in 0..plain.n_docs {
+        let (a, b) = (document(&plain, i), document(&echoed, i));
+        if a != b {
+            assert_eq!((a.0, b.0), (DocKind::Story, DocKind::Echo), "doc {i}");
+            changed += 1;
+        }
+    }
+    assert!(changed > 100, "only {changed} echo lines");
 }
 
 #[test]

@@ -52,6 +52,9 @@ pub struct TrainConfig {
     /// Fraction of training documents that are repeated random-word blocks. Held-out text keeps
     /// the corpus' default mix, so held-out losses compare across recipes.
     pub repeat_fraction: f64,
+    /// Fraction of training documents that are echo lines (food for a sharp previous-token head).
+    /// Held-out text has none.
+    pub echo_fraction: f64,
     /// How the learned position embedding starts.
     pub pos_init: PosInit,
 }
@@ -90,6 +93,7 @@ impl Default for TrainConfig {
             eval_every: 100,
             eval_windows: 64,
             repeat_fraction: 0.3,
+            echo_fraction: 0.0,
             pos_init: PosInit::Random,
         }
     }
@@ -146,6 +150,28 @@ impl TrainConfig {
             return hinted(
                 format!("--repeat-fraction {} is not in 0..1", self.repeat_fraction),
                 "give the share of repeated-word documents as a fraction, e.g. 0.2",
+            );
+        }
+        if !(0.0..=1.0).contains(&self.echo_fraction) {
+            return hinted(
+                format!("--echo-fraction {} is not in 0..1", self.echo_fraction),
+                "give the share of echo-line documents as a fraction, e.g. 0.2",
+            );
+        }
+        let fixed = CorpusConfig::default();
+        let mixed = self.repeat_fraction
+            + self.echo_fraction
+            + fixed.counting_fraction
+            + fixed.drill_fraction;
+        if mixed > 1.0 {
+            return hinted(
+                format!(
+                    "--repeat-fraction {} and --echo-fraction {} leave no room for the {} of counting and drill blocks",
+                    self.repeat_fraction,
+                    self.echo_fraction,
+                    fixed.counting_fraction + fixed.drill_fraction
+                ),
+                "lower one of them",
             );
         }
         let lr_ok = self.lr.is_finite() && self.lr > 0.0;
@@ -238,6 +264,7 @@ pub fn train(
         seed: cfg.seed,
         n_docs: cfg.docs,
         repeat_fraction: cfg.repeat_fraction,
+        echo_fraction: cfg.echo_fraction,
         ..CorpusConfig::default()
     });
     let held = corpus::held_out(cfg.seed, cfg.eval_docs);
