@@ -10,8 +10,8 @@ Both tasks cannot be solved without the previous token; they differ in what a bl
   different weights still tells them apart.
 - `--task echo`: random words from a pool of 100 in which, half the time, the next word repeats the word
   two before it (the bundled model's echo lines). The best guess at every position is "the previous word,
-  with even odds"; a blurred head would spread that copy over several words, and a mix of words from a
-  pool of 100 cannot be untangled afterwards.
+  with even odds". Here the copy is the answer itself, so a blurred head spreads it over words that are
+  not coming; no later layer needs to untangle anything, and so none can make up for it.
 
 Hugging Face's GPT2LMHeadModel (2 layers, 2 heads, d_model 64, context 64, no dropout) trains with the
 bundled model's optimiser settings (AdamW, lr 2e-3, betas 0.9/0.95, weight decay 0.1, 100 warm-up
@@ -24,7 +24,7 @@ Measured (seeded, 1,000 steps): on sums the loss is 0.44, close to the task's fl
 the best head, L0H1, gives only 0.40 of its attention to the previous token (0.34 with `--sinusoidal`,
 W_pos starting at the sinusoidal encoding): the blurred head is enough. On echo, both layer-0 heads
 give 0.94 of their attention to the previous token by step 250 and 0.96-0.98 at step 1,000, on plain
-random words as well as on echo lines.
+random words as well as on echo lines. (With WORDS set to 10 or 30: 0.88-0.94 by step 250.)
 
 Usage: .venv/bin/python tools/prev_token_control.py [--task sums|echo] [--steps 1000] [--sinusoidal]
 """

@@ -2,9 +2,9 @@
 //! ("sun cat sun hat sun ...").
 //!
 //! At every word the best guess is "the word just before this one, with even odds", so every word
-//! needs the exact identity of the previous token. A head that blurs it with the words further back
-//! would spread the copy over all of them, and because the words come from a pool of hundreds, the
-//! blend cannot be untangled afterwards: these lines reward a sharp previous-token head. The query
+//! needs the exact identity of the previous token. The copy is the prediction itself, so a head that
+//! blurs the previous word with the ones further back spreads probability over words that are not
+//! coming, and no later layer can make up for it: these lines reward a sharp previous-token head. The query
 //! can be any word of the pool, so the head that forms does not depend on what the current word is,
 //! and it works on the stories too.
 
