@@ -4,9 +4,10 @@
 //! At every word the best guess is "the word just before this one, with even odds", so every word
 //! needs the exact identity of the previous token. The copy is the prediction itself, so a head that
 //! blurs the previous word with the ones further back spreads probability over words that are not
-//! coming, and no later layer can make up for it: these lines reward a sharp previous-token head. The query
-//! can be any word of the pool, so the head that forms does not depend on what the current word is,
-//! and it works on the stories too.
+//! coming, and no later layer can make up for it: these lines reward a sharp previous-token head.
+//! The current word can be any word of the pool, so the head has no reason to depend on it; how far
+//! it carries over to stories, and at what share of the corpus, is in the bundled model's
+//! MODEL_CARD.md (not far enough, so far).
 
 use super::rng::Rng;
 use super::vocab::span_pool;

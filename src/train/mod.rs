@@ -146,16 +146,15 @@ impl TrainConfig {
                 "a byte-level vocabulary needs 256 byte tokens plus <|endoftext|>",
             );
         }
-        if !(0.0..=1.0).contains(&self.repeat_fraction) {
+        let shares = [
+            ("--repeat-fraction", self.repeat_fraction, "repeated-word"),
+            ("--echo-fraction", self.echo_fraction, "echo-line"),
+        ];
+        if let Some((name, value, kind)) = shares.iter().find(|(_, v, _)| !(0.0..=1.0).contains(v))
+        {
             return hinted(
-                format!("--repeat-fraction {} is not in 0..1", self.repeat_fraction),
-                "give the share of repeated-word documents as a fraction, e.g. 0.2",
-            );
-        }
-        if !(0.0..=1.0).contains(&self.echo_fraction) {
-            return hinted(
-                format!("--echo-fraction {} is not in 0..1", self.echo_fraction),
-                "give the share of echo-line documents as a fraction, e.g. 0.2",
+                format!("{name} {value} is not in 0..1"),
+                format!("give the share of {kind} documents as a fraction, e.g. 0.2"),
             );
         }
         let fixed = CorpusConfig::default();
