@@ -283,7 +283,7 @@ fn training_gradients_equal_pytorch() {
     .unwrap();
     varmap.load(dir.join("model.safetensors")).unwrap();
     let r = candle_core::safetensors::load(dir.join("grads.safetensors"), &dev).unwrap();
-    let ids = r["ids"].to_dtype(DType::U32).unwrap(); // [2, 17]
+    let ids = r["ids"].to_dtype(DType::U32).unwrap(); // [2, 65]: inputs fill the context
     let (b, n) = ids.dims2().unwrap();
     let x = ids.narrow(1, 0, n - 1).unwrap();
     let y = ids.narrow(1, 1, n - 1).unwrap();

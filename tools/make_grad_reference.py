@@ -2,10 +2,11 @@
 """Reference gradients for the training test: tests/fixtures/tiny-a/grads.safetensors.
 
 Loads the tiny-a fixture in Hugging Face transformers (eager attention, float32), computes the mean
-next-token cross-entropy on a fixed batch of 2 × 17 token ids, back-propagates, and saves the ids,
-the loss and the gradients of a few parameters (the tied embedding, the position embedding, every
-c_attn weight, ln_f's gain). tests/train.rs checks that glassbox's training forward and backward
-give the same numbers.
+next-token cross-entropy on a fixed batch of 2 × 65 token ids (inputs as long as the fixture's context,
+so attention rows reach 64 keys and span several vector registers of the fused softmax), back-propagates,
+and saves the ids, the loss and the gradients of a few parameters (the tied embedding, the position
+embedding, every c_attn weight, ln_f's gain). tests/train.rs checks that glassbox's training forward and
+backward give the same numbers.
 
 Usage: .venv/bin/python tools/make_grad_reference.py
 """
@@ -24,7 +25,8 @@ def main() -> None:
     model = GPT2LMHeadModel.from_pretrained(FIXTURE, attn_implementation="eager").float()
     model.eval()  # no dropout; gradients still flow
     vocab = model.config.vocab_size
-    ids = torch.tensor([[(i * 37 + j * 11 + i * j) % vocab for j in range(17)] for i in range(2)])
+    n = model.config.n_positions + 1  # inputs [2, n_positions], targets shifted by one
+    ids = torch.tensor([[(i * 37 + j * 11 + i * j) % vocab for j in range(n)] for i in range(2)])
     logits = model(ids[:, :-1]).logits
     loss = torch.nn.functional.cross_entropy(logits.reshape(-1, vocab), ids[:, 1:].reshape(-1))
     loss.backward()
