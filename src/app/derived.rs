@@ -105,7 +105,7 @@ impl App {
         Some(d)
     }
 
-    /// Every head's score on this prompt by the metric the Heads view shows: [layer][head].
+    /// Every head's score on this prompt by the metric the Heads view shows: `[layer][head]`.
     pub fn head_scores(&self) -> Vec<Vec<f32>> {
         let (n_layers, _) = self.dims();
         let metric = self.head_metric;

@@ -174,7 +174,7 @@ impl Outcome {
     }
 }
 
-/// Every head's score by `criterion` on the current prompt: [layer][head].
+/// Every head's score by `criterion` on the current prompt: `[layer][head]`.
 pub fn head_scores(
     capture: &Capture,
     ids: &[u32],

@@ -348,7 +348,7 @@ impl Gpt2 {
     }
 
     /// The logit lens: the whole final LayerNorm (with this vector's own statistics) and the
-    /// unembedding applied to any residual-stream vector. resid: [d_model] -> logits [d_vocab].
+    /// unembedding applied to any residual-stream vector. `resid: [d_model] -> logits [d_vocab]`.
     pub fn logit_lens(&self, resid: &Tensor) -> Result<Tensor> {
         let x = resid.to_dtype(DType::F32)?.reshape((1, ()))?; // [1, d]
         let normalized = self.ln_f.normalize(&x)?;

@@ -60,7 +60,7 @@ impl Sampler {
         self.config
     }
 
-    /// logits: [d_vocab] -> the chosen token id.
+    /// `logits: [d_vocab]` -> the chosen token id.
     pub fn sample(&mut self, logits: &Tensor) -> Result<u32> {
         self.inner.sample(logits)
     }

@@ -1,6 +1,6 @@
 //! Where a forward pass sends the hooks it records.
 //!
-//! The pass itself only knows hook names and tensors. A [`Recorder`] keeps them in a [`Capture`] (the
+//! The pass itself only knows hook names and tensors. A `Recorder` keeps them in a [`Capture`] (the
 //! tutor, `inspect`, stepping); `glassbox dump` streams them to a file instead, so a long prompt never
 //! holds every activation in memory at once.
 

@@ -41,7 +41,7 @@ impl Trace {
         &mut self.capture
     }
 
-    /// Logits for the token after the last one [d_vocab].
+    /// Logits for the token after the last one, `[d_vocab]`.
     pub fn next_logits(&self) -> &Tensor {
         &self.next_logits
     }
@@ -68,7 +68,7 @@ impl Gpt2 {
     }
 
     /// Run a prompt once and send the hooks `sink` wants to it as they are computed, keeping none of
-    /// them: what `glassbox dump` streams to a file. Returns the next-token logits [d_vocab].
+    /// them: what `glassbox dump` streams to a file. Returns the next-token logits, `[d_vocab]`.
     pub fn record(&self, ids: &[u32], sink: &mut dyn HookSink) -> color_eyre::Result<Tensor> {
         self.check_prompt(ids)?;
         let input = Tensor::new(ids, self.device())?.unsqueeze(0)?; // [1, t]

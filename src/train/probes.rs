@@ -32,7 +32,7 @@ impl ProbeCounts {
     };
 }
 
-/// Per-head scores, [layer][head].
+/// Per-head scores, `[layer][head]`.
 pub type HeadTable = Vec<Vec<f32>>;
 
 /// Token sequences to score heads on, each starting with `<|endoftext|>` as a prompt does.
