@@ -5,9 +5,9 @@
 //! needs the exact identity of the previous token. The copy is the prediction itself, so a head that
 //! blurs the previous word with the ones further back spreads probability over words that are not
 //! coming, and no later layer can make up for it: these lines reward a sharp previous-token head.
-//! The current word can be any word of the pool, so the head has no reason to depend on it; how far
-//! it carries over to stories, and at what share of the corpus, is in the bundled model's
-//! MODEL_CARD.md (not far enough, so far).
+//! Models do grow such a head on these lines; how far it carries over to stories, at what share of
+//! the corpus and after an echo-only start, is in the bundled model's MODEL_CARD.md (not far enough:
+//! on stories the model puts the head to other uses).
 
 use super::rng::Rng;
 use super::vocab::span_pool;
