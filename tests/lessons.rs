@@ -8,7 +8,7 @@ use glassbox::app::lessons::Lessons;
 use glassbox::app::worker::{Request, Response, Session};
 use glassbox::app::App;
 use glassbox::lesson::task::{best_head, head_scores, Outcome, TaskKind};
-use glassbox::lesson::{self, check::check_against};
+use glassbox::lesson::{self, check::check_against, check::check_claim};
 use glassbox::model;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
@@ -33,6 +33,37 @@ fn every_lesson_parses_and_its_claims_hold_on_the_bundled_model() {
         .map(|s| s.claims.len())
         .sum();
     assert!(claims >= 5, "lessons make claims the tests check: {claims}");
+}
+
+/// An ablation claim is checked by running the model with the head off: lesson 9's claim that the
+/// name copy needs L1H3 holds, and the same claim made of L1H1 is reported false with the numbers.
+#[test]
+fn an_ablation_claim_is_checked_with_the_head_switched_off() {
+    let loaded = model::load(None, &Device::Cpu).unwrap();
+    let prompt =
+        "There was a girl named Zorva Kelpim. Zorva Kelpim went to the park. The next day, Zorva";
+    let claim = |head: usize| -> lesson::Claim {
+        toml::from_str(&format!(
+            "kind = \"ablated\"\ntoken = \" K\"\nablate = [1, {head}]\nbelow = 0.05"
+        ))
+        .unwrap()
+    };
+    assert_eq!(check_claim(&loaded, prompt, &claim(3)), Ok(()));
+    let err = check_claim(&loaded, prompt, &claim(1)).unwrap_err();
+    assert!(
+        err.starts_with("claim false: with L1H1 ablated p(\" K\") = 0.")
+            && err.contains("clean 0."),
+        "{err}"
+    );
+    let err = check_claim(
+        &loaded,
+        prompt,
+        &lesson::Claim {
+            ablate: Some(vec![1, 9]),
+            ..claim(3)
+        },
+    );
+    assert!(err.unwrap_err().contains("no head L1H9"));
 }
 
 /// An app with the model and the lessons, in a temporary data folder.

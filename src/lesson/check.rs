@@ -6,8 +6,18 @@ use crate::model::{LoadedModel, NamesFilter};
 
 /// Next-token probabilities after `prompt` (BOS first when the model has one).
 pub fn next_probs(model: &LoadedModel, prompt: &str) -> color_eyre::Result<Vec<f32>> {
+    next_probs_ablated(model, prompt, &[])
+}
+
+/// The same with the given (layer, head) pairs switched off, as the tutor's ablation does it.
+fn next_probs_ablated(
+    model: &LoadedModel,
+    prompt: &str,
+    heads: &[(usize, usize)],
+) -> color_eyre::Result<Vec<f32>> {
     let ids = model.codec.encode(prompt, model.codec.bos_id().is_some())?;
-    let trace = model.model.trace(&ids, NamesFilter::parse("logits"))?;
+    let net = model.model.with_ablated_heads(heads)?;
+    let trace = net.trace(&ids, NamesFilter::parse("logits"))?;
     Ok(softmax(&trace.next_logits().to_vec1::<f32>()?, 1.0))
 }
 
@@ -27,6 +37,9 @@ fn one_token(model: &LoadedModel, text: &str) -> Result<u32, String> {
 pub fn check_claim(model: &LoadedModel, prompt: &str, claim: &Claim) -> Result<(), String> {
     if claim.kind == "param-count" {
         return check_param_count(model, claim);
+    }
+    if claim.kind == "ablated" {
+        return check_ablated(model, prompt, claim);
     }
     let probs = next_probs(model, prompt).map_err(|e| format!("cannot run the prompt: {e}"))?;
     let text = claim.token.as_deref().unwrap_or_default();
@@ -58,6 +71,32 @@ pub fn check_claim(model: &LoadedModel, prompt: &str, claim: &Claim) -> Result<(
             }
         }
         (kind, _) => Err(format!("unknown claim kind {kind:?}")),
+    }
+}
+
+/// An "ablated" claim: `token`'s probability with one head switched off, against a bound.
+fn check_ablated(model: &LoadedModel, prompt: &str, claim: &Claim) -> Result<(), String> {
+    let text = claim.token.as_deref().unwrap_or_default();
+    let token = one_token(model, text)? as usize;
+    let Some(&[layer, head]) = claim.ablate.as_deref() else {
+        return Err("an ablated claim needs ablate = [layer, head]".into());
+    };
+    let run = |heads: &[(usize, usize)]| {
+        next_probs_ablated(model, prompt, heads).map_err(|e| format!("cannot run the prompt: {e}"))
+    };
+    let clean = run(&[])?[token];
+    let p = run(&[(layer, head)])?[token];
+    let (holds, bound) = match (claim.below, claim.above) {
+        (Some(b), _) => (p < b, format!("below {b}")),
+        (_, Some(a)) => (p > a, format!("above {a}")),
+        _ => return Err("an ablated claim needs below or above".into()),
+    };
+    if holds {
+        Ok(())
+    } else {
+        Err(format!(
+            "claim false: with L{layer}H{head} ablated p({text:?}) = {p:.3} (clean {clean:.3}), not {bound}"
+        ))
     }
 }
 

@@ -56,7 +56,9 @@ pub struct ViewSpec {
 pub struct Claim {
     /// "top-token": `token` is the most probable next token after `prompt`;
     /// "more-likely": `token` is more probable than `than` after `prompt`;
-    /// "param-count": the model's `part` (embedding, position, block, total) has `value` parameters.
+    /// "param-count": the model's `part` (embedding, position, block, total) has `value` parameters;
+    /// "ablated": with head `ablate` = [layer, head] switched off, `token`'s probability after
+    /// `prompt` is below `below` or above `above` (so a lesson can say which head a behaviour needs).
     pub kind: String,
     /// Default: the lesson's prompt.
     pub prompt: Option<String>,
@@ -64,6 +66,9 @@ pub struct Claim {
     pub than: Option<String>,
     pub part: Option<String>,
     pub value: Option<u64>,
+    pub ablate: Option<Vec<usize>>,
+    pub below: Option<f32>,
+    pub above: Option<f32>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -184,12 +189,17 @@ impl Lesson {
                         "top-token" => claim.token.is_some(),
                         "more-likely" => claim.token.is_some() && claim.than.is_some(),
                         "param-count" => claim.part.is_some() && claim.value.is_some(),
+                        "ablated" => {
+                            claim.token.is_some()
+                                && matches!(claim.ablate.as_deref(), Some([_, _]))
+                                && (claim.below.is_some() != claim.above.is_some())
+                        }
                         _ => false,
                     };
                     if !ok {
                         return Err(err(
                             start + 1,
-                            "a claim is kind = \"top-token\" (token), \"more-likely\" (token, than) or \"param-count\" (part, value)".into(),
+                            "a claim is kind = \"top-token\" (token), \"more-likely\" (token, than), \"param-count\" (part, value) or \"ablated\" (token, ablate = [layer, head], and below or above)".into(),
                         ));
                     }
                     step.claims.push((claim, start + 1));

@@ -79,6 +79,28 @@ fn errors_name_the_line() {
     assert!(e.contains("never closed"), "{e}");
     let e = error(&GOOD.replace("cursor = -1", "cursr = -1"));
     assert!(e.starts_with("15:") && e.contains("cursr"), "{e}");
+    let claim =
+        "```claim\nkind = \"ablated\"\ntoken = \" man\"\nablate = [1, 2]\nbelow = 0.1\n```\n";
+    let with_claim = |c: &str| GOOD.replace("More text.", &format!("More text.\n{c}"));
+    let l = parse(&with_claim(claim)).unwrap();
+    let (c, line) = &l.steps[1].claims[0];
+    assert_eq!(
+        (c.ablate.as_deref(), c.below, *line),
+        (Some(&[1, 2][..]), Some(0.1), 27)
+    );
+    for broken in [
+        claim
+            .replace("below", "above")
+            .replace("```\n", "below = 0.2\n```\n"),
+        claim.replace("below = 0.1\n", ""),
+        claim.replace("[1, 2]", "[1]"),
+    ] {
+        let e = error(&with_claim(&broken));
+        assert!(
+            e.starts_with("27: a claim is kind") && e.contains("ablated"),
+            "{e}"
+        );
+    }
     assert!(
         error(&GOOD.replace("## First step", "Stray text\n## First step"))
             .starts_with("9: text before")

@@ -179,7 +179,8 @@ pub fn next_token(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         let (id, p) = top_k(ab, 1)[0];
         lines.push(Line::styled(
             format!(
-                "with L{l}H{h} ablated the top token is {} ({p:.3})",
+                // Short enough for the panel's width at 100 columns.
+                "L{l}H{h} off: top is {} ({p:.3})",
                 visible(&info.codec.token_str(id))
             ),
             theme.bar_alt(),
