@@ -126,15 +126,26 @@ impl Widget for Screen<'_> {
 
 /// Every key, in a box over the view.
 fn help(theme: Theme, area: Rect, buf: &mut Buffer) {
-    let w = area.width.min(76);
-    let h = area.height.min(KEYS.len() as u16 + 4);
+    let key_w = KEYS
+        .iter()
+        .map(|(k, _)| k.chars().count())
+        .max()
+        .unwrap_or(0);
+    let what_w = KEYS
+        .iter()
+        .map(|(_, w)| w.chars().count())
+        .max()
+        .unwrap_or(0);
+    // Borders, the key column, two spaces, the longest description: nothing is cut at 80 columns.
+    let w = area.width.min((key_w + what_w + 4) as u16);
+    let h = area.height.min(KEYS.len() as u16 + 3);
     let rect = Rect::new(area.x + (area.width - w) / 2, area.y, w, h);
     Clear.render(rect, buf);
     let mut lines: Vec<Line> = KEYS
         .iter()
         .map(|(k, what)| {
             Line::from(vec![
-                Span::styled(format!("{k:>16}  "), theme.accent()),
+                Span::styled(format!("{k:>key_w$}  "), theme.accent()),
                 Span::raw(*what),
             ])
         })

@@ -21,10 +21,7 @@ pub fn residual(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
             format!("residual stream at position {}", app.cursor),
             theme.accent(),
         ),
-        Span::styled(
-            "  ‖x‖ after each block = before + attention + MLP (vectors, so norms do not add)",
-            theme.dim(),
-        ),
+        Span::styled("  the vectors add up, their norms ‖x‖ do not", theme.dim()),
     ]);
     let body = titled(title, area, buf);
     let c = app.cursor;
