@@ -207,6 +207,22 @@ fn help_opens_and_any_key_closes_it_and_q_quits() {
     assert!(text(&render(&app, ColorMode::TrueColor, 100, 30)).contains("ablate the selected head"));
     press(&mut app, &mut s, KeyCode::Char('x'));
     assert!(!app.help && !app.quit);
+    // On 80 × 24 the list does not fit: ↓ scrolls to its end, ↑ back, and the box stays open.
+    press(&mut app, &mut s, KeyCode::Char('?'));
+    let short = |app: &App| text(&render(app, ColorMode::TrueColor, 80, 24));
+    assert!(short(&app).contains("Keys · ↑↓ scroll") && !short(&app).contains("q / Ctrl-C"));
+    for _ in 0..30 {
+        press(&mut app, &mut s, KeyCode::Down);
+    }
+    assert!(app.help && short(&app).contains("q / Ctrl-C  quit"));
+    assert!(!short(&app).contains("move the cursor token"));
+    for _ in 0..30 {
+        press(&mut app, &mut s, KeyCode::Up);
+    }
+    assert!(short(&app).contains("move the cursor token"));
+    press(&mut app, &mut s, KeyCode::Esc);
+    assert!(!app.help && !app.quit && app.help_scroll == 0);
+    press(&mut app, &mut s, KeyCode::Char('?'));
     press(&mut app, &mut s, KeyCode::Char('q'));
     assert!(app.quit);
     let (mut app, _) = started(PROMPT);

@@ -53,10 +53,19 @@ impl App {
             return self.on_edit_key(key);
         }
         if self.help {
-            // Any key closes the help; q still quits.
-            self.help = false;
-            if key.code == KeyCode::Char('q') {
-                self.quit = true;
+            // ↑ ↓ scroll a help box that does not fit; any other key closes it; q still quits.
+            match key.code {
+                KeyCode::Down | KeyCode::Char('j') => {
+                    self.help_scroll = (self.help_scroll + 1).min(KEYS.len() as u16)
+                }
+                KeyCode::Up | KeyCode::Char('k') => {
+                    self.help_scroll = self.help_scroll.saturating_sub(1)
+                }
+                code => {
+                    self.help = false;
+                    self.help_scroll = 0;
+                    self.quit = code == KeyCode::Char('q');
+                }
             }
             return Vec::new();
         }

@@ -124,6 +124,8 @@ pub struct App {
     /// Half-block cells (two rows per line) instead of one row per line.
     pub dense: bool,
     pub help: bool,
+    /// Lines the help box is scrolled down by, for terminals too short to show every key.
+    pub help_scroll: u16,
     /// The prompt being edited, when the editor is open.
     pub editing: Option<String>,
     /// Work the worker is doing now, shown in the status line.
@@ -165,6 +167,7 @@ impl App {
             lens: None,
             dense: false,
             help: false,
+            help_scroll: 0,
             editing: None,
             busy: Some("loading the model…".into()),
             status: String::new(),

@@ -119,13 +119,13 @@ impl Widget for Screen<'_> {
             lesson::list(app, self.theme, body, buf);
         }
         if app.help {
-            help(self.theme, body, buf);
+            help(self.theme, app.help_scroll, body, buf);
         }
     }
 }
 
-/// Every key, in a box over the view.
-fn help(theme: Theme, area: Rect, buf: &mut Buffer) {
+/// Every key, in a box over the view; `scroll` lines down when the box is shorter than the list.
+fn help(theme: Theme, scroll: u16, area: Rect, buf: &mut Buffer) {
     let key_w = KEYS
         .iter()
         .map(|(k, _)| k.chars().count())
@@ -138,9 +138,12 @@ fn help(theme: Theme, area: Rect, buf: &mut Buffer) {
         .unwrap_or(0);
     // Borders, the key column, two spaces, the longest description: nothing is cut at 80 columns.
     let w = area.width.min((key_w + what_w + 4) as u16);
-    let h = area.height.min(KEYS.len() as u16 + 3);
+    let n = KEYS.len() as u16 + 1; // the keys and the closing line
+    let h = area.height.min(n + 2);
     let rect = Rect::new(area.x + (area.width - w) / 2, area.y, w, h);
     Clear.render(rect, buf);
+    let inner = h.saturating_sub(2);
+    let scroll = scroll.min(n.saturating_sub(inner));
     let mut lines: Vec<Line> = KEYS
         .iter()
         .map(|(k, what)| {
@@ -150,9 +153,18 @@ fn help(theme: Theme, area: Rect, buf: &mut Buffer) {
             ])
         })
         .collect();
-    lines.push(Line::styled("any key closes this help", theme.dim()));
+    let (title, footer) = if inner < n {
+        (
+            " Keys · ↑↓ scroll ",
+            "↑ ↓ scroll, any other key closes this help",
+        )
+    } else {
+        (" Keys ", "any key closes this help")
+    };
+    lines.push(Line::styled(footer, theme.dim()));
     Paragraph::new(lines)
-        .block(Block::bordered().title(" Keys "))
+        .scroll((scroll, 0))
+        .block(Block::bordered().title(title))
         .render(rect, buf);
 }
 
