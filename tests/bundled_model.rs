@@ -124,8 +124,8 @@ fn head_scores(m: &LoadedModel) -> (HeadTable, HeadTable) {
     probes.scores(&m.model).expect("heads score")
 }
 
-// Lesson 9's step "Where the key comes from" says that no head of this model looks only one token
-// back; weights that pass this test must come with that step rewritten.
+// Lessons 5 ("Jobs heads do") and 9 ("Where the key comes from") say that this model has no sharp
+// previous-token head; weights that pass this test must come with those steps rewritten.
 #[test]
 #[ignore = "target not met by the committed weights (best 0.27): see models/glassbox-tiny/MODEL_CARD.md"]
 fn a_previous_token_head() {
