@@ -46,7 +46,11 @@ pub fn run(cmd: LessonsCommand) -> Result<()> {
                 Ok(())
             } else {
                 hinted(
-                    format!("{} problems in {n} lesson files", errors.len()),
+                    format!(
+                        "{} in {}",
+                        plural(errors.len(), "problem"),
+                        plural(n, "lesson file")
+                    ),
                     "each line above is file:line: problem; lessons/README.md explains the format",
                 )
             }
@@ -86,4 +90,9 @@ fn list() -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// "1 problem", "2 problems".
+fn plural(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
 }
