@@ -64,7 +64,9 @@ impl App {
                 code => {
                     self.help = false;
                     self.help_scroll = 0;
-                    self.quit = code == KeyCode::Char('q');
+                    if code == KeyCode::Char('q') {
+                        self.quit = true;
+                    }
                 }
             }
             return Vec::new();

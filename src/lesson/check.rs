@@ -2,21 +2,16 @@
 
 use super::{Claim, Lesson, LessonError, TaskKind};
 use crate::analysis::predictions::{argmax, softmax};
-use crate::model::{LoadedModel, NamesFilter};
+use crate::model::{Gpt2, LoadedModel, NamesFilter};
 
 /// Next-token probabilities after `prompt` (BOS first when the model has one).
 pub fn next_probs(model: &LoadedModel, prompt: &str) -> color_eyre::Result<Vec<f32>> {
-    next_probs_ablated(model, prompt, &[])
+    next_probs_of(&model.model, model, prompt)
 }
 
-/// The same with the given (layer, head) pairs switched off, as the tutor's ablation does it.
-fn next_probs_ablated(
-    model: &LoadedModel,
-    prompt: &str,
-    heads: &[(usize, usize)],
-) -> color_eyre::Result<Vec<f32>> {
+/// The same from `net`, the loaded model or a copy of it with heads switched off.
+fn next_probs_of(net: &Gpt2, model: &LoadedModel, prompt: &str) -> color_eyre::Result<Vec<f32>> {
     let ids = model.codec.encode(prompt, model.codec.bos_id().is_some())?;
-    let net = model.model.with_ablated_heads(heads)?;
     let trace = net.trace(&ids, NamesFilter::parse("logits"))?;
     Ok(softmax(&trace.next_logits().to_vec1::<f32>()?, 1.0))
 }
@@ -81,23 +76,25 @@ fn check_ablated(model: &LoadedModel, prompt: &str, claim: &Claim) -> Result<(),
     let Some(&[layer, head]) = claim.ablate.as_deref() else {
         return Err("an ablated claim needs ablate = [layer, head]".into());
     };
-    let run = |heads: &[(usize, usize)]| {
-        next_probs_ablated(model, prompt, heads).map_err(|e| format!("cannot run the prompt: {e}"))
-    };
-    let clean = run(&[])?[token];
-    let p = run(&[(layer, head)])?[token];
+    let cannot = |e: color_eyre::Report| format!("cannot run the prompt: {e}");
+    // The tutor's ablation: the same weights, with the head's hook_z zeroed.
+    let net = model
+        .model
+        .with_ablated_heads(&[(layer, head)])
+        .map_err(|e| e.to_string())?;
+    let p = next_probs_of(&net, model, prompt).map_err(cannot)?[token];
     let (holds, bound) = match (claim.below, claim.above) {
         (Some(b), _) => (p < b, format!("below {b}")),
         (_, Some(a)) => (p > a, format!("above {a}")),
         _ => return Err("an ablated claim needs below or above".into()),
     };
     if holds {
-        Ok(())
-    } else {
-        Err(format!(
-            "claim false: with L{layer}H{head} ablated p({text:?}) = {p:.3} (clean {clean:.3}), not {bound}"
-        ))
+        return Ok(());
     }
+    let clean = next_probs(model, prompt).map_err(cannot)?[token];
+    Err(format!(
+        "claim false: with L{layer}H{head} ablated p({text:?}) = {p:.3} (clean {clean:.3}), not {bound}"
+    ))
 }
 
 /// Parameter counts from the configuration, as lesson 2 adds them up.
