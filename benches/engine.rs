@@ -13,7 +13,7 @@ use std::time::Instant;
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{VarBuilder, VarMap};
 use glassbox::model::hooks::NamesFilter;
-use glassbox::model::{Config, Gpt2};
+use glassbox::model::{Config, Gpt2, Model};
 
 fn gpt2_small() -> Config {
     let hf = serde_json::json!({
@@ -23,7 +23,7 @@ fn gpt2_small() -> Config {
 }
 
 /// Random weights as plain tensors (not training variables), named as a Hugging Face checkpoint.
-fn build(cfg: &Config) -> Gpt2 {
+fn build(cfg: &Config) -> Model {
     let dev = Device::Cpu;
     let varmap = VarMap::new();
     let vb = VarBuilder::from_varmap(&varmap, DType::F32, &dev);
@@ -42,6 +42,7 @@ fn build(cfg: &Config) -> Gpt2 {
         true,
     )
     .unwrap()
+    .into()
 }
 
 fn random_ids(n: usize, vocab: usize, seed: u64) -> Vec<u32> {

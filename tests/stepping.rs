@@ -3,7 +3,7 @@
 mod common;
 
 use candle_core::Device;
-use common::{fixture_dir, rel_err, FIXTURES};
+use common::{fixture_dir, rel_err, HF_FIXTURES as FIXTURES};
 use glassbox::model::{self, NamesFilter};
 
 const PROMPT: &str = "The cat sat on the mat, and then the cat slept.";

@@ -202,7 +202,7 @@ fn sinusoidal_position_init() {
         args.extend_from_slice(extra);
         train(&out, &args).success();
         let loaded = glassbox::model::load(Some(out.to_str().unwrap()), &Device::Cpu).unwrap();
-        loaded.model.pos_embed().to_vec2::<f32>().unwrap()
+        loaded.model.pos_embed().unwrap().to_vec2::<f32>().unwrap()
     };
     let sinusoid = glassbox::analysis::heatmap::sinusoidal(128, 32);
     let scale = 0.02 * std::f32::consts::SQRT_2;
@@ -287,7 +287,7 @@ fn training_gradients_equal_pytorch() {
     let (b, n) = ids.dims2().unwrap();
     let x = ids.narrow(1, 0, n - 1).unwrap();
     let y = ids.narrow(1, 1, n - 1).unwrap();
-    let logits = model.forward(&x).unwrap(); // [b, n-1, vocab]
+    let logits = model.forward_t(&x, true).unwrap(); // [b, n-1, vocab]
     assert_eq!(logits.dims(), &[b, n - 1, cfg.d_vocab]);
     // The trainer's own loss (the fused cross-entropy), so its gradient is checked too.
     let loss = glassbox::train::next_token_loss(&logits, &y).unwrap();

@@ -285,9 +285,41 @@ pub fn sinusoidal(n_pos: usize, d: usize) -> Heatmap {
     map
 }
 
+/// A rotary embedding's angles as the rotation applies them: cos (or sin) of position × frequency, over
+/// positions × dimension pairs (pair i turns dimensions i and i + d_head/2 by position · freqs[i]).
+pub fn rotary_angles(freqs: &[f64], n_pos: usize, sine: bool) -> Heatmap {
+    let d = freqs.len();
+    let mut values = Vec::with_capacity(n_pos * d);
+    for p in 0..n_pos {
+        for &f in freqs {
+            let angle = p as f64 * f;
+            values.push(if sine { angle.sin() } else { angle.cos() } as f32);
+        }
+    }
+    let title = if sine {
+        "rotary: sin(position × θ_i)"
+    } else {
+        "rotary: cos(position × θ_i)"
+    };
+    let mut map = Heatmap::signed(title.into(), n_pos, d, values);
+    map.col_axis = "dimension pair".into();
+    map.scale = Scale::Signed { max_abs: 1.0 };
+    map
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rotary_angles_follow_the_frequencies() {
+        let m = rotary_angles(&[1.0, 0.01], 4, false);
+        assert_eq!((m.rows, m.cols), (4, 2));
+        assert!((m.get(3, 0).unwrap() - 3f32.cos()).abs() < 1e-6);
+        assert!((m.get(3, 1).unwrap() - 0.03f32.cos()).abs() < 1e-6);
+        let s = rotary_angles(&[1.0], 3, true);
+        assert!((s.get(2, 0).unwrap() - 2f32.sin()).abs() < 1e-6);
+    }
 
     #[test]
     fn sinusoidal_matches_the_formula_at_known_points() {

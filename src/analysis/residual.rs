@@ -4,7 +4,7 @@ use candle_core::{IndexOp, Result, Tensor, D};
 
 use super::predictions::{softmax, top_k};
 use crate::model::hooks::{block_hook, BlockHook};
-use crate::model::{Capture, Gpt2};
+use crate::model::{Capture, Model};
 
 /// L2 norms per position of one block's residual-stream hooks.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,7 +48,7 @@ pub struct LensRow {
 
 /// The logit lens at position `pos`: ln_final and the unembedding applied to the residual stream
 /// before the first block and after every block. The last row is the model's own prediction.
-pub fn logit_lens(model: &Gpt2, capture: &Capture, pos: usize, k: usize) -> Result<Vec<LensRow>> {
+pub fn logit_lens(model: &Model, capture: &Capture, pos: usize, k: usize) -> Result<Vec<LensRow>> {
     let n_layers = model.config().n_layers;
     let mut hooks = vec![block_hook(0, BlockHook::ResidPre)];
     hooks.extend((0..n_layers).map(|l| block_hook(l, BlockHook::ResidPost)));

@@ -5,6 +5,7 @@ use std::rc::Rc;
 
 use candle_core::IndexOp;
 
+use super::worker::PositionEncoding;
 use super::{App, View};
 use crate::analysis::heatmap::{self, Heatmap};
 use crate::analysis::predictions::softmax;
@@ -134,19 +135,26 @@ impl App {
         d.norms.clone()
     }
 
-    /// W_pos, the cosine similarity between positions, and the sinusoidal encoding.
+    /// W_pos, the cosine similarity between positions, and the sinusoidal encoding; for a rotary
+    /// model, the cos and sin of its rotation angles.
     pub fn position_maps(&self) -> Option<Vec<Heatmap>> {
         let info = self.info.as_ref()?;
         let mut d = self.derived()?;
         if d.positions.is_none() {
-            let w = &info.pos_embed;
             let n_ctx = info.config.n_ctx;
             let n_sim = n_ctx.min(SIMILARITY_POSITIONS);
-            d.positions = Some(vec![
-                heatmap::position_embedding(w, n_ctx).ok()?,
-                heatmap::position_similarity(w, n_sim).ok()?,
-                heatmap::sinusoidal(n_ctx, info.config.d_model),
-            ]);
+            d.positions = Some(match &info.positions {
+                PositionEncoding::Learned(w) => vec![
+                    heatmap::position_embedding(w, n_ctx).ok()?,
+                    heatmap::position_similarity(w, n_sim).ok()?,
+                    heatmap::sinusoidal(n_ctx, info.config.d_model),
+                ],
+                // A rotary model can run far past any table; show the first positions.
+                PositionEncoding::Rotary(freqs) => vec![
+                    heatmap::rotary_angles(freqs, n_sim, false),
+                    heatmap::rotary_angles(freqs, n_sim, true),
+                ],
+            });
         }
         d.positions.clone()
     }

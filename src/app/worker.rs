@@ -4,10 +4,11 @@
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::thread::JoinHandle;
 
-use candle_core::{IndexOp, Tensor};
+use candle_core::Tensor;
 use color_eyre::eyre::{Result, WrapErr};
 
 use crate::analysis::residual::{logit_lens, LensRow};
+use crate::model::family::Positions;
 use crate::model::sampling::{Sampler, SamplingConfig};
 use crate::model::{LoadedModel, NamesFilter, Trace};
 
@@ -28,6 +29,15 @@ pub const TUTOR_HOOKS: &str = "blocks.*.attn.hook_pattern, blocks.*.attn.hook_at
      blocks.*.hook_resid_pre, blocks.*.hook_attn_out, blocks.*.hook_mlp_out, \
      blocks.*.hook_resid_post, logits";
 
+/// A model's positional encoding, as the Positions view shows it.
+#[derive(Debug, Clone)]
+pub enum PositionEncoding {
+    /// W_pos [n_ctx, d_model], added to the token embedding.
+    Learned(Tensor),
+    /// The rotation frequency of each dimension pair of a head.
+    Rotary(Vec<f64>),
+}
+
 /// Facts about the loaded model that never change.
 #[derive(Clone)]
 pub struct ModelInfo {
@@ -35,8 +45,8 @@ pub struct ModelInfo {
     pub config: crate::model::Config,
     pub n_params: usize,
     pub bos: Option<u32>,
-    /// W_pos [n_ctx, d_model].
-    pub pos_embed: Tensor,
+    /// How the model encodes positions: W_pos [n_ctx, d_model], or the rotary frequencies.
+    pub positions: PositionEncoding,
     pub device: String,
     /// The tokenizer, so the UI can label predicted tokens without asking the worker.
     pub codec: crate::model::tokenizer::TextCodec,
@@ -212,7 +222,10 @@ impl Session {
             n_params: cfg.n_params(),
             config: cfg,
             bos: self.loaded.codec.bos_id(),
-            pos_embed: self.loaded.model.pos_embed().clone(),
+            positions: match self.loaded.model.positions() {
+                Positions::Learned(w) => PositionEncoding::Learned(w.clone()),
+                Positions::Rotary(rope) => PositionEncoding::Rotary(rope.frequencies().to_vec()),
+            },
             device: format!("{:?}", self.loaded.model.device().location()),
             codec: self.loaded.codec.clone(),
         }
@@ -222,7 +235,7 @@ impl Session {
     pub fn handle(&mut self, request: Request) -> Result<Response> {
         match request {
             Request::Prompt(text) => {
-                let bos = self.loaded.codec.bos_id().is_some();
+                let bos = self.loaded.codec.prepends_bos();
                 let ids = self.loaded.codec.encode(&text, bos)?;
                 let trace = self
                     .loaded
@@ -270,15 +283,11 @@ impl Session {
             }
             Request::Ablate { version, heads } => {
                 let trace = self.current()?;
-                let model = self.loaded.model.with_ablated_heads(&heads)?;
-                let run = model
-                    .trace(trace.ids(), NamesFilter::parse("logits"))
-                    .wrap_err("running the model with heads ablated")?;
-                let logits = run
-                    .capture()
-                    .get("logits")
-                    .ok_or_else(|| color_eyre::eyre::eyre!("logits were not captured"))??
-                    .i(0)?; // [seq, d_vocab]
+                let logits = self
+                    .loaded
+                    .model
+                    .ablate_heads(trace.ids(), &heads)
+                    .wrap_err("running the model with heads ablated")?; // [seq, d_vocab]
                 Ok(Response::Ablated(AblatedRun {
                     version,
                     heads,

@@ -20,7 +20,7 @@ pub fn run(args: DumpArgs) -> Result<()> {
         None => NamesFilter::All,
         Some(spec) => {
             let filter = NamesFilter::parse(spec);
-            if let Some(bad) = filter.unmatched(&all_hook_names(cfg.n_layers)) {
+            if let Some(bad) = filter.unmatched(&all_hook_names(cfg)) {
                 return hinted(
                     format!("--names: \"{bad}\" matches no hook of this {}-layer model", cfg.n_layers),
                     "names look like hook_embed, blocks.0.attn.hook_pattern, blocks.*.hook_resid_post, ln_final.hook_normalized, logits",

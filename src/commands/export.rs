@@ -135,13 +135,21 @@ fn positions(args: ExportPosArgs) -> Result<()> {
     if n == 0 || n > cfg.n_ctx {
         return hinted(
             format!(
-                "cannot show {n} positions: {} has {} (n_positions)",
+                "cannot show {n} positions: {} has {}",
                 loaded.files.name, cfg.n_ctx
             ),
             format!("pass --positions from 1 to {}", cfg.n_ctx),
         );
     }
-    let w_pos = loaded.model.pos_embed();
+    let Some(w_pos) = loaded.model.pos_embed() else {
+        return hinted(
+            format!(
+                "{} uses rotary position embeddings: it has no learned W_pos to draw",
+                loaded.files.name
+            ),
+            "export pos draws GPT-2-family models; the tutor's Positions view shows a rotary model's angles",
+        );
+    };
     let maps = vec![
         position_embedding(w_pos, n)?,
         position_similarity(w_pos, n)?,

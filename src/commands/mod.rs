@@ -45,7 +45,9 @@ fn read_prompt(args: &PromptArgs, loaded: &LoadedModel) -> Result<(String, Vec<u
             )
         }
     };
-    let ids = loaded.codec.encode(&text, !args.no_bos)?;
+    let ids = loaded
+        .codec
+        .encode(&text, !args.no_bos && loaded.codec.prepends_bos())?;
     if ids.is_empty() {
         return hinted("the prompt is empty", "give some text, or drop --no-bos");
     }

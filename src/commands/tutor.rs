@@ -55,8 +55,7 @@ pub fn run(args: TutorArgs) -> Result<()> {
         (None, None, None) => DEFAULT_PROMPT.to_string(),
     };
     let device = model::device::select(args.model.device)?;
-    let (name, dir) = loader::resolve_dir(args.model.model.as_deref())?;
-    let files = loader::locate_files(name, &dir)?;
+    let files = loader::resolve(args.model.model.as_deref())?;
     let worker = Worker::spawn(move || loader::load_files(files, &device), prompt.clone());
     let theme = Theme::new(ColorMode::detect());
 

@@ -14,8 +14,8 @@ use candle_core::{DType, Device, Storage, Tensor};
 use color_eyre::eyre::Result;
 use safetensors::Dtype;
 
-use crate::model::hooks::{all_hook_shapes, NamesFilter};
-use crate::model::{Gpt2, HookSink};
+use crate::model::hooks::{all_hook_shapes, HookPoint, NamesFilter};
+use crate::model::{Hook, Model};
 use writer::StreamingWriter;
 
 /// Where a dump goes: the file to write (a temporary one, see [`crate::fsutil::write_atomic`]) and the
@@ -29,7 +29,7 @@ pub struct DumpFile<'a> {
 /// `metadata` in the header. Returns the number of tensors written. On error the file is incomplete:
 /// write through [`crate::fsutil::write_atomic`].
 pub fn dump_prompt(
-    model: &Gpt2,
+    model: &Model,
     ids: &[u32],
     filter: &NamesFilter,
     metadata: &HashMap<String, String>,
@@ -95,18 +95,20 @@ impl FileSink {
     }
 }
 
-impl HookSink for FileSink {
-    fn wants(&self, name: &str) -> bool {
-        self.writer.has(name)
+/// One pass over the whole prompt: every attention row already spans every key, with the mask's
+/// value above the diagonal, so nothing needs padding before it is written.
+impl Hook for FileSink {
+    fn wants(&self, point: HookPoint) -> bool {
+        self.writer.has(&point.name())
     }
 
-    fn positional(&mut self, name: &str, t: &Tensor) -> candle_core::Result<()> {
-        self.write(name, t)
-    }
-
-    /// One pass over the whole prompt: every row already spans every key, with the mask's `fill` above
-    /// the diagonal, so there is nothing to pad.
-    fn attention(&mut self, name: &str, t: &Tensor, _fill: f32) -> candle_core::Result<()> {
-        self.write(name, t)
+    fn hook(
+        &mut self,
+        point: HookPoint,
+        _start: usize,
+        value: Tensor,
+    ) -> candle_core::Result<Tensor> {
+        self.write(&point.name(), &value)?;
+        Ok(value)
     }
 }

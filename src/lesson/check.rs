@@ -2,17 +2,24 @@
 
 use super::{Claim, Lesson, LessonError, TaskKind};
 use crate::analysis::predictions::{argmax, softmax};
-use crate::model::{Gpt2, LoadedModel, NamesFilter};
+use crate::model::interventions::ZeroAblation;
+use crate::model::{Hook, LoadedModel, NamesFilter};
 
 /// Next-token probabilities after `prompt` (BOS first when the model has one).
 pub fn next_probs(model: &LoadedModel, prompt: &str) -> color_eyre::Result<Vec<f32>> {
-    next_probs_of(&model.model, model, prompt)
+    next_probs_with(model, prompt, None)
 }
 
-/// The same from `net`, the loaded model or a copy of it with heads switched off.
-fn next_probs_of(net: &Gpt2, model: &LoadedModel, prompt: &str) -> color_eyre::Result<Vec<f32>> {
-    let ids = model.codec.encode(prompt, model.codec.bos_id().is_some())?;
-    let trace = net.trace(&ids, NamesFilter::parse("logits"))?;
+/// The same with `intervention` at the points it wants (a head switched off), or none.
+fn next_probs_with(
+    model: &LoadedModel,
+    prompt: &str,
+    intervention: Option<&mut dyn Hook>,
+) -> color_eyre::Result<Vec<f32>> {
+    let ids = model.codec.encode(prompt, model.codec.prepends_bos())?;
+    let trace = model
+        .model
+        .trace_with(&ids, NamesFilter::parse("logits"), intervention)?;
     Ok(softmax(&trace.next_logits().to_vec1::<f32>()?, 1.0))
 }
 
@@ -77,12 +84,13 @@ fn check_ablated(model: &LoadedModel, prompt: &str, claim: &Claim) -> Result<(),
         return Err("an ablated claim needs ablate = [layer, head]".into());
     };
     let cannot = |e: color_eyre::Report| format!("cannot run the prompt: {e}");
-    // The tutor's ablation: the same weights, with the head's hook_z zeroed.
-    let net = model
+    // The tutor's ablation: the head's hook_z zeroed.
+    model
         .model
-        .with_ablated_heads(&[(layer, head)])
+        .check_heads(&[(layer, head)])
         .map_err(|e| e.to_string())?;
-    let p = next_probs_of(&net, model, prompt).map_err(cannot)?[token];
+    let mut ablation = ZeroAblation::new(&[(layer, head)]);
+    let p = next_probs_with(model, prompt, Some(&mut ablation)).map_err(cannot)?[token];
     let (holds, bound) = match (claim.below, claim.above) {
         (Some(b), _) => (p < b, format!("below {b}")),
         (_, Some(a)) => (p > a, format!("above {a}")),
@@ -148,7 +156,7 @@ pub fn check_against(lesson: &Lesson, model: &LoadedModel) -> Vec<LessonError> {
         );
     }
     let prompt_len = |text: &str, line: usize, err: &mut dyn FnMut(usize, String)| -> usize {
-        match model.codec.encode(text, model.codec.bos_id().is_some()) {
+        match model.codec.encode(text, model.codec.prepends_bos()) {
             Ok(ids) if ids.len() <= cfg.n_ctx => ids.len(),
             Ok(ids) => {
                 err(

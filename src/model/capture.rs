@@ -10,14 +10,7 @@
 
 use candle_core::{DType, Result, Tensor};
 
-/// How an entry grows when positions are appended.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Layout {
-    /// [1, pos, ...]
-    Positional,
-    /// [1, head, query_pos, key_pos]; `fill` is what lies above the diagonal.
-    Attention { fill: f32 },
-}
+use super::hooks::Layout;
 
 #[derive(Debug, Clone)]
 struct Entry {
@@ -60,6 +53,12 @@ impl Capture {
         Some(self.assemble(entry))
     }
 
+    /// The whole tensor for `name`; an error naming it if it was not captured.
+    pub fn require(&self, name: &str) -> Result<Tensor> {
+        self.get(name)
+            .unwrap_or_else(|| Err(candle_core::Error::Msg(format!("{name} was not captured"))))
+    }
+
     /// All entries, assembled, in forward order.
     pub fn tensors(&self) -> Result<Vec<(String, Tensor)>> {
         self.entries
@@ -83,17 +82,9 @@ impl Capture {
         }
     }
 
-    /// Record a position-major tensor [1, n_new, ...] for the positions being added.
-    pub(crate) fn push_positional(&mut self, name: &str, t: Tensor) {
-        self.push(name, Layout::Positional, t)
-    }
-
-    /// Record an attention tensor [1, head, n_new, n_keys] for the positions being added.
-    pub(crate) fn push_attention(&mut self, name: &str, t: Tensor, fill: f32) {
-        self.push(name, Layout::Attention { fill }, t)
-    }
-
-    fn push(&mut self, name: &str, layout: Layout, t: Tensor) {
+    /// Record `t`, laid out as `layout`, for the positions being added: [1, n_new, ...] or, for an
+    /// attention tensor, [1, head, n_new, n_keys].
+    pub(crate) fn push(&mut self, name: &str, layout: Layout, t: Tensor) {
         match self.entries.iter_mut().find(|e| e.name == name) {
             Some(e) => e.chunks.push(t),
             None => self.entries.push(Entry {
@@ -115,10 +106,7 @@ impl Capture {
             return Ok(());
         }
         for entry in &mut self.entries {
-            let axis = match entry.layout {
-                Layout::Positional => 1,
-                Layout::Attention { .. } => 2,
-            };
+            let axis = entry.layout.position_axis();
             let mut kept = Vec::with_capacity(entry.chunks.len());
             let mut start = 0;
             for chunk in entry.chunks.drain(..) {
@@ -193,11 +181,16 @@ mod tests {
         let dev = Device::Cpu;
         let mut c = Capture::default();
         // Two positions, then one more: rows [1,1,2,2] and [1,1,1,3].
-        c.push_attention("p", Tensor::new(&[[[[1f32, 0.], [0.5, 0.5]]]], &dev)?, 0.0);
-        c.push_positional("x", Tensor::new(&[[[1f32], [2.]]], &dev)?);
+        let att = Layout::Attention { fill: 0.0 };
+        c.push("p", att, Tensor::new(&[[[[1f32, 0.], [0.5, 0.5]]]], &dev)?);
+        c.push(
+            "x",
+            Layout::Positional,
+            Tensor::new(&[[[1f32], [2.]]], &dev)?,
+        );
         c.extend_len(2);
-        c.push_attention("p", Tensor::new(&[[[[0.2f32, 0.3, 0.5]]]], &dev)?, 0.0);
-        c.push_positional("x", Tensor::new(&[[[3f32]]], &dev)?);
+        c.push("p", att, Tensor::new(&[[[[0.2f32, 0.3, 0.5]]]], &dev)?);
+        c.push("x", Layout::Positional, Tensor::new(&[[[3f32]]], &dev)?);
         c.extend_len(1);
         let p = c.get("p").unwrap()?;
         assert_eq!(p.dims(), &[1, 1, 3, 3]);
@@ -221,6 +214,11 @@ mod tests {
             vec![1.]
         );
         assert!(c.get("missing").is_none());
+        assert!(c
+            .require("missing")
+            .unwrap_err()
+            .to_string()
+            .contains("missing"));
         Ok(())
     }
 }

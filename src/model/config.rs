@@ -79,17 +79,41 @@ impl Activation {
     }
 }
 
+/// The model family: which forward pass and which hooks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Arch {
+    /// GPT-2: learned positions, LayerNorm, GELU MLP, fused q/k/v.
+    #[default]
+    Gpt2,
+    /// Llama: rotary positions, RMSNorm, gated SiLU MLP, grouped-query attention.
+    Llama,
+}
+
+impl Arch {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Gpt2 => "gpt2",
+            Self::Llama => "llama",
+        }
+    }
+}
+
 /// The resolved architecture.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Config {
+    pub arch: Arch,
     pub d_model: usize,
     pub n_heads: usize,
+    /// Key/value heads: n_heads for multi-head attention, fewer under grouped-query attention (a
+    /// divisor of n_heads; 1 is multi-query).
+    pub n_kv_heads: usize,
     pub d_head: usize,
     pub n_layers: usize,
     pub d_mlp: usize,
     pub d_vocab: usize,
-    /// Longest sequence the position embedding covers.
+    /// Longest sequence the model was made for (GPT-2: what the position embedding covers).
     pub n_ctx: usize,
+    /// The epsilon of every LayerNorm (GPT-2) or RMSNorm (Llama).
     pub ln_eps: f64,
     pub act: Activation,
     /// Divide attention scores by √d_head (GPT-2 always does; `scale_attn_weights: false` turns it off).
@@ -98,6 +122,12 @@ pub struct Config {
     pub scale_attn_by_layer: bool,
     pub tie_embeddings: bool,
     pub bos_token_id: Option<u32>,
+    /// The rotary embedding's base (Llama); `None` for learned positions.
+    pub rope_theta: Option<f64>,
+    /// Whether q, k, v and o have biases (GPT-2 always; Llama's `attention_bias`).
+    pub attn_bias: bool,
+    /// Whether the MLP's projections have biases (GPT-2 always; Llama's `mlp_bias`).
+    pub mlp_bias: bool,
 }
 
 impl Config {
@@ -137,8 +167,10 @@ impl Config {
             .or(hf.n_ctx)
             .ok_or("neither n_positions nor n_ctx is set")?;
         Ok(Self {
+            arch: Arch::Gpt2,
             d_model: hf.n_embd,
             n_heads: hf.n_head,
+            n_kv_heads: hf.n_head,
             d_head: hf.n_embd / hf.n_head,
             n_layers: hf.n_layer,
             d_mlp: hf.n_inner.unwrap_or(4 * hf.n_embd),
@@ -150,6 +182,9 @@ impl Config {
             scale_attn_by_layer: hf.scale_attn_by_inverse_layer_idx,
             tie_embeddings: hf.tie_word_embeddings,
             bos_token_id: hf.bos_token_id,
+            rope_theta: None,
+            attn_bias: true,
+            mlp_bias: true,
         })
     }
 
@@ -174,8 +209,11 @@ impl Config {
         }
     }
 
-    /// Number of parameters, counted as GPT-2 stores them (tied unembedding counted once).
+    /// Number of parameters, counted as the checkpoint stores them (tied unembedding counted once).
     pub fn n_params(&self) -> usize {
+        if self.arch == Arch::Llama {
+            return self.n_params_llama();
+        }
         let (d, m) = (self.d_model, self.d_mlp);
         let embed = self.d_vocab * d + self.n_ctx * d;
         let attn = d * 3 * d + 3 * d + d * d + d;
@@ -187,6 +225,21 @@ impl Config {
             self.d_vocab * d
         };
         embed + self.n_layers * (attn + mlp + lns) + 2 * d + unembed
+    }
+
+    fn n_params_llama(&self) -> usize {
+        let (d, m) = (self.d_model, self.d_mlp);
+        let (q, kv) = (self.n_heads * self.d_head, self.n_kv_heads * self.d_head);
+        let attn_bias = if self.attn_bias { q + 2 * kv + d } else { 0 };
+        let attn = d * q + 2 * d * kv + q * d + attn_bias;
+        let mlp = 3 * d * m + if self.mlp_bias { 2 * m + d } else { 0 };
+        let norms = 2 * d;
+        let unembed = if self.tie_embeddings {
+            0
+        } else {
+            self.d_vocab * d
+        };
+        self.d_vocab * d + self.n_layers * (attn + mlp + norms) + d + unembed
     }
 }
 

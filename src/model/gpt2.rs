@@ -1,16 +1,17 @@
 //! GPT-2 in candle, written to be looked into: every activation TransformerLens names can be recorded.
 //!
-//! The same forward pass serves three callers: a captured run over a prompt (batch 1, recording hooks),
-//! an incremental step that appends positions using the KV cache, and training (batch b, no recording).
+//! The same forward pass serves three callers: a hooked run over a prompt (batch 1, recording or
+//! intervening), an incremental step that appends positions using the KV cache, and training (batch b,
+//! no hooks, `train = true`).
 
 use candle_core::{DType, Device, Module, Result, Tensor};
 use candle_nn::VarBuilder;
 
 use super::config::Config;
-use super::hooks::{self, BlockHook};
+use super::hook::Hooks;
+use super::hooks::{BlockHook, HookPoint};
 pub use super::kv_cache::KvCache;
-use super::layers::{activate, Conv1D, Embedding, LayerNorm, INIT_STD};
-use super::sink::HookSink;
+use super::layers::{activate, causal_mask, Conv1D, Embedding, LayerNorm, INIT_STD};
 
 #[derive(Debug, Clone)]
 struct Attention {
@@ -20,8 +21,6 @@ struct Attention {
     d_head: usize,
     /// Multiplies q·k: 1/√d_head (if scale_attn_weights) and 1/(layer+1) (if scale_attn_by_layer).
     scale: f64,
-    /// Heads whose output (hook_z) is zeroed: a what-if run, never set on a loaded model.
-    ablated: Vec<usize>,
 }
 
 impl Attention {
@@ -41,7 +40,6 @@ impl Attention {
             n_heads: cfg.n_heads,
             d_head: cfg.d_head,
             scale,
-            ablated: Vec::new(),
         })
     }
 
@@ -53,19 +51,19 @@ impl Attention {
         layer: usize,
         mask: &Tensor,
         kv: Option<&mut KvCache>,
-        rec: &mut Option<&mut dyn HookSink>,
+        hooks: &mut Hooks,
+        train: bool,
     ) -> Result<Tensor> {
         let (b, t, d) = x.dims3()?;
         let (h, dh) = (self.n_heads, self.d_head);
+        let at = |hook| HookPoint::Block(layer, hook);
         let qkv = self.c_attn.forward(x)?; // [b, t, 3d]
         let q = qkv.narrow(2, 0, d)?.reshape((b, t, h, dh))?; // [b, t, h, dh]
+        let q = hooks.at(at(BlockHook::Q), q)?;
         let k = qkv.narrow(2, d, d)?.reshape((b, t, h, dh))?; // [b, t, h, dh]
+        let k = hooks.at(at(BlockHook::K), k)?;
         let v = qkv.narrow(2, 2 * d, d)?.reshape((b, t, h, dh))?; // [b, t, h, dh]
-        if let Some(r) = rec.as_deref_mut() {
-            r.positional(&hooks::block_hook(layer, BlockHook::Q), &q)?;
-            r.positional(&hooks::block_hook(layer, BlockHook::K), &k)?;
-            r.positional(&hooks::block_hook(layer, BlockHook::V), &v)?;
-        }
+        let v = hooks.at(at(BlockHook::V), v)?;
         // Scaling q (t·d values) is cheaper than scaling the scores (h·t·T values); same result.
         let q = (q.transpose(1, 2)? * self.scale)?.contiguous()?; // [b, h, t, dh]
         let k = k.transpose(1, 2)?.contiguous()?; // [b, h, t, dh]
@@ -75,50 +73,18 @@ impl Attention {
             None => (k, v),
         };
         let scores = q.matmul(&k.t()?)?.broadcast_add(mask)?; // [b, h, t, T]
-
-        // Inference keeps candle's kernel; training needs one with a gradient.
-        let pattern = if scores.track_op() {
+        let scores = hooks.at(at(BlockHook::AttnScores), scores)?;
+        // Training needs a kernel with a gradient; inference keeps candle's.
+        let pattern = if train {
             super::fast_ops::softmax_last_dim(&scores)?
         } else {
             candle_nn::ops::softmax_last_dim(&scores)?
         }; // [b, h, t, T]
-        let mut z = pattern.matmul(&v)?.transpose(1, 2)?; // [b, t, h, dh]
-        if !self.ablated.is_empty() {
-            // Zero-ablation as a TransformerLens hook on hook_z would do it: the head still attends
-            // (its pattern is recorded unchanged) but writes nothing to the residual stream.
-            let keep: Vec<f32> = (0..h)
-                .map(|i| if self.ablated.contains(&i) { 0.0 } else { 1.0 })
-                .collect();
-            let keep = Tensor::from_vec(keep, (1, 1, h, 1), z.device())?.to_dtype(z.dtype())?;
-            z = z.broadcast_mul(&keep)?; // [b, t, h, dh]
-        }
-        if let Some(r) = rec.as_deref_mut() {
-            r.attention(
-                &hooks::block_hook(layer, BlockHook::AttnScores),
-                &scores,
-                f32::NEG_INFINITY,
-            )?;
-            r.attention(&hooks::block_hook(layer, BlockHook::Pattern), &pattern, 0.0)?;
-            r.positional(&hooks::block_hook(layer, BlockHook::Z), &z)?;
-        }
+        let pattern = hooks.at(at(BlockHook::Pattern), pattern)?;
+        let z = pattern.matmul(&v)?.transpose(1, 2)?; // [b, t, h, dh]
+        let z = hooks.at(at(BlockHook::Z), z)?;
         self.c_proj.forward(&z.reshape((b, t, d))?) // [b, t, d]
     }
-}
-
-/// [t, n_keys]: 0 where query start+i may see key j (j ≤ start+i), −∞ above that.
-fn causal_mask(t: usize, start: usize, n_keys: usize, device: &Device) -> Result<Tensor> {
-    let mask: Vec<f32> = (0..t)
-        .flat_map(|i| {
-            (0..n_keys).map(move |j| {
-                if j > start + i {
-                    f32::NEG_INFINITY
-                } else {
-                    0.0
-                }
-            })
-        })
-        .collect();
-    Tensor::from_vec(mask, (t, n_keys), device)
 }
 
 #[derive(Debug, Clone)]
@@ -168,25 +134,22 @@ impl Block {
     /// resid_pre [b, t, d] -> resid_post [b, t, d]
     fn forward(
         &self,
-        resid_pre: &Tensor,
+        resid_pre: Tensor,
         layer: usize,
         mask: &Tensor,
         kv: Option<&mut KvCache>,
-        rec: &mut Option<&mut dyn HookSink>,
+        hooks: &mut Hooks,
+        train: bool,
     ) -> Result<Tensor> {
-        let attn_out = self
-            .attn
-            .forward(&self.ln_1.forward(resid_pre)?, layer, mask, kv, rec)?;
-        let resid_mid = (resid_pre + &attn_out)?;
-        let mlp_out = self.mlp.forward(&self.ln_2.forward(&resid_mid)?)?;
-        let resid_post = (&resid_mid + &mlp_out)?;
-        if let Some(r) = rec.as_deref_mut() {
-            r.positional(&hooks::block_hook(layer, BlockHook::AttnOut), &attn_out)?;
-            r.positional(&hooks::block_hook(layer, BlockHook::ResidMid), &resid_mid)?;
-            r.positional(&hooks::block_hook(layer, BlockHook::MlpOut), &mlp_out)?;
-            r.positional(&hooks::block_hook(layer, BlockHook::ResidPost), &resid_post)?;
-        }
-        Ok(resid_post)
+        let at = |hook| HookPoint::Block(layer, hook);
+        let resid_pre = hooks.at(at(BlockHook::ResidPre), resid_pre)?;
+        let x = self.ln_1.forward_t(&resid_pre, train)?;
+        let attn_out = self.attn.forward(&x, layer, mask, kv, hooks, train)?;
+        let attn_out = hooks.at(at(BlockHook::AttnOut), attn_out)?;
+        let resid_mid = hooks.at(at(BlockHook::ResidMid), (resid_pre + attn_out)?)?;
+        let mlp_out = self.mlp.forward(&self.ln_2.forward_t(&resid_mid, train)?)?;
+        let mlp_out = hooks.at(at(BlockHook::MlpOut), mlp_out)?;
+        hooks.at(at(BlockHook::ResidPost), (resid_mid + mlp_out)?)
     }
 }
 
@@ -256,78 +219,69 @@ impl Gpt2 {
         self.wpe.table()
     }
 
-    /// A copy of this model (weights shared, not copied) in which the given (layer, head) pairs
-    /// write nothing: their hook_z is zero. Used for ablation what-ifs.
-    pub fn with_ablated_heads(&self, heads: &[(usize, usize)]) -> Result<Self> {
-        let mut out = self.clone();
-        for block in &mut out.blocks {
-            block.attn.ablated.clear();
+    /// Logits for every position of a batch: ids [b, t] (u32) -> [b, t, d_vocab]. `train` chooses
+    /// kernels with gradients (as candle_nn's `forward_t`).
+    pub fn forward_t(&self, ids: &Tensor, train: bool) -> Result<Tensor> {
+        if !train {
+            return self.forward_hooked(ids, None, &mut Hooks::none(), true);
         }
-        for &(layer, head) in heads {
-            if layer >= self.cfg.n_layers || head >= self.cfg.n_heads {
-                candle_core::bail!(
-                    "no head L{layer}H{head}: the model has {} layers of {} heads",
-                    self.cfg.n_layers,
-                    self.cfg.n_heads
-                );
-            }
-            out.blocks[layer].attn.ablated.push(head);
+        let (_, t) = ids.dims2()?;
+        let mut resid = self.embed(ids, 0)?; // [b, t, d]
+        let mask = causal_mask(t, 0, t, &self.device)?; // [t, t]
+        let mut hooks = Hooks::none();
+        for (layer, block) in self.blocks.iter().enumerate() {
+            resid = block.forward(resid, layer, &mask, None, &mut hooks, true)?;
         }
-        Ok(out)
+        // Nothing records the normalised value, so LayerNorm runs as one kernel with its gradient.
+        self.unembed(&self.ln_f.forward_t(&resid, true)?) // [b, t, d_vocab]
     }
 
-    /// Logits for every position of a batch, for training: ids [b, t] (u32) -> [b, t, d_vocab].
-    pub fn forward(&self, ids: &Tensor) -> Result<Tensor> {
-        self.forward_inner(ids, 0, None, None, true)
+    /// Token plus position embedding for positions start..start+t: ids [b, t] -> [b, t, d].
+    fn embed(&self, ids: &Tensor, start: usize) -> Result<Tensor> {
+        self.wte.lookup(ids)? + self.wpe.lookup(&self.positions(ids, start)?)?
     }
 
-    /// The shared forward pass over positions `start..start+t`.
+    /// The positions start..start+t for every row of ids [b, t]: [b, t] (u32).
+    fn positions(&self, ids: &Tensor, start: usize) -> Result<Tensor> {
+        let (b, t) = ids.dims2()?;
+        Tensor::arange(start as u32, (start + t) as u32, &self.device)?
+            .unsqueeze(0)?
+            .repeat((b, 1))
+    }
+
+    /// The inference pass over positions `hooks.start()..+t`, with every hook point.
     /// ids: [b, t]; returns logits [b, t, d_vocab], or only the last position's [b, 1, d_vocab]
-    /// when `all_logits` is false and no recorder wants them.
-    pub(crate) fn forward_inner(
+    /// when `all_logits` is false and no hook wants them.
+    pub(crate) fn forward_hooked(
         &self,
         ids: &Tensor,
-        start: usize,
         mut kv: Option<&mut KvCache>,
-        mut rec: Option<&mut dyn HookSink>,
+        hooks: &mut Hooks,
         all_logits: bool,
     ) -> Result<Tensor> {
-        let (b, t) = ids.dims2()?;
-        let positions = Tensor::arange(start as u32, (start + t) as u32, &self.device)?
-            .unsqueeze(0)?
-            .repeat((b, 1))?; // [b, t]
-        let embed = self.wte.lookup(ids)?; // [b, t, d]
-        let pos_embed = self.wpe.lookup(&positions)?; // [b, t, d]
-        if let Some(r) = rec.as_deref_mut() {
-            r.positional(hooks::HOOK_EMBED, &embed)?;
-            r.positional(hooks::HOOK_POS_EMBED, &pos_embed)?;
-        }
+        let (_, t) = ids.dims2()?;
+        let start = hooks.start();
+        let embed = hooks.at(HookPoint::Embed, self.wte.lookup(ids)?)?; // [b, t, d]
+        let pos_embed = self.wpe.lookup(&self.positions(ids, start)?)?; // [b, t, d]
+        let pos_embed = hooks.at(HookPoint::PosEmbed, pos_embed)?;
         let mut resid = (embed + pos_embed)?; // [b, t, d]
         let mask = causal_mask(t, start, start + t, &self.device)?; // [t, T], shared by all layers
         for (layer, block) in self.blocks.iter().enumerate() {
-            if let Some(r) = rec.as_deref_mut() {
-                r.positional(&hooks::block_hook(layer, BlockHook::ResidPre), &resid)?;
-            }
-            resid = block.forward(&resid, layer, &mask, kv.as_deref_mut(), &mut rec)?;
+            resid = block.forward(resid, layer, &mask, kv.as_deref_mut(), hooks, false)?;
         }
-        let wants_all = all_logits
-            || rec
-                .as_deref()
-                .is_some_and(|r| r.wants(hooks::LN_FINAL_NORMALIZED) || r.wants(hooks::LOGITS));
+        let wants_all =
+            all_logits || hooks.wants(HookPoint::LnFinal) || hooks.wants(HookPoint::Logits);
         if !wants_all {
             resid = resid.narrow(1, t - 1, 1)?; // [b, 1, d]
         }
-        if resid.track_op() && rec.is_none() {
-            // Training: nothing records the normalised value, so LayerNorm runs as one kernel.
-            return self.unembed(&self.ln_f.forward(&resid)?); // [b, t, d_vocab]
-        }
-        let normalized = self.ln_f.normalize(&resid)?; // [b, t', d]
-        let logits = self.unembed_normalized(&normalized)?; // [b, t', d_vocab]
-        if let Some(r) = rec {
-            r.positional(hooks::LN_FINAL_NORMALIZED, &normalized)?;
-            r.positional(hooks::LOGITS, &logits)?;
-            r.end_pass(t)?;
-        }
+        let logits = if hooks.wants(HookPoint::LnFinal) {
+            let normalized = hooks.at(HookPoint::LnFinal, self.ln_f.normalize(&resid)?)?; // [b, t', d]
+            self.unembed_normalized(&normalized)?
+        } else {
+            self.unembed(&self.ln_f.forward_t(&resid, false)?)?
+        }; // [b, t', d_vocab]
+        let logits = hooks.at(HookPoint::Logits, logits)?;
+        hooks.end_pass(t)?;
         Ok(logits)
     }
 

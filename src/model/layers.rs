@@ -1,7 +1,7 @@
-//! The building blocks of GPT-2: OpenAI's Conv1D linear layer, a LayerNorm that exposes its normalised
+//! The building blocks of both families: OpenAI's Conv1D and nn.Linear, a LayerNorm and an RMSNorm that expose their normalised
 //! value, the embedding lookup and the activation functions.
 
-use candle_core::{Module, Result, Tensor, D};
+use candle_core::{Device, Module, Result, Tensor, D};
 use candle_nn::{Init, VarBuilder};
 
 use super::config::Activation;
@@ -80,18 +80,17 @@ impl LayerNorm {
     }
 }
 
-impl Module for LayerNorm {
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        if x.track_op() || self.weight.track_op() {
-            // Training: a kernel with gradients, or off the CPU the differentiable composite.
-            if super::fast_ops::fused(x) {
-                super::fast_ops::layer_norm(x, &self.weight, &self.bias, self.eps)
-            } else {
-                self.affine(&self.normalize(x)?)
-            }
+impl LayerNorm {
+    /// The whole LayerNorm. `train` picks a kernel with gradients (the fused CPU one, or off the CPU the
+    /// differentiable composite); inference takes candle's fused kernel, one pass instead of nine.
+    pub fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        if !train {
+            return candle_nn::ops::layer_norm(x, &self.weight, &self.bias, self.eps as f32);
+        }
+        if super::fast_ops::fused(x) {
+            super::fast_ops::layer_norm(x, &self.weight, &self.bias, self.eps)
         } else {
-            // Inference: candle's fused kernel, one pass instead of nine.
-            candle_nn::ops::layer_norm(x, &self.weight, &self.bias, self.eps as f32)
+            self.affine(&self.normalize(x)?)
         }
     }
 }
@@ -136,4 +135,89 @@ pub fn activate(act: Activation, x: &Tensor) -> Result<Tensor> {
         Activation::Relu => x.relu(),
         Activation::Silu => x.silu(),
     }
+}
+
+/// `nn.Linear`: the weight stored [out, in], as Hugging Face's Llama checkpoints keep it; `y = x Wᵀ + b`.
+#[derive(Debug, Clone)]
+pub struct Linear {
+    weight: Tensor,       // [out, in]
+    bias: Option<Tensor>, // [out]
+}
+
+impl Linear {
+    pub fn load(vb: VarBuilder, d_in: usize, d_out: usize, bias: bool) -> Result<Self> {
+        let init = Init::Randn {
+            mean: 0.,
+            stdev: INIT_STD,
+        };
+        let weight = vb.get_with_hints((d_out, d_in), "weight", init)?;
+        let bias = bias
+            .then(|| vb.get_with_hints(d_out, "bias", Init::Const(0.)))
+            .transpose()?;
+        Ok(Self { weight, bias })
+    }
+}
+
+impl Module for Linear {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        // x: [b, t, in] -> [b, t, out]; the transposed weight is a strided view, not a copy.
+        let (b, t, d_in) = x.dims3()?;
+        let y = x.reshape((b * t, d_in))?.matmul(&self.weight.t()?)?; // [b*t, out]
+        let y = match &self.bias {
+            Some(bias) => y.broadcast_add(bias)?,
+            None => y,
+        };
+        y.reshape((b, t, ()))
+    }
+}
+
+/// RMSNorm over the last axis, split in two so the normalised value (TransformerLens'
+/// `hook_normalized`: x / √(mean(x²) + ε), before the weight) can be recorded.
+#[derive(Debug, Clone)]
+pub struct RmsNorm {
+    weight: Tensor, // [d]
+    eps: f64,
+}
+
+impl RmsNorm {
+    pub fn load(vb: VarBuilder, d: usize, eps: f64) -> Result<Self> {
+        Ok(Self {
+            weight: vb.get_with_hints(d, "weight", Init::Const(1.))?,
+            eps,
+        })
+    }
+
+    /// x / √(mean(x²) + ε) over the last axis.
+    pub fn normalize(&self, x: &Tensor) -> Result<Tensor> {
+        let ms = x.sqr()?.mean_keepdim(D::Minus1)?; // [.., 1]
+        x.broadcast_div(&(ms + self.eps)?.sqrt()?)
+    }
+
+    /// The learned scale applied to a normalised tensor.
+    pub fn scale(&self, normalized: &Tensor) -> Result<Tensor> {
+        normalized.broadcast_mul(&self.weight)
+    }
+}
+
+impl Module for RmsNorm {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        // candle's fused kernel: one pass, when nothing records the normalised value.
+        candle_nn::ops::rms_norm(x, &self.weight, self.eps as f32)
+    }
+}
+
+/// [t, n_keys]: 0 where query start+i may see key j (j ≤ start+i), −∞ above that.
+pub fn causal_mask(t: usize, start: usize, n_keys: usize, device: &Device) -> Result<Tensor> {
+    let mask: Vec<f32> = (0..t)
+        .flat_map(|i| {
+            (0..n_keys).map(move |j| {
+                if j > start + i {
+                    f32::NEG_INFINITY
+                } else {
+                    0.0
+                }
+            })
+        })
+        .collect();
+    Tensor::from_vec(mask, (t, n_keys), device)
 }

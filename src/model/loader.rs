@@ -1,5 +1,7 @@
-//! From `--model` to a loaded model: a folder in Hugging Face layout, or a hub name found in the local
-//! cache. Only safetensors are read (a pickle can run code); weights are memory-mapped while loading.
+//! From `--model` to a loaded model. [`resolve`] alone decides what `--model` names: the bundled model,
+//! a folder in Hugging Face layout, a GGUF file, or a hub name found in the local cache; then one
+//! loader per format reads it. Only safetensors and GGUF are read (a pickle can run code); weights are
+//! memory-mapped while loading.
 
 use std::path::{Path, PathBuf};
 
@@ -9,8 +11,11 @@ use color_eyre::eyre::{eyre, Result, WrapErr};
 use serde::Deserialize;
 
 use super::config::{Config, HfGpt2Config};
+use super::family::Model;
 use super::gpt2::Gpt2;
 use super::hub;
+use super::llama::Llama;
+use super::llama_config::HfLlamaConfig;
 use super::mapped_weights::ReleasingMmap;
 use super::tokenizer::TextCodec;
 use crate::error::{hinted, Hinted};
@@ -27,49 +32,107 @@ pub struct ModelFiles {
     /// What to call the model on screen and in exported files.
     pub name: String,
     pub dir: PathBuf,
+    /// config.json (for a GGUF file: the file itself, which holds its configuration).
     pub config: PathBuf,
+    /// tokenizer.json (for a GGUF file: the file itself).
     pub tokenizer: PathBuf,
     /// One file, or the shards an index lists, in order.
     pub weights: Vec<PathBuf>,
+    pub format: Format,
+}
+
+/// How a model's files are laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Hugging Face: config.json, tokenizer.json and safetensors.
+    Folder,
+    /// One GGUF file (llama.cpp, Ollama) holding configuration, tokenizer and weights.
+    Gguf,
 }
 
 /// A model ready to run.
 pub struct LoadedModel {
-    pub model: Gpt2,
+    pub model: Model,
     pub codec: TextCodec,
     pub files: ModelFiles,
-    /// config.json exactly as read, so exports can carry it.
+    /// config.json exactly as read (for a GGUF file: the configuration it describes, in Hugging Face's
+    /// names), so exports can carry it.
     pub config_json: String,
+    /// For a quantized file: the tensor types it stored, as read before dequantizing to float32.
+    pub stored_as: Option<String>,
+    /// A GGUF file's chat template, if it has one.
+    pub chat_template: Option<String>,
 }
 
-/// Find the folder for `spec` (None: the bundled model): an existing folder, else a hub name in the
-/// local cache.
-pub fn resolve_dir(spec: Option<&str>) -> Result<(String, PathBuf)> {
+/// Decide what `spec` names (None: the bundled model) and find its files: a GGUF file, a folder in
+/// Hugging Face layout (or a folder holding one GGUF file), else a hub name in the local cache.
+pub fn resolve(spec: Option<&str>) -> Result<ModelFiles> {
     let Some(spec) = spec else {
-        return bundled_dir().map(|d| ("glassbox-tiny".to_string(), d));
+        return locate_files("glassbox-tiny".to_string(), &bundled_dir()?);
     };
     let path = Path::new(spec);
-    if path.is_dir() {
-        let name = path
-            .canonicalize()
+    let shown_name = |p: &Path| {
+        p.canonicalize()
             .ok()
             .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-            .unwrap_or_else(|| spec.to_string());
-        return Ok((name, path.to_path_buf()));
+            .unwrap_or_else(|| spec.to_string())
+    };
+    if path.is_file() {
+        if super::gguf::is_gguf(path) {
+            return Ok(gguf_files(shown_name(path), path));
+        }
+        return hinted(
+            format!("--model {spec}: this file is neither a GGUF file nor a model folder"),
+            format!("pass a .gguf file, or the folder that holds the model; {LAYOUT_HINT}"),
+        );
+    }
+    if path.is_dir() {
+        if !path.join("config.json").is_file() {
+            if let Some(gguf) = lone_gguf(path) {
+                return Ok(gguf_files(shown_name(&gguf), &gguf));
+            }
+        }
+        return locate_files(shown_name(path), path);
     }
     if path.exists() {
         return hinted(
-            format!("--model {spec}: this is a file, not a model folder"),
-            format!("pass the folder that holds it; {LAYOUT_HINT}"),
+            format!("--model {spec}: this is neither a file nor a folder"),
+            format!("pass a .gguf file or a model folder; {LAYOUT_HINT}"),
         );
     }
     if !hub::is_hub_name(spec) {
         return hinted(
-            format!("--model {spec}: no such folder"),
+            format!("--model {spec}: no such file or folder"),
             format!("check the path; {LAYOUT_HINT}"),
         );
     }
-    find_in_hub_cache(spec).map(|d| (spec.to_string(), d))
+    let dir = find_in_hub_cache(spec)?;
+    locate_files(spec.to_string(), &dir)
+}
+
+fn gguf_files(name: String, path: &Path) -> ModelFiles {
+    let name = name
+        .strip_suffix(".gguf")
+        .map(str::to_string)
+        .unwrap_or(name);
+    ModelFiles {
+        name,
+        dir: path.parent().unwrap_or(Path::new(".")).to_path_buf(),
+        config: path.to_path_buf(),
+        tokenizer: path.to_path_buf(),
+        weights: vec![path.to_path_buf()],
+        format: Format::Gguf,
+    }
+}
+
+/// The one GGUF file in a folder without config.json (as a downloaded GGUF is often kept).
+fn lone_gguf(dir: &Path) -> Option<PathBuf> {
+    let mut found = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "gguf") && p.is_file());
+    let first = found.next()?;
+    found.next().is_none().then_some(first)
 }
 
 fn find_in_hub_cache(name: &str) -> Result<PathBuf> {
@@ -123,7 +186,7 @@ fn bundled_dir() -> Result<PathBuf> {
         .ok_or_else(|| {
             eyre!(Hinted::new(
                 format!("the bundled model ({BUNDLED_MODEL}) was not found"),
-                "run glassbox from the repository root, or pass --model FOLDER|HUB_NAME",
+                "run glassbox from the repository root, or pass --model FOLDER|FILE.gguf|HUB_NAME",
             ))
         })
 }
@@ -170,6 +233,7 @@ pub fn locate_files(name: String, dir: &Path) -> Result<ModelFiles> {
         config,
         tokenizer,
         weights,
+        format: Format::Folder,
     })
 }
 
@@ -202,49 +266,118 @@ fn shards_from_index(dir: &Path, index: &Path) -> Result<Vec<PathBuf>> {
 
 /// Resolve `spec` and load everything.
 pub fn load(spec: Option<&str>, device: &Device) -> Result<LoadedModel> {
-    let (name, dir) = resolve_dir(spec)?;
-    let files = locate_files(name, &dir)?;
-    load_files(files, device)
+    load_files(resolve(spec)?, device)
 }
 
+/// Read the files [`resolve`] found, with the loader for their format.
 pub fn load_files(files: ModelFiles, device: &Device) -> Result<LoadedModel> {
+    match files.format {
+        Format::Gguf => super::gguf::load(files, device),
+        Format::Folder => load_folder(files, device),
+    }
+}
+
+/// Which family a config.json describes, from its `model_type` (GPT-2 when absent, as older GPT-2
+/// configs have none).
+#[derive(Deserialize)]
+struct ModelType {
+    #[serde(default)]
+    model_type: Option<String>,
+}
+
+fn load_folder(files: ModelFiles, device: &Device) -> Result<LoadedModel> {
     let config_json = std::fs::read_to_string(&files.config)
         .wrap_err_with(|| format!("reading {}", files.config.display()))?;
-    let hf: HfGpt2Config = serde_json::from_str(&config_json).map_err(|e| {
+    let kind: ModelType = serde_json::from_str(&config_json).map_err(|e| {
         eyre!(Hinted::new(
-            format!("{} is not a GPT-2 config: {e}", files.config.display()),
-            "config.json needs n_embd, n_head, n_layer, n_positions and vocab_size",
+            format!("{} is not valid JSON: {e}", files.config.display()),
+            "config.json must be the file Hugging Face's save_pretrained writes",
         ))
     })?;
-    let cfg = Config::from_hf(&hf).map_err(|e| {
-        eyre!(Hinted::new(
-            format!("{}: {e}", files.config.display()),
-            "fix config.json to match the checkpoint",
-        ))
-    })?;
-    let codec = TextCodec::from_file(&files.tokenizer, cfg.bos_token_id)?;
-    if codec.vocab_size() > cfg.d_vocab {
-        return hinted(
-            format!(
-                "{} has {} tokens but {} says vocab_size {}",
-                files.tokenizer.display(),
-                codec.vocab_size(),
-                files.config.display(),
-                cfg.d_vocab
-            ),
-            "use the tokenizer the model was trained with",
-        );
-    }
+    let cfg = match kind.model_type.as_deref() {
+        Some("llama") => llama_config(&files, &config_json)?,
+        None | Some("gpt2") => gpt2_config(&files, &config_json)?,
+        Some(other) => {
+            return hinted(
+                format!(
+                    "{}: model_type \"{other}\" is not supported",
+                    files.config.display()
+                ),
+                "glassbox runs model_type \"gpt2\" (GPT-2 family) and \"llama\" (Llama family, e.g. SmolLM2)",
+            )
+        }
+    };
+    let codec = match cfg.arch {
+        super::config::Arch::Gpt2 => TextCodec::from_file(&files.tokenizer, cfg.bos_token_id)?,
+        super::config::Arch::Llama => {
+            TextCodec::from_file_llama(&files.tokenizer, cfg.bos_token_id)?
+        }
+    };
+    check_vocab(&codec, &cfg, &files.tokenizer, &files.config)?;
     let model = load_weights(&files, &cfg, device)?;
     Ok(LoadedModel {
         model,
         codec,
         files,
         config_json,
+        stored_as: None,
+        chat_template: None,
     })
 }
 
-fn load_weights(files: &ModelFiles, cfg: &Config, device: &Device) -> Result<Gpt2> {
+fn gpt2_config(files: &ModelFiles, json: &str) -> Result<Config> {
+    let hf: HfGpt2Config = serde_json::from_str(json).map_err(|e| {
+        eyre!(Hinted::new(
+            format!("{} is not a GPT-2 config: {e}", files.config.display()),
+            "config.json needs n_embd, n_head, n_layer, n_positions and vocab_size",
+        ))
+    })?;
+    Config::from_hf(&hf).map_err(|e| {
+        eyre!(Hinted::new(
+            format!("{}: {e}", files.config.display()),
+            "fix config.json to match the checkpoint",
+        ))
+    })
+}
+
+fn llama_config(files: &ModelFiles, json: &str) -> Result<Config> {
+    let hf: HfLlamaConfig = serde_json::from_str(json).map_err(|e| {
+        eyre!(Hinted::new(
+            format!("{} is not a Llama config: {e}", files.config.display()),
+            "config.json needs hidden_size, intermediate_size, num_attention_heads, num_hidden_layers and vocab_size",
+        ))
+    })?;
+    Config::from_hf_llama(&hf).map_err(|e| {
+        eyre!(Hinted::new(
+            format!("{}: {e}", files.config.display()),
+            "fix config.json to match the checkpoint",
+        ))
+    })
+}
+
+/// A tokenizer with more tokens than the embedding has rows would index past it.
+pub(crate) fn check_vocab(
+    codec: &TextCodec,
+    cfg: &Config,
+    tokenizer: &Path,
+    config: &Path,
+) -> Result<()> {
+    if codec.vocab_size() > cfg.d_vocab {
+        return hinted(
+            format!(
+                "{} has {} tokens but {} says the vocabulary has {}",
+                tokenizer.display(),
+                codec.vocab_size(),
+                config.display(),
+                cfg.d_vocab
+            ),
+            "use the tokenizer the model was trained with",
+        );
+    }
+    Ok(())
+}
+
+fn load_weights(files: &ModelFiles, cfg: &Config, device: &Device) -> Result<Model> {
     let shown = files
         .weights
         .iter()
@@ -252,29 +385,42 @@ fn load_weights(files: &ModelFiles, cfg: &Config, device: &Device) -> Result<Gpt
         .collect::<Vec<_>>()
         .join(", ");
     // SAFETY: the files are mapped read-only for the duration of loading; every tensor is copied out
-    // before the map is dropped (and its pages released right after, see `mapped_weights`). Changing a file while it loads is the only hazard, as with any mmap.
+    // before the map is dropped (and its pages released right after, see `mapped_weights`). Changing a
+    // file while it loads is the only hazard, as with any mmap.
     let st = unsafe { MmapedSafetensors::multi(&files.weights) }.map_err(|e| {
         eyre!(Hinted::new(
             format!("{shown} is not a readable safetensors file: {e}"),
             "the file may be truncated or corrupt; download or export it again",
         ))
     })?;
+    let (embedding, naming) = match cfg.arch {
+        super::config::Arch::Gpt2 => ("transformer.wte.weight or wte.weight", "GPT-2"),
+        super::config::Arch::Llama => ("model.embed_tokens.weight", "Llama"),
+    };
     let prefixed = st.get("transformer.wte.weight").is_ok();
-    if !prefixed && st.get("wte.weight").is_err() {
+    let has_embedding = match cfg.arch {
+        super::config::Arch::Gpt2 => prefixed || st.get("wte.weight").is_ok(),
+        super::config::Arch::Llama => st.get("model.embed_tokens.weight").is_ok(),
+    };
+    if !has_embedding {
         return hinted(
-            format!("{shown} has no token embedding (transformer.wte.weight or wte.weight)"),
-            "glassbox reads GPT-2 checkpoints in Hugging Face naming",
+            format!("{shown} has no token embedding ({embedding})"),
+            format!("glassbox reads {naming} checkpoints in Hugging Face naming"),
         );
     }
     let vb = VarBuilder::from_backend(Box::new(ReleasingMmap(st)), DType::F32, device.clone());
-    Gpt2::load(vb, cfg, prefixed).map_err(|e| {
+    let model: candle_core::Result<Model> = match cfg.arch {
+        super::config::Arch::Gpt2 => Gpt2::load(vb, cfg, prefixed).map(Model::from),
+        super::config::Arch::Llama => Llama::load(vb, cfg).map(Model::from),
+    };
+    model.map_err(|e| {
         let first = e.to_string().lines().next().unwrap_or_default().to_string();
         eyre!(Hinted::new(
             format!(
                 "the weights in {shown} do not match {}: {first}",
                 files.config.display()
             ),
-            "config.json must describe this checkpoint (n_embd, n_head, n_layer, n_positions, vocab_size, n_inner)",
+            "config.json must describe this checkpoint (its sizes: layers, heads, hidden size, vocabulary)",
         ))
     })
 }

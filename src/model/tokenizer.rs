@@ -12,6 +12,9 @@ pub const GPT2_BOS: &str = "<|endoftext|>";
 pub struct TextCodec {
     inner: tokenizers::Tokenizer,
     bos: Option<u32>,
+    /// Whether a prompt starts with `bos` by default: always for GPT-2 (as TransformerLens does);
+    /// for Llama-family models when their own tokenizer adds it (as transformers does).
+    prepend_bos: bool,
 }
 
 impl TextCodec {
@@ -24,11 +27,48 @@ impl TextCodec {
             ))
         })?;
         let bos = bos_from_config.or_else(|| inner.token_to_id(GPT2_BOS));
-        Ok(Self { inner, bos })
+        Ok(Self {
+            inner,
+            bos,
+            prepend_bos: true,
+        })
+    }
+
+    /// A Llama-family tokenizer.json: BOS goes first only when the tokenizer's own post-processor puts
+    /// it there (Llama 2 and 3 do, SmolLM2 does not), which is what transformers' tokenizer does.
+    pub fn from_file_llama(path: &Path, bos_from_config: Option<u32>) -> Result<Self> {
+        let mut codec = Self::from_file(path, bos_from_config)?;
+        let with = codec.inner.encode("a", true).ok();
+        let without = codec.inner.encode("a", false).ok();
+        let added = match (with, without) {
+            (Some(w), Some(wo)) if w.len() > wo.len() => w.get_ids().first().copied(),
+            _ => None,
+        };
+        codec.bos = added.or(codec.bos);
+        codec.prepend_bos = added.is_some();
+        Ok(codec)
+    }
+
+    /// A tokenizer built elsewhere (a GGUF file's metadata).
+    pub fn from_tokenizer(
+        inner: tokenizers::Tokenizer,
+        bos: Option<u32>,
+        prepend_bos: bool,
+    ) -> Self {
+        Self {
+            inner,
+            bos,
+            prepend_bos: prepend_bos && bos.is_some(),
+        }
     }
 
     pub fn bos_id(&self) -> Option<u32> {
         self.bos
+    }
+
+    /// Whether prompts start with the BOS token unless asked otherwise (`--no-bos`).
+    pub fn prepends_bos(&self) -> bool {
+        self.prepend_bos
     }
 
     pub fn vocab_size(&self) -> usize {

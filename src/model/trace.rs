@@ -5,9 +5,10 @@ use candle_core::{Result, Tensor};
 use color_eyre::eyre::WrapErr;
 
 use super::capture::Capture;
-use super::gpt2::{Gpt2, KvCache};
+use super::family::Model;
+use super::hook::{Chain, Hook, Hooks, Recorder};
 use super::hooks::NamesFilter;
-use super::sink::{HookSink, Recorder};
+use super::kv_cache::KvCache;
 use crate::error::hinted;
 
 #[derive(Debug, Clone)]
@@ -47,9 +48,20 @@ impl Trace {
     }
 }
 
-impl Gpt2 {
+impl Model {
     /// Run a prompt and record the hooks `filter` selects.
     pub fn trace(&self, ids: &[u32], filter: NamesFilter) -> color_eyre::Result<Trace> {
+        self.trace_with(ids, filter, None)
+    }
+
+    /// Run a prompt with `intervention` at the points it wants (ablation, patching), and record the
+    /// hooks `filter` selects as the pass really computed them, after the intervention.
+    pub fn trace_with(
+        &self,
+        ids: &[u32],
+        filter: NamesFilter,
+        intervention: Option<&mut dyn Hook>,
+    ) -> color_eyre::Result<Trace> {
         self.check_prompt(ids)?;
         let mut trace = Trace {
             ids: Vec::new(),
@@ -62,26 +74,37 @@ impl Gpt2 {
                 self.device(),
             )?,
         };
-        self.extend(&mut trace, ids)
+        self.extend(&mut trace, ids, intervention)
             .wrap_err("running the model on the prompt")?;
         Ok(trace)
     }
 
     /// Run a prompt once and send the hooks `sink` wants to it as they are computed, keeping none of
     /// them: what `glassbox dump` streams to a file. Returns the next-token logits, `[d_vocab]`.
-    pub fn record(&self, ids: &[u32], sink: &mut dyn HookSink) -> color_eyre::Result<Tensor> {
+    pub fn record(&self, ids: &[u32], sink: &mut dyn Hook) -> color_eyre::Result<Tensor> {
         self.check_prompt(ids)?;
         let input = Tensor::new(ids, self.device())?.unsqueeze(0)?; // [1, t]
         let logits = self
-            .forward_inner(&input, 0, None, Some(sink), false) // [1, t', d_vocab]
+            .forward_hooked(&input, None, &mut Hooks::new(Some(sink), 0), false) // [1, t', d_vocab]
             .wrap_err("running the model on the prompt")?;
         Ok(last_row(&logits)?)
+    }
+
+    /// Every position's logits for a prompt run with `hook` at the points it wants: [seq, d_vocab].
+    pub fn run_with_hook(&self, ids: &[u32], hook: &mut dyn Hook) -> color_eyre::Result<Tensor> {
+        self.check_prompt(ids)?;
+        let input = Tensor::new(ids, self.device())?.unsqueeze(0)?; // [1, t]
+        let logits = self
+            .forward_hooked(&input, None, &mut Hooks::new(Some(hook), 0), true) // [1, t, d_vocab]
+            .wrap_err("running the model on the prompt")?;
+        Ok(logits.squeeze(0)?)
     }
 
     /// Append one token; only the new position's rows of every captured tensor are computed.
     pub fn step(&self, trace: &mut Trace, id: u32) -> color_eyre::Result<()> {
         self.check_len(trace.len() + 1)?;
-        self.extend(trace, &[id]).wrap_err("running one step")?;
+        self.extend(trace, &[id], None)
+            .wrap_err("running one step")?;
         Ok(())
     }
 
@@ -101,22 +124,34 @@ impl Gpt2 {
         trace.ids.truncate(keep);
         trace.kv.truncate(keep)?;
         trace.capture.truncate(keep)?;
-        self.extend(trace, &[redo])?;
+        self.extend(trace, &[redo], None)?;
         Ok(last)
     }
 
-    fn extend(&self, trace: &mut Trace, new_ids: &[u32]) -> Result<()> {
+    fn extend(
+        &self,
+        trace: &mut Trace,
+        new_ids: &[u32],
+        intervention: Option<&mut dyn Hook>,
+    ) -> Result<()> {
         let start = trace.ids.len();
         let ids = Tensor::new(new_ids, self.device())?.unsqueeze(0)?; // [1, t]
         let mut rec = Recorder {
             filter: &trace.filter,
             capture: &mut trace.capture,
         };
-        let logits = self.forward_inner(
+        let mut chain;
+        let hook: &mut dyn Hook = match intervention {
+            Some(first) => {
+                chain = Chain(vec![first, &mut rec]);
+                &mut chain
+            }
+            None => &mut rec,
+        };
+        let logits = self.forward_hooked(
             &ids,
-            start,
             Some(&mut trace.kv),
-            Some(&mut rec as &mut dyn HookSink),
+            &mut Hooks::new(Some(hook), start),
             false,
         )?;
         trace.next_logits = last_row(&logits)?;
@@ -140,7 +175,7 @@ impl Gpt2 {
         let n_ctx = self.config().n_ctx;
         if len > n_ctx {
             return hinted(
-                format!("the prompt is {len} tokens but this model's context is {n_ctx} tokens (n_positions)"),
+                format!("the prompt is {len} tokens but this model's context is {n_ctx} tokens"),
                 format!("shorten the prompt to at most {n_ctx} tokens"),
             );
         }

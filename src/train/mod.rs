@@ -190,8 +190,10 @@ impl TrainConfig {
     /// The model architecture for a tokenizer of `d_vocab` tokens whose `<|endoftext|>` is `bos`.
     pub fn model_config(&self, d_vocab: usize, bos: u32) -> Config {
         Config {
+            arch: crate::model::config::Arch::Gpt2,
             d_model: self.d_model,
             n_heads: self.n_heads,
+            n_kv_heads: self.n_heads,
             d_head: self.d_model / self.n_heads,
             n_layers: self.n_layers,
             d_mlp: 4 * self.d_model,
@@ -203,6 +205,9 @@ impl TrainConfig {
             scale_attn_by_layer: false,
             tie_embeddings: true,
             bos_token_id: Some(bos),
+            rope_theta: None,
+            attn_bias: true,
+            mlp_bias: true,
         }
     }
 

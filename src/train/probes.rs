@@ -8,7 +8,7 @@ use tokenizers::Tokenizer;
 use crate::analysis::heads::{best_head, induction_scores, previous_token_scores, HeadScore};
 use crate::corpus;
 use crate::model::hooks::{block_hook, BlockHook, NamesFilter};
-use crate::model::Gpt2;
+use crate::model::Model;
 
 /// Words in each copy of a repeated random-word sequence, or fewer, down to the minimum, when the
 /// window is short.
@@ -103,7 +103,7 @@ impl HeadProbes {
     }
 
     /// Score every head of `model` and report the best of each kind.
-    pub fn measure(&self, model: &Gpt2) -> Result<HeadReport> {
+    pub fn measure(&self, model: &Model) -> Result<HeadReport> {
         let (prev, induction) = self.scores(model)?;
         Ok(HeadReport {
             previous_token: best_head(&prev, 0).filter(|_| !self.texts.is_empty()),
@@ -113,7 +113,7 @@ impl HeadProbes {
 
     /// Every head's mean previous-token score on the held-out texts and mean induction score on the
     /// repeated sequences.
-    pub fn scores(&self, model: &Gpt2) -> Result<(HeadTable, HeadTable)> {
+    pub fn scores(&self, model: &Model) -> Result<(HeadTable, HeadTable)> {
         let (n_layers, n_heads) = (model.config().n_layers, model.config().n_heads);
         let mut prev = vec![vec![0f32; n_heads]; n_layers];
         let mut induction = vec![vec![0f32; n_heads]; n_layers];

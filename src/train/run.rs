@@ -11,7 +11,7 @@ use super::probes::HeadProbes;
 use super::{Event, PosInit, SeededVarMap, StepLog, TrainConfig};
 use crate::corpus::Rng;
 use crate::error::hinted;
-use crate::model::{Config, Gpt2};
+use crate::model::{Config, Gpt2, Model};
 
 /// Seed-stream ids, so weights and batches draw from independent generators.
 const BATCH_STREAM: u64 = 1;
@@ -59,7 +59,7 @@ pub(super) fn train_loop(
         decayed.set_learning_rate(lr);
         plain.set_learning_rate(lr);
         let (x, y) = random_batch(&mut rng, train_ids, cfg.batch, cfg.seq_len, &dev)?;
-        let logits = model.forward(&x)?; // [b, t, V]
+        let logits = model.forward_t(&x, true)?; // [b, t, V]
         let loss = next_token_loss(&logits, &y)?; // scalar
         let grads = loss.backward()?;
         decayed.step(&grads)?;
@@ -175,9 +175,8 @@ fn eval_windows(cfg: &TrainConfig, ids: &[u32], dev: &Device) -> Result<Vec<(Ten
         .collect()
 }
 
-/// A model over detached copies of the weights, for evaluation: no graph is recorded, and the fused
-/// inference kernels run instead of the differentiable composites.
-fn detached(varmap: &VarMap, model_cfg: &Config) -> Result<Gpt2> {
+/// A model over detached copies of the weights, for evaluation: no graph is recorded.
+fn detached(varmap: &VarMap, model_cfg: &Config) -> Result<Model> {
     let tensors: HashMap<String, Tensor> = varmap
         .data()
         .lock()
@@ -186,7 +185,7 @@ fn detached(varmap: &VarMap, model_cfg: &Config) -> Result<Gpt2> {
         .map(|(k, v)| (k.clone(), v.as_tensor().detach()))
         .collect();
     let vb = VarBuilder::from_tensors(tensors, DType::F32, &Device::Cpu);
-    Ok(Gpt2::load(vb, model_cfg, true)?)
+    Ok(Gpt2::load(vb, model_cfg, true)?.into())
 }
 
 /// Register W_pos starting at the sinusoidal encoding of Vaswani et al. (2017), scaled to the token
@@ -213,7 +212,7 @@ fn sinusoidal_positions(varmap: &VarMap, model_cfg: &Config) -> Result<()> {
 }
 
 /// Mean held-out loss over the fixed evaluation windows.
-fn heldout(model: &Gpt2, eval: &[(Tensor, Tensor)]) -> Result<f32> {
+fn heldout(model: &Model, eval: &[(Tensor, Tensor)]) -> Result<f32> {
     let (mut total, mut count) = (0.0f64, 0usize);
     for (x, y) in eval {
         let n = x.dim(0)?;

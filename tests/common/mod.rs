@@ -9,6 +9,15 @@ use candle_core::{Device, Tensor};
 /// The random checkpoints made by tools/make_fixtures.py, each with reference tensors from transformers.
 pub const FIXTURES: [&str; 3] = ["tiny-a", "tiny-b", "tiny-c"];
 
+/// Random Llama-family checkpoints (tools/make_llama_fixtures.py): grouped-query, multi-head with
+/// biases in bfloat16 shards, multi-query with an explicit head_dim in float16.
+pub const LLAMA_FIXTURES: [&str; 3] = ["llama-a", "llama-b", "llama-c"];
+
+/// Every Hugging Face folder fixture, both families.
+pub const HF_FIXTURES: [&str; 6] = [
+    "tiny-a", "tiny-b", "tiny-c", "llama-a", "llama-b", "llama-c",
+];
+
 pub fn fixture_dir(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests")
