@@ -32,8 +32,12 @@ pub struct Reference {
 }
 
 pub fn reference(name: &str) -> Reference {
-    let path = fixture_dir(name).join("reference.safetensors");
-    let bytes = std::fs::read(&path).unwrap();
+    reference_file(&fixture_dir(name).join("reference.safetensors"))
+}
+
+/// Reference tensors and metadata from any safetensors file.
+pub fn reference_file(path: &std::path::Path) -> Reference {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
     let tensors = candle_core::safetensors::load_buffer(&bytes, &Device::Cpu).unwrap();
     Reference {

@@ -1,0 +1,263 @@
+//! The real model: SmolLM2-135M-Instruct as a Q4_1 GGUF, against transformers loading the same file
+//! (tests/fixtures/smollm2, written by tools/smollm2_reference.py and tools/gguf_tokenizer_proto.py).
+//!
+//! The file comes from `tools/fetch_smollm2.sh`, which prints `GLASSBOX_SMOLLM2=<path>`. Without it
+//! these tests say so and pass, except where GLASSBOX_REQUIRE_SMOLLM2 is set (CI), where they fail.
+
+mod common;
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use candle_core::{Device, IndexOp};
+use common::{reference_file, rel_err};
+use glassbox::analysis::heads::{induction_scores, previous_token_scores};
+use glassbox::analysis::predictions::softmax;
+use glassbox::model::{self, NamesFilter};
+
+fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/smollm2")
+}
+
+/// The model, loaded once for every test in this file; `None` when the file is not there.
+fn smollm2() -> Option<&'static model::LoadedModel> {
+    static MODEL: OnceLock<Option<model::LoadedModel>> = OnceLock::new();
+    MODEL
+        .get_or_init(|| {
+            let Some(path) = std::env::var_os("GLASSBOX_SMOLLM2") else {
+                assert!(
+                    std::env::var_os("GLASSBOX_REQUIRE_SMOLLM2").is_none(),
+                    "GLASSBOX_REQUIRE_SMOLLM2 is set but GLASSBOX_SMOLLM2 is not: run tools/fetch_smollm2.sh"
+                );
+                eprintln!("SKIPPED: GLASSBOX_SMOLLM2 is not set (eval \"$(tools/fetch_smollm2.sh)\")");
+                return None;
+            };
+            Some(
+                model::load(Some(path.to_str().unwrap()), &Device::Cpu)
+                    .unwrap_or_else(|e| panic!("loading SmolLM2: {e:?}")),
+            )
+        })
+        .as_ref()
+}
+
+fn next_probs(m: &model::LoadedModel, text: &str) -> Vec<f32> {
+    let ids = m.codec.encode(text, m.codec.prepends_bos()).unwrap();
+    let t = m.model.trace(&ids, NamesFilter::parse("logits")).unwrap();
+    softmax(&t.next_logits().to_vec1::<f32>().unwrap(), 1.0)
+}
+
+fn top(probs: &[f32]) -> (usize, f32) {
+    probs
+        .iter()
+        .copied()
+        .enumerate()
+        .fold((0, f32::MIN), |a, (i, p)| if p > a.1 { (i, p) } else { a })
+}
+
+#[test]
+fn it_is_read_as_the_file_says() {
+    let Some(m) = smollm2() else { return };
+    let c = m.model.config();
+    assert_eq!(
+        (
+            c.n_layers,
+            c.d_model,
+            c.n_heads,
+            c.n_kv_heads,
+            c.d_head,
+            c.d_mlp,
+            c.d_vocab
+        ),
+        (30, 576, 9, 3, 64, 1536, 49152)
+    );
+    assert_eq!(c.rope_theta, Some(100000.0));
+    assert!(c.tie_embeddings);
+    let stored = m.stored_as.as_deref().unwrap();
+    assert!(
+        stored.contains("Q4_1 (210)") && stored.contains("Q8_0 (1)"),
+        "{stored}"
+    );
+    assert!(m.chat_template.as_deref().unwrap().contains("<|im_start|>"));
+}
+
+#[test]
+fn logits_match_transformers_on_the_same_file() {
+    let Some(m) = smollm2() else { return };
+    let r = reference_file(&fixtures().join("reference.safetensors"));
+    let ids: Vec<u32> = r.tensors["input_ids"]
+        .flatten_all()
+        .unwrap()
+        .to_vec1::<i64>()
+        .unwrap()
+        .into_iter()
+        .map(|i| i as u32)
+        .collect();
+    assert_eq!(ids.len(), 64);
+    let names = "logits, hook_embed, blocks.0.hook_resid_post, blocks.15.hook_resid_post, blocks.29.hook_resid_post";
+    let t = m.model.trace(&ids, NamesFilter::parse(names)).unwrap();
+    let logits = t.capture().require("logits").unwrap().i(0).unwrap(); // [64, vocab]
+    let err = rel_err(&logits.i(63).unwrap(), &r.tensors["logits.last"]);
+    assert!(
+        err <= 1e-3,
+        "last position's logits: relative error {err:.2e}"
+    );
+    let cols = r.tensors["cols"].to_dtype(candle_core::DType::U32).unwrap();
+    let got = logits.index_select(&cols, 1).unwrap(); // [64, 256]
+    let err = rel_err(&got, &r.tensors["logits.cols"]);
+    assert!(
+        err <= 1e-3,
+        "every position's logits: relative error {err:.2e}"
+    );
+    for (hook, key) in [
+        ("hook_embed", "hook_embed.last"),
+        ("blocks.0.hook_resid_post", "blocks.0.hook_resid_post.last"),
+        (
+            "blocks.15.hook_resid_post",
+            "blocks.15.hook_resid_post.last",
+        ),
+        (
+            "blocks.29.hook_resid_post",
+            "blocks.29.hook_resid_post.last",
+        ),
+    ] {
+        let got = t.capture().require(hook).unwrap().i((0, 63)).unwrap();
+        let err = rel_err(&got, &r.tensors[key]);
+        assert!(err <= 1e-3, "{hook}: relative error {err:.2e}");
+    }
+}
+
+#[test]
+fn it_knows_paris_and_mary() {
+    let Some(m) = smollm2() else { return };
+    let paris = m.codec.encode(" Paris", false).unwrap();
+    let (id, p) = top(&next_probs(m, "The capital of France is"));
+    assert_eq!(
+        vec![id as u32],
+        paris,
+        "top token {:?} ({p:.3})",
+        m.codec.token_str(id as u32)
+    );
+    assert!((p - 0.7725).abs() < 0.01, "p(Paris) = {p}");
+    let mary = m.codec.encode(" Mary", false).unwrap();
+    let probs = next_probs(
+        m,
+        "When Mary and John went to the store, John gave a drink to",
+    );
+    let (id, p) = top(&probs);
+    assert_eq!(
+        vec![id as u32],
+        mary,
+        "top token {:?} ({p:.3})",
+        m.codec.token_str(id as u32)
+    );
+    assert!((p - 0.9229).abs() < 0.01, "p(Mary) = {p}");
+}
+
+/// The random tokens tools/smollm2_reference.py used, repeated twice.
+fn repeated_random_tokens() -> Vec<u32> {
+    let r = reference_file(&fixtures().join("reference.safetensors"));
+    let meta = &r.metadata["reference"];
+    let scores = &meta[meta.find("head_scores").unwrap()..];
+    let list = &scores[scores.find('[').unwrap() + 1..scores.find(']').unwrap()];
+    let ids: Vec<u32> = list.split(',').map(|s| s.trim().parse().unwrap()).collect();
+    assert_eq!(ids.len(), 100, "50 random tokens, twice");
+    assert_eq!(ids[..50], ids[50..]);
+    ids
+}
+
+#[test]
+fn it_has_sharp_previous_token_and_induction_heads() {
+    let Some(m) = smollm2() else { return };
+    let ids = repeated_random_tokens();
+    let t = m
+        .model
+        .trace(&ids, NamesFilter::parse("blocks.*.attn.hook_pattern"))
+        .unwrap();
+    let (mut prev, mut induction) = ((0.0f32, 0, 0), (0.0f32, 0, 0));
+    for l in 0..m.model.config().n_layers {
+        let p = t
+            .capture()
+            .require(&format!("blocks.{l}.attn.hook_pattern"))
+            .unwrap();
+        for (h, s) in previous_token_scores(&p).unwrap().into_iter().enumerate() {
+            prev = prev.max_by((s, l, h));
+        }
+        for (h, s) in induction_scores(&p, 0, 50).unwrap().into_iter().enumerate() {
+            induction = induction.max_by((s, l, h));
+        }
+    }
+    assert!(
+        prev.0 >= 0.8,
+        "best previous-token head L{}H{} {:.2}",
+        prev.1,
+        prev.2,
+        prev.0
+    );
+    assert!(
+        induction.0 >= 0.8,
+        "best induction head L{}H{} {:.2}",
+        induction.1,
+        induction.2,
+        induction.0
+    );
+    eprintln!(
+        "previous-token L{}H{} {:.3}, induction L{}H{} {:.3}",
+        prev.1, prev.2, prev.0, induction.1, induction.2, induction.0
+    );
+}
+
+trait MaxBy {
+    fn max_by(self, other: Self) -> Self;
+}
+
+impl MaxBy for (f32, usize, usize) {
+    fn max_by(self, other: Self) -> Self {
+        if other.0 > self.0 {
+            other
+        } else {
+            self
+        }
+    }
+}
+
+#[test]
+fn it_tokenizes_as_transformers_does() {
+    let Some(m) = smollm2() else { return };
+    let text = std::fs::read_to_string(fixtures().join("tokenizer_cases.json")).unwrap();
+    let cases: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
+    assert!(cases.len() >= 20);
+    for case in &cases {
+        let text = case["text"].as_str().unwrap();
+        let want: Vec<u32> = case["ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap() as u32)
+            .collect();
+        assert_eq!(m.codec.encode(text, false).unwrap(), want, "{text:?}");
+    }
+    let meta: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(fixtures().join("tokenizer_meta.json")).unwrap(),
+    )
+    .unwrap();
+    let chat = &meta["chat_example"];
+    let want: Vec<u32> = chat["ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap() as u32)
+        .collect();
+    let got = m
+        .codec
+        .encode(chat["text"].as_str().unwrap(), false)
+        .unwrap();
+    assert_eq!(
+        got, want,
+        "the chat template's text, special tokens included"
+    );
+    assert_eq!(m.codec.bos_id(), Some(1));
+    assert!(
+        !m.codec.prepends_bos(),
+        "transformers adds no BOS for this file"
+    );
+}
