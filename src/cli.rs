@@ -47,9 +47,10 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct ModelArgs {
-    /// Model: a folder in Hugging Face layout, or a hub name (gpt2, distilgpt2, ORG/NAME) found in the
-    /// local Hugging Face cache. Default: the bundled model.
-    #[arg(long, short, value_name = "FOLDER|NAME")]
+    /// Model: a folder in Hugging Face layout (GPT-2 or Llama family), a GGUF file (llama.cpp, Ollama;
+    /// architecture llama), or a hub name (gpt2, HuggingFaceTB/SmolLM2-135M-Instruct, ORG/NAME) found
+    /// in the local Hugging Face cache. Default: the bundled model.
+    #[arg(long, short, value_name = "FOLDER|FILE.gguf|NAME")]
     pub model: Option<String>,
     /// Where to run the model.
     #[arg(long, value_enum, default_value_t)]

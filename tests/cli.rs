@@ -6,6 +6,7 @@ mod common;
 use std::path::Path;
 
 use assert_cmd::Command;
+use candle_core::quantized::gguf_file;
 use common::{fixture_dir, reference};
 use predicates::prelude::*;
 
@@ -377,6 +378,97 @@ fn bad_model_folders_fail_cleanly() {
     });
     let (mut cmd, out) = dump_into(sharded.path(), out_dir.path());
     assert_clean_failure(&mut cmd, "model-00002-of-00002.safetensors", &out);
+}
+
+/// A GGUF fixture rewritten with some metadata changed (None removes the key), with its tensors as
+/// they are.
+fn gguf_variant(to: &Path, change: &[(&str, Option<gguf_file::Value>)]) {
+    let src = fixture_dir("gguf").join("small-f32.gguf");
+    let mut file = std::fs::File::open(&src).unwrap();
+    let content = gguf_file::Content::read(&mut file).unwrap();
+    let mut metadata = content.metadata.clone();
+    for (key, value) in change {
+        match value {
+            Some(v) => metadata.insert(key.to_string(), v.clone()),
+            None => metadata.remove(*key),
+        };
+    }
+    let mut names: Vec<&String> = content.tensor_infos.keys().collect();
+    names.sort();
+    let tensors: Vec<(&str, candle_core::quantized::QTensor)> = names
+        .iter()
+        .map(|n| {
+            let t = content
+                .tensor(&mut file, n, &candle_core::Device::Cpu)
+                .unwrap();
+            (n.as_str(), t)
+        })
+        .collect();
+    let meta: Vec<(&str, &gguf_file::Value)> =
+        metadata.iter().map(|(k, v)| (k.as_str(), v)).collect();
+    let tensor_refs: Vec<(&str, &candle_core::quantized::QTensor)> =
+        tensors.iter().map(|(n, t)| (*n, t)).collect();
+    let mut out = std::fs::File::create(to).unwrap();
+    gguf_file::write(&mut out, &meta, &tensor_refs).unwrap();
+}
+
+#[test]
+fn bad_gguf_files_fail_cleanly() {
+    use gguf_file::Value;
+    let dir = tempfile::tempdir().unwrap();
+    let good = std::fs::read(fixture_dir("gguf").join("small-f32.gguf")).unwrap();
+    let at = |name: &str| dir.path().join(name);
+    std::fs::write(at("header.gguf"), &good[..100]).unwrap();
+    std::fs::write(at("short.gguf"), &good[..good.len() * 3 / 4]).unwrap();
+    std::fs::write(at("text.gguf"), "not a model\n").unwrap();
+    // An unknown tensor type: the dtype field of output_norm.weight's tensor info set to 99.
+    let mut odd = good.clone();
+    let name = b"output_norm.weight";
+    let pos = odd.windows(name.len()).rposition(|w| w == name).unwrap();
+    let dtype_at = pos + name.len() + 4 + 8; // n_dims (u32), one dimension (u64)
+    odd[dtype_at..dtype_at + 4].copy_from_slice(&99u32.to_le_bytes());
+    std::fs::write(at("odd-type.gguf"), odd).unwrap();
+    gguf_variant(
+        &at("qwen.gguf"),
+        &[("general.architecture", Some(Value::String("qwen2".into())))],
+    );
+    gguf_variant(&at("no-tokenizer.gguf"), &[("tokenizer.ggml.tokens", None)]);
+    gguf_variant(
+        &at("sentencepiece.gguf"),
+        &[("tokenizer.ggml.model", Some(Value::String("llama".into())))],
+    );
+    gguf_variant(
+        &at("wide.gguf"),
+        &[("llama.embedding_length", Some(Value::U32(48)))],
+    );
+    gguf_variant(
+        &at("heads.gguf"),
+        &[("llama.attention.head_count_kv", Some(Value::U32(3)))],
+    );
+    gguf_variant(&at("no-layers.gguf"), &[("llama.block_count", None)]);
+    let cases = [
+        ("header.gguf", "not a readable GGUF file"),
+        ("short.gguf", "cannot read tensor"),
+        ("text.gguf", "not a readable GGUF file"),
+        ("odd-type.gguf", "unknown dtype"),
+        ("qwen.gguf", "architecture \"qwen2\" is not supported"),
+        ("no-tokenizer.gguf", "has no tokenizer"),
+        (
+            "sentencepiece.gguf",
+            "tokenizer.ggml.model \"llama\" is not supported",
+        ),
+        ("wide.gguf", "has shape"),
+        ("heads.gguf", "does not divide"),
+        ("no-layers.gguf", "llama.block_count is missing"),
+    ];
+    for (file, needle) in cases {
+        eprintln!("case: {file}");
+        let (mut cmd, out) = dump_into(&at(file), dir.path());
+        assert_clean_failure(&mut cmd, needle, &out);
+        // The file is named, so the user knows which one.
+        let stderr = String::from_utf8_lossy(&cmd.output().unwrap().stderr).into_owned();
+        assert!(stderr.contains(file), "{file} not named: {stderr}");
+    }
 }
 
 #[test]

@@ -23,10 +23,16 @@ struct Candidate {
 #[derive(Serialize)]
 struct Report {
     model: String,
+    /// The model family: "gpt2" or "llama".
+    family: String,
     n_layers: usize,
     n_heads: usize,
+    /// Key/value heads (fewer than n_heads under grouped-query attention).
+    n_kv_heads: usize,
     d_model: usize,
     n_params: usize,
+    /// How the weights were stored and what glassbox computes with.
+    weights: String,
     device: String,
     prompt: String,
     ids: Vec<u32>,
@@ -47,10 +53,16 @@ pub fn run(args: InspectArgs) -> Result<()> {
     let probs = softmax(&trace.next_logits().to_vec1::<f32>()?, 1.0);
     let report = Report {
         model: loaded.files.name.clone(),
+        family: cfg.arch.name().to_string(),
         n_layers: cfg.n_layers,
         n_heads: cfg.n_heads,
+        n_kv_heads: cfg.n_kv_heads,
         d_model: cfg.d_model,
         n_params: cfg.n_params(),
+        weights: match &loaded.stored_as {
+            Some(types) => format!("GGUF {types}, dequantized to float32"),
+            None => "float32".to_string(),
+        },
         device: device_label(loaded.model.device()),
         prompt,
         tokens: loaded.codec.token_strs(&ids),
@@ -99,16 +111,23 @@ pub fn visible(token: &str) -> String {
 
 fn table(r: &Report) -> String {
     let mut out = String::new();
+    let kv = if r.n_kv_heads == r.n_heads {
+        String::new()
+    } else {
+        format!(" ({} key/value)", r.n_kv_heads)
+    };
     let _ = writeln!(
         out,
-        "model   {} — {} layers × {} heads, d_model {}, {} parameters, on {}",
+        "model   {} — {}, {} layers × {} heads{kv}, d_model {}, {} parameters, on {}",
         r.model,
+        r.family,
         r.n_layers,
         r.n_heads,
         r.d_model,
         group_thousands(r.n_params),
         r.device
     );
+    let _ = writeln!(out, "weights {}", r.weights);
     let _ = writeln!(
         out,
         "prompt  {:?} → {} tokens (· is a space)",
