@@ -5,8 +5,8 @@ mod common;
 
 use std::path::PathBuf;
 
-use candle_core::{Device, Tensor};
-use common::rel_err;
+use candle_core::Device;
+use common::{ids_of, rel_err};
 use glassbox::model::{self, NamesFilter};
 
 /// Relative error allowed against transformers' float32 run on the same dequantized weights.
@@ -34,11 +34,6 @@ fn load(name: &str) -> model::LoadedModel {
 
 fn reference(name: &str) -> common::Reference {
     common::reference_file(&gguf_dir().join(format!("{name}.reference.safetensors")))
-}
-
-fn ids_of(t: &Tensor) -> Vec<u32> {
-    let ids = t.flatten_all().unwrap().to_vec1::<i64>().unwrap();
-    ids.into_iter().map(|i| i as u32).collect()
 }
 
 #[test]

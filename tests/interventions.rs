@@ -4,16 +4,11 @@
 mod common;
 
 use candle_core::{Device, IndexOp, Tensor};
-use common::{fixture_dir, reference_file, rel_err};
+use common::{fixture_dir, ids_of, reference_file, rel_err};
 use glassbox::model::{self, NamesFilter};
 
 const TOL: f64 = 1e-4;
 const FIXTURES: [&str; 2] = ["tiny-a", "llama-a"];
-
-fn ids_of(t: &Tensor) -> Vec<u32> {
-    let ids = t.flatten_all().unwrap().to_vec1::<i64>().unwrap();
-    ids.into_iter().map(|i| i as u32).collect()
-}
 
 struct Case {
     loaded: model::LoadedModel,
@@ -108,7 +103,9 @@ fn zero_and_mean_ablation_match_torch_hooks() {
             let got = if kind == "zero" {
                 m.ablate_heads(&c.clean, &[head]).unwrap()
             } else {
-                let mut ablation = m.mean_ablation(&[reference.clone()], &[head]).unwrap();
+                let mut ablation = m
+                    .mean_ablation(std::slice::from_ref(&reference), &[head])
+                    .unwrap();
                 m.run_with_hook(&c.clean, &mut ablation).unwrap()
             };
             c.check(name, key, &got);

@@ -2,8 +2,8 @@
 
 mod common;
 
-use candle_core::{Device, Tensor};
-use common::{fixture_dir, reference, rel_err, HF_FIXTURES as FIXTURES};
+use candle_core::Device;
+use common::{fixture_dir, ids_of, reference, rel_err, HF_FIXTURES as FIXTURES};
 use glassbox::model::{self, NamesFilter};
 
 const TOL: f64 = 1e-4;
@@ -11,16 +11,6 @@ const TOL: f64 = 1e-4;
 fn load(name: &str) -> model::LoadedModel {
     model::load(Some(fixture_dir(name).to_str().unwrap()), &Device::Cpu)
         .unwrap_or_else(|e| panic!("loading {name}: {e:?}"))
-}
-
-fn ids_of(t: &Tensor) -> Vec<u32> {
-    t.flatten_all()
-        .unwrap()
-        .to_vec1::<i64>()
-        .unwrap()
-        .into_iter()
-        .map(|i| i as u32)
-        .collect()
 }
 
 #[test]

@@ -11,7 +11,7 @@ use super::config::Config;
 use super::hook::Hooks;
 use super::hooks::{BlockHook, HookPoint};
 pub use super::kv_cache::KvCache;
-use super::layers::{activate, causal_mask, Conv1D, Embedding, LayerNorm, INIT_STD};
+use super::layers::{activate, causal_mask, Conv1D, Embedding, LayerNorm, Unembed, INIT_STD};
 
 #[derive(Debug, Clone)]
 struct Attention {
@@ -161,8 +161,7 @@ pub struct Gpt2 {
     wpe: Embedding, // [n_ctx, d]
     blocks: Vec<Block>,
     ln_f: LayerNorm,
-    /// The unembedding, stored [d_vocab, d]: the token embedding when tied, else `lm_head.weight`.
-    unembed: Tensor,
+    unembed: Unembed,
     device: Device,
 }
 
@@ -183,18 +182,7 @@ impl Gpt2 {
             .map(|l| Block::load(body.pp(format!("h.{l}")), cfg, l))
             .collect::<Result<Vec<_>>>()?;
         let ln_f = LayerNorm::load(body.pp("ln_f"), d, cfg.ln_eps)?;
-        let unembed = if cfg.tie_embeddings {
-            wte.table().clone()
-        } else {
-            vb.pp("lm_head").get_with_hints(
-                (cfg.d_vocab, d),
-                "weight",
-                candle_nn::Init::Randn {
-                    mean: 0.,
-                    stdev: INIT_STD,
-                },
-            )?
-        };
+        let unembed = Unembed::load(vb.clone(), &wte, cfg.tie_embeddings)?;
         Ok(Self {
             cfg: cfg.clone(),
             wte,
@@ -233,7 +221,7 @@ impl Gpt2 {
             resid = block.forward(resid, layer, &mask, None, &mut hooks, true)?;
         }
         // Nothing records the normalised value, so LayerNorm runs as one kernel with its gradient.
-        self.unembed(&self.ln_f.forward_t(&resid, true)?) // [b, t, d_vocab]
+        self.unembed.forward(&self.ln_f.forward_t(&resid, true)?) // [b, t, d_vocab]
     }
 
     /// Token plus position embedding for positions start..start+t: ids [b, t] -> [b, t, d].
@@ -278,7 +266,7 @@ impl Gpt2 {
             let normalized = hooks.at(HookPoint::LnFinal, self.ln_f.normalize(&resid)?)?; // [b, t', d]
             self.unembed_normalized(&normalized)?
         } else {
-            self.unembed(&self.ln_f.forward_t(&resid, false)?)?
+            self.unembed.forward(&self.ln_f.forward_t(&resid, false)?)?
         }; // [b, t', d_vocab]
         let logits = hooks.at(HookPoint::Logits, logits)?;
         hooks.end_pass(t)?;
@@ -287,18 +275,7 @@ impl Gpt2 {
 
     /// ln_final's weight and bias, then the unembedding: [.., t, d] normalised -> [.., t, d_vocab].
     fn unembed_normalized(&self, normalized: &Tensor) -> Result<Tensor> {
-        self.unembed(&self.ln_f.affine(normalized)?)
-    }
-
-    /// The unembedding: [.., t, d] after ln_final -> [.., t, d_vocab].
-    fn unembed(&self, x: &Tensor) -> Result<Tensor> {
-        let dims = x.dims().to_vec();
-        let d = *dims.last().unwrap_or(&0);
-        let rows = x.elem_count() / d.max(1);
-        let logits = x.reshape((rows, d))?.matmul(&self.unembed.t()?)?; // [rows, d_vocab]
-        let mut out_dims = dims;
-        *out_dims.last_mut().expect("at least one dim") = self.cfg.d_vocab;
-        logits.reshape(out_dims)
+        self.unembed.forward(&self.ln_f.affine(normalized)?)
     }
 
     /// The logit lens: the whole final LayerNorm (with this vector's own statistics) and the

@@ -221,3 +221,41 @@ pub fn causal_mask(t: usize, start: usize, n_keys: usize, device: &Device) -> Re
         .collect();
     Tensor::from_vec(mask, (t, n_keys), device)
 }
+
+/// The unembedding W_U, stored [d_vocab, d] (as Hugging Face keeps `lm_head.weight`): the token
+/// embedding when tied, else `lm_head.weight`.
+#[derive(Debug, Clone)]
+pub struct Unembed {
+    weight: Tensor, // [d_vocab, d]
+}
+
+impl Unembed {
+    pub fn load(vb: VarBuilder, embedding: &Embedding, tied: bool) -> Result<Self> {
+        let (d_vocab, d) = embedding.table().dims2()?;
+        let weight = if tied {
+            embedding.table().clone()
+        } else {
+            let init = Init::Randn {
+                mean: 0.,
+                stdev: INIT_STD,
+            };
+            vb.pp("lm_head")
+                .get_with_hints((d_vocab, d), "weight", init)?
+        };
+        Ok(Self { weight })
+    }
+}
+
+impl Module for Unembed {
+    /// [.., d] after the final norm -> [.., d_vocab].
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let mut dims = x.dims().to_vec();
+        let d = dims.last().copied().unwrap_or(0);
+        let rows = x.elem_count() / d.max(1);
+        let logits = x.reshape((rows, d))?.matmul(&self.weight.t()?)?; // [rows, d_vocab]
+        if let Some(last) = dims.last_mut() {
+            *last = self.weight.dim(0)?;
+        }
+        logits.reshape(dims)
+    }
+}

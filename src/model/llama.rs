@@ -12,7 +12,7 @@ use super::config::Config;
 use super::hook::Hooks;
 use super::hooks::{BlockHook, HookPoint};
 use super::kv_cache::KvCache;
-use super::layers::{activate, causal_mask, Embedding, Linear, RmsNorm, INIT_STD};
+use super::layers::{activate, causal_mask, Embedding, Linear, RmsNorm, Unembed, INIT_STD};
 use super::rope::Rope;
 
 #[derive(Debug, Clone)]
@@ -215,8 +215,7 @@ pub struct Llama {
     embed_tokens: Embedding, // [d_vocab, d]
     blocks: Vec<Block>,
     norm: RmsNorm,
-    /// The unembedding, stored [d_vocab, d]: the token embedding when tied, else `lm_head.weight`.
-    unembed: Tensor,
+    unembed: Unembed,
     rope: Rope,
     device: Device,
 }
@@ -233,18 +232,7 @@ impl Llama {
             .map(|l| Block::load(body.pp(format!("layers.{l}")), cfg))
             .collect::<Result<Vec<_>>>()?;
         let norm = RmsNorm::load(body.pp("norm"), d, cfg.ln_eps)?;
-        let unembed = if cfg.tie_embeddings {
-            embed_tokens.table().clone()
-        } else {
-            vb.pp("lm_head").get_with_hints(
-                (cfg.d_vocab, d),
-                "weight",
-                candle_nn::Init::Randn {
-                    mean: 0.,
-                    stdev: INIT_STD,
-                },
-            )?
-        };
+        let unembed = Unembed::load(vb.clone(), &embed_tokens, cfg.tie_embeddings)?;
         let theta = cfg.rope_theta.unwrap_or(10_000.0);
         Ok(Self {
             cfg: cfg.clone(),
@@ -295,29 +283,17 @@ impl Llama {
             resid = resid.narrow(1, t - 1, 1)?; // [b, 1, d]
         }
         let x = norm_at(&self.norm, &resid, HookPoint::LnFinal, hooks)?; // [b, t', d]
-        let logits = hooks.at(HookPoint::Logits, self.unembed(&x)?)?; // [b, t', d_vocab]
+        let logits = hooks.at(HookPoint::Logits, self.unembed.forward(&x)?)?; // [b, t', d_vocab]
         hooks.end_pass(t)?;
         Ok(logits)
-    }
-
-    /// The unembedding: [.., t, d] after the final norm -> [.., t, d_vocab].
-    fn unembed(&self, x: &Tensor) -> Result<Tensor> {
-        let dims = x.dims().to_vec();
-        let d = *dims.last().unwrap_or(&0);
-        let rows = x.elem_count() / d.max(1);
-        let logits = x.reshape((rows, d))?.matmul(&self.unembed.t()?)?; // [rows, d_vocab]
-        let mut out_dims = dims;
-        if let Some(last) = out_dims.last_mut() {
-            *last = self.cfg.d_vocab;
-        }
-        logits.reshape(out_dims)
     }
 
     /// The logit lens: the final RMSNorm (with this vector's own scale) and the unembedding applied to
     /// any residual-stream vector. `resid: [d_model] -> logits [d_vocab]`.
     pub fn logit_lens(&self, resid: &Tensor) -> Result<Tensor> {
         let x = resid.to_dtype(DType::F32)?.reshape((1, ()))?; // [1, d]
-        self.unembed(&self.norm.scale(&self.norm.normalize(&x)?)?)?
+        self.unembed
+            .forward(&self.norm.scale(&self.norm.normalize(&x)?)?)?
             .squeeze(0)
     }
 }

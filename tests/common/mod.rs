@@ -62,3 +62,9 @@ pub fn rel_err(ours: &Tensor, reference: &Tensor) -> f64 {
     }
     num.sqrt() / den.sqrt().max(1e-30)
 }
+
+/// Token ids stored as an int64 tensor (`input_ids` [1, seq]).
+pub fn ids_of(t: &Tensor) -> Vec<u32> {
+    let ids = t.flatten_all().unwrap().to_vec1::<i64>().unwrap();
+    ids.into_iter().map(|i| i as u32).collect()
+}
