@@ -223,12 +223,18 @@ pub fn positions(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     let Some(maps) = app.position_maps() else {
         return;
     };
+    let rotary = matches!(
+        app.info.as_ref().map(|i| &i.positions),
+        Some(crate::app::worker::PositionEncoding::Rotary(_))
+    );
+    let how = if rotary {
+        "  rows: positions · cols: dim pairs · q, k turn by these"
+    } else {
+        "  rows: positions · attention alone ignores order: these add it"
+    };
     let title = Line::from(vec![
         Span::styled("positional encodings", theme.accent()),
-        Span::styled(
-            "  rows: positions · attention alone ignores order: these add it",
-            theme.dim(),
-        ),
+        Span::styled(how, theme.dim()),
     ]);
     let body = titled(title, area, buf);
     let parts = Layout::horizontal([Constraint::Ratio(1, 3); 3])
