@@ -446,6 +446,10 @@ fn bad_gguf_files_fail_cleanly() {
         &[("llama.attention.head_count_kv", Some(Value::U32(3)))],
     );
     gguf_variant(&at("no-layers.gguf"), &[("llama.block_count", None)]);
+    gguf_variant(
+        &at("align.gguf"),
+        &[("general.alignment", Some(Value::U32(0)))],
+    );
     let cases = [
         ("header.gguf", "not a readable GGUF file"),
         ("short.gguf", "cannot read tensor"),
@@ -460,6 +464,7 @@ fn bad_gguf_files_fail_cleanly() {
         ("wide.gguf", "has shape"),
         ("heads.gguf", "does not divide"),
         ("no-layers.gguf", "llama.block_count is missing"),
+        ("align.gguf", "general.alignment must be above 0"),
     ];
     for (file, needle) in cases {
         eprintln!("case: {file}");

@@ -315,6 +315,21 @@ fn hf_config_json(cfg: &Config) -> String {
     .to_string()
 }
 
+/// candle's GGUF reader, with its one unchecked case turned into an error: candle 0.11 divides by the
+/// file's `general.alignment` without checking it, so an alignment of 0 panics. The panic is caught
+/// (quietly: a damaged file deserves one line, not a crash report) and reported as what it is.
+fn read_content(bytes: &[u8]) -> std::result::Result<Content, String> {
+    let quiet = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let read = std::panic::catch_unwind(|| Content::read(&mut Cursor::new(bytes)));
+    std::panic::set_hook(quiet);
+    match read {
+        Ok(Ok(content)) => Ok(content),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err("its header is inconsistent (general.alignment must be above 0)".into()),
+    }
+}
+
 /// Load a GGUF file found by `loader::resolve`.
 pub fn load(files: ModelFiles, device: &Device) -> Result<LoadedModel> {
     let path = files.weights[0].clone();
@@ -332,7 +347,7 @@ pub fn load(files: ModelFiles, device: &Device) -> Result<LoadedModel> {
             "the file must be a regular, readable file",
         ))
     })?;
-    let content = Content::read(&mut Cursor::new(&map[..])).map_err(|e| {
+    let content = read_content(&map).map_err(|e| {
         eyre!(Hinted::new(
             format!("{} is not a readable GGUF file: {e}", path.display()),
             "the file may be truncated or corrupt; download it again",
