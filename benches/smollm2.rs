@@ -1,0 +1,214 @@
+//! SmolLM2-135M-Instruct (GGUF, Llama family): glassbox against Hugging Face transformers on the same file.
+//!
+//!   eval "$(tools/fetch_smollm2.sh)" && export GLASSBOX_SMOLLM2
+//!   cargo bench --bench smollm2                 # load, capture at 256/1024, one step at 256, dump peak RSS
+//!   cargo bench --bench smollm2 -- --runs 3     # fewer runs
+//!
+//! Measured, float32 on the CPU, every hook captured (NamesFilter::All):
+//!   * load to first logits, whole process: `glassbox inspect --model FILE --prompt Hello --top 1`, run
+//!     `--load-runs` times (after one untimed run), median of the wall times;
+//!   * capture at 256 and 1024 random tokens (ids 17.. from a fixed seed, so no special token), one
+//!     warm-up, then the median of `--runs`;
+//!   * one-token step at 256 context: `Model::step` on a copy of a 255-token trace (KV cache kept);
+//!   * peak RSS (the kernel's VmHWM) of a fresh process that loads the file and does what `glassbox dump`
+//!     does at 1024 tokens: every hook streamed to a safetensors file.
+//!
+//! Prints a JSON object (stdout) and a summary (stderr). Without GLASSBOX_SMOLLM2 it says so and exits 0.
+//! The transformers side is tools/bench_smollm2_hf.py; BENCHMARKS.md has both.
+
+use std::collections::HashMap;
+use std::process::Command;
+use std::time::Instant;
+
+use candle_core::Device;
+use glassbox::model::hooks::NamesFilter;
+use glassbox::model::Model;
+
+/// Ids 0–16 are SmolLM2's special tokens; random prompts stay clear of them.
+const FIRST_ORDINARY_ID: u64 = 17;
+
+/// The same generator as tools/bench_smollm2_hf.py, so both sides run the same ids.
+fn random_ids(n: usize, vocab: usize, seed: u64) -> Vec<u32> {
+    let mut s = seed;
+    let span = vocab as u64 - FIRST_ORDINARY_ID;
+    (0..n)
+        .map(|_| {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (FIRST_ORDINARY_ID + (s >> 33) % span) as u32
+        })
+        .collect()
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn peak_rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+fn load(path: &str) -> Model {
+    glassbox::model::load(Some(path), &Device::Cpu)
+        .unwrap()
+        .model
+}
+
+fn main() {
+    let Ok(path) = std::env::var("GLASSBOX_SMOLLM2") else {
+        println!(
+            "GLASSBOX_SMOLLM2 is not set: nothing to measure (eval \"$(tools/fetch_smollm2.sh)\" sets it)"
+        );
+        return;
+    };
+    let args: Vec<String> = std::env::args().collect();
+    let arg = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    let runs: usize = arg("--runs").and_then(|v| v.parse().ok()).unwrap_or(5);
+    let load_runs: usize = arg("--load-runs").and_then(|v| v.parse().ok()).unwrap_or(5);
+    // As glassbox's batch commands do at start-up. SAFETY: no other thread exists yet.
+    unsafe { glassbox::malloc::reuse_freed_buffers() };
+
+    // Child mode: what `glassbox dump` does at N tokens, in a fresh process that loads the file: every
+    // hook streamed to a safetensors file. Prints the peak RSS, the time of the pass with the writing,
+    // the file's size and the number of tensors.
+    if let Some(n) = arg("--peak-dump").and_then(|v| v.parse::<usize>().ok()) {
+        let model = load(&path);
+        let after_load = peak_rss_mb();
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("dump.safetensors");
+        let ids = random_ids(n, model.config().d_vocab, 1);
+        let t = Instant::now();
+        let file = glassbox::dump::DumpFile {
+            write_to: &out,
+            shown_as: &out,
+        };
+        let written =
+            glassbox::dump::dump_prompt(&model, &ids, &NamesFilter::All, &HashMap::new(), file)
+                .unwrap();
+        let ms = t.elapsed().as_secs_f64() * 1e3;
+        let file_mb = std::fs::metadata(&out).map_or(f64::NAN, |m| m.len() as f64 / 1e6);
+        println!(
+            "{} {} {} {} {}",
+            peak_rss_mb(),
+            after_load,
+            ms,
+            file_mb,
+            written
+        );
+        return;
+    }
+
+    // Load to first logits, whole process, through the real binary.
+    let exe = env!("CARGO_BIN_EXE_glassbox");
+    let inspect = || {
+        let t = Instant::now();
+        let out = Command::new(exe)
+            .args([
+                "inspect", "--model", &path, "--prompt", "Hello", "--top", "1",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "glassbox inspect failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        t.elapsed().as_secs_f64()
+    };
+    inspect(); // warm-up: the file in the page cache
+    let load_times: Vec<f64> = (0..load_runs).map(|_| inspect()).collect();
+    let load_s = median(load_times.clone());
+
+    let t0 = Instant::now();
+    let model = load(&path);
+    let load_in_process_s = t0.elapsed().as_secs_f64();
+    let cfg = model.config().clone();
+
+    let mut capture_ms = serde_json::Map::new();
+    let mut capture_all_ms = serde_json::Map::new();
+    for n in [256usize, 1024] {
+        let ids = random_ids(n, cfg.d_vocab, n as u64);
+        drop(model.trace(&ids, NamesFilter::All).unwrap()); // warm-up
+        let times: Vec<f64> = (0..runs)
+            .map(|_| {
+                let t = Instant::now();
+                let trace = model.trace(&ids, NamesFilter::All).unwrap();
+                let ms = t.elapsed().as_secs_f64() * 1e3;
+                drop(trace);
+                ms
+            })
+            .collect();
+        capture_ms.insert(n.to_string(), serde_json::json!(median(times.clone())));
+        capture_all_ms.insert(n.to_string(), serde_json::json!(times));
+    }
+
+    // One-token step at 256 context: a 255-token captured prefix, then the 256th token.
+    let ids = random_ids(256, cfg.d_vocab, 7);
+    let prefix = model.trace(&ids[..255], NamesFilter::All).unwrap();
+    let step_times: Vec<f64> = (0..runs.max(5) + 1)
+        .map(|_| {
+            let mut t = prefix.clone();
+            let start = Instant::now();
+            model.step(&mut t, ids[255]).unwrap();
+            start.elapsed().as_secs_f64() * 1e3
+        })
+        .skip(1)
+        .collect();
+    let step_ms = median(step_times.clone());
+    drop(prefix);
+    drop(model);
+
+    // Peak RSS of a fresh process doing the streamed dump.
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args(["--peak-dump", "1024"])
+        .output()
+        .unwrap();
+    let v: Vec<f64> = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    let [peak_dump, after_load_mb, dump_ms, dump_file_mb, tensors] =
+        std::array::from_fn(|i| v.get(i).copied().unwrap_or(f64::NAN));
+
+    let result = serde_json::json!({
+        "what": "glassbox, SmolLM2-135M-Instruct Q4_1 GGUF dequantized to float32, CPU, all hooks captured",
+        "threads": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        "runs": runs,
+        "statistic": "median",
+        "load_to_first_logits_process_s": load_s,
+        "load_to_first_logits_process_all_s": load_times,
+        "load_in_process_s": load_in_process_s,
+        "capture_ms": capture_ms,
+        "capture_all_ms": capture_all_ms,
+        "step_at_256_ms": step_ms,
+        "step_at_256_all_ms": step_times,
+        "dump_1024_peak_rss_mb": peak_dump,
+        "dump_1024_peak_rss_after_load_mb": after_load_mb,
+        "dump_1024_ms": dump_ms,
+        "dump_1024_file_mb": dump_file_mb,
+        "dump_1024_tensors": tensors,
+    });
+    println!("{}", serde_json::to_string_pretty(&result).unwrap());
+    eprintln!("load to first logits (glassbox inspect, whole process): {load_s:.2} s");
+    eprintln!(
+        "capture 256 / 1024 tokens: {:.1} / {:.1} ms; one step at 256: {step_ms:.1} ms",
+        capture_ms["256"].as_f64().unwrap(),
+        capture_ms["1024"].as_f64().unwrap(),
+    );
+    eprintln!(
+        "dump of every hook at 1024, streamed: peak RSS {peak_dump:.0} MB (after load {after_load_mb:.0} MB), {dump_ms:.0} ms, file {dump_file_mb:.0} MB"
+    );
+}
