@@ -133,6 +133,64 @@ pub fn best_previous_token_heads(capture: &Capture, n_layers: usize) -> Result<V
     Ok(best)
 }
 
+/// What a head is scored on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Criterion {
+    PreviousToken,
+    FirstToken,
+    Induction,
+}
+
+impl Criterion {
+    pub const NAMES: &'static str = "previous-token, first-token, induction";
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "previous-token" => Some(Self::PreviousToken),
+            "first-token" => Some(Self::FirstToken),
+            "induction" => Some(Self::Induction),
+            _ => None,
+        }
+    }
+
+    /// The next metric, for the Heads view's `i` key.
+    pub fn cycled(self) -> Self {
+        match self {
+            Self::PreviousToken => Self::FirstToken,
+            Self::FirstToken => Self::Induction,
+            Self::Induction => Self::PreviousToken,
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::PreviousToken => "previous-token score",
+            Self::FirstToken => "first-token score",
+            Self::Induction => "induction score",
+        }
+    }
+}
+
+/// Every head's score by `criterion` on the current prompt: `[layer][head]`.
+pub fn head_scores(
+    capture: &Capture,
+    ids: &[u32],
+    n_layers: usize,
+    c: Criterion,
+) -> Result<Vec<Vec<f32>>> {
+    (0..n_layers)
+        .map(|l| {
+            let name = block_hook(l, BlockHook::Pattern);
+            let p = capture.require(&name)?;
+            match c {
+                Criterion::PreviousToken => previous_token_scores(&p),
+                Criterion::FirstToken => first_token_scores(&p),
+                Criterion::Induction => repeat_induction_scores(&p, ids),
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,10 +7,10 @@ use candle_core::IndexOp;
 
 use super::worker::PositionEncoding;
 use super::{App, View};
+use crate::analysis::heads::{head_scores, Criterion};
 use crate::analysis::heatmap::{self, Heatmap};
 use crate::analysis::predictions::softmax;
 use crate::analysis::residual::{block_norms, BlockNorms};
-use crate::lesson::task::{head_scores, Criterion};
 
 /// Analysis results computed once per snapshot version, on first use.
 #[derive(Default)]

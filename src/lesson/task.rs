@@ -4,10 +4,9 @@
 use candle_core::Result;
 use serde::Deserialize;
 
-use crate::analysis::heads::{first_token_scores, previous_token_scores, repeat_induction_scores};
+pub use crate::analysis::heads::{head_scores, Criterion};
 use crate::analysis::heatmap::attention_pattern;
 use crate::analysis::predictions::argmax;
-use crate::model::hooks::{block_hook, BlockHook};
 use crate::model::Capture;
 
 /// A task block as written in a lesson file.
@@ -29,44 +28,6 @@ pub struct Task {
     pub high: Option<f32>,
     pub count: Option<usize>,
     pub panel: Option<String>,
-}
-
-/// What a head is scored on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Criterion {
-    PreviousToken,
-    FirstToken,
-    Induction,
-}
-
-impl Criterion {
-    pub const NAMES: &'static str = "previous-token, first-token, induction";
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "previous-token" => Some(Self::PreviousToken),
-            "first-token" => Some(Self::FirstToken),
-            "induction" => Some(Self::Induction),
-            _ => None,
-        }
-    }
-
-    /// The next metric, for the Heads view's `i` key.
-    pub fn cycled(self) -> Self {
-        match self {
-            Self::PreviousToken => Self::FirstToken,
-            Self::FirstToken => Self::Induction,
-            Self::Induction => Self::PreviousToken,
-        }
-    }
-
-    pub fn describe(self) -> &'static str {
-        match self {
-            Self::PreviousToken => "previous-token score",
-            Self::FirstToken => "first-token score",
-            Self::Induction => "induction score",
-        }
-    }
 }
 
 /// A task, validated.
@@ -172,28 +133,6 @@ impl Outcome {
     pub fn is_done(&self) -> bool {
         matches!(self, Outcome::Done(_))
     }
-}
-
-/// Every head's score by `criterion` on the current prompt: `[layer][head]`.
-pub fn head_scores(
-    capture: &Capture,
-    ids: &[u32],
-    n_layers: usize,
-    c: Criterion,
-) -> Result<Vec<Vec<f32>>> {
-    (0..n_layers)
-        .map(|l| {
-            let name = block_hook(l, BlockHook::Pattern);
-            let p = capture
-                .get(&name)
-                .ok_or_else(|| candle_core::Error::Msg(format!("{name} was not captured")))??;
-            match c {
-                Criterion::PreviousToken => previous_token_scores(&p),
-                Criterion::FirstToken => first_token_scores(&p),
-                Criterion::Induction => repeat_induction_scores(&p, ids),
-            }
-        })
-        .collect()
 }
 
 /// The (layer, head, score) with the highest score.
