@@ -133,8 +133,9 @@ pub fn best_previous_token_heads(capture: &Capture, n_layers: usize) -> Result<V
     Ok(best)
 }
 
-/// What a head is scored on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What a head is scored on (written in lesson files as previous-token, first-token, induction).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Criterion {
     PreviousToken,
     FirstToken,

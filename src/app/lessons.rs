@@ -178,9 +178,10 @@ impl App {
         let Some(task) = self.lessons.current_step().and_then(|s| s.task.clone()) else {
             return;
         };
-        let (Some(snap), Some(kind)) = (self.snap.as_ref(), task.kind().ok()) else {
+        let Some(snap) = self.snap.as_ref() else {
             return;
         };
+        let kind = task.kind;
         if self.busy.is_some() {
             return;
         }

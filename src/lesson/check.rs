@@ -1,6 +1,6 @@
 //! `glassbox lessons check`: a lesson's references checked against the model it runs on.
 
-use super::{Claim, Lesson, LessonError, TaskKind};
+use super::{Claim, Lesson, LessonError, ParamPart, TaskKind};
 use crate::analysis::predictions::{argmax, softmax};
 use crate::model::interventions::ZeroAblation;
 use crate::model::{Hook, LoadedModel, NamesFilter};
@@ -37,52 +37,56 @@ fn one_token(model: &LoadedModel, text: &str) -> Result<u32, String> {
 
 /// Check one claim; the message says what the model does instead.
 pub fn check_claim(model: &LoadedModel, prompt: &str, claim: &Claim) -> Result<(), String> {
-    if claim.kind == "param-count" {
-        return check_param_count(model, claim);
-    }
-    if claim.kind == "ablated" {
-        return check_ablated(model, prompt, claim);
-    }
-    let probs = next_probs(model, prompt).map_err(|e| format!("cannot run the prompt: {e}"))?;
-    let text = claim.token.as_deref().unwrap_or_default();
-    let token = one_token(model, text)?;
-    match (claim.kind.as_str(), &claim.than) {
-        ("top-token", _) => {
+    let cannot = |e: color_eyre::Report| format!("cannot run the prompt: {e}");
+    match claim {
+        Claim::ParamCount { part, value } => check_param_count(model, *part, *value),
+        Claim::Ablated {
+            token,
+            ablate,
+            below,
+            above,
+            ..
+        } => check_ablated(model, prompt, token, *ablate, (*below, *above)),
+        Claim::TopToken { token: text, .. } => {
+            let probs = next_probs(model, prompt).map_err(cannot)?;
+            let token = one_token(model, text)?;
             let top = argmax(&probs) as u32;
             if top == token {
-                Ok(())
-            } else {
-                Err(format!(
-                    "claim false: after {prompt:?} the top token is {:?} ({:.2}), not {:?} ({:.2})",
-                    model.codec.token_str(top),
-                    probs[top as usize],
-                    text,
-                    probs[token as usize]
-                ))
+                return Ok(());
             }
+            Err(format!(
+                "claim false: after {prompt:?} the top token is {:?} ({:.2}), not {:?} ({:.2})",
+                model.codec.token_str(top),
+                probs[top as usize],
+                text,
+                probs[token as usize]
+            ))
         }
-        ("more-likely", Some(than)) => {
-            let other = one_token(model, than)?;
+        Claim::MoreLikely {
+            token: text, than, ..
+        } => {
+            let probs = next_probs(model, prompt).map_err(cannot)?;
+            let (token, other) = (one_token(model, text)?, one_token(model, than)?);
             let (p, q) = (probs[token as usize], probs[other as usize]);
             if p > q {
-                Ok(())
-            } else {
-                Err(format!(
-                    "claim false: p({text:?}) = {p:.3} is not above p({than:?}) = {q:.3}"
-                ))
+                return Ok(());
             }
+            Err(format!(
+                "claim false: p({text:?}) = {p:.3} is not above p({than:?}) = {q:.3}"
+            ))
         }
-        (kind, _) => Err(format!("unknown claim kind {kind:?}")),
     }
 }
 
-/// An "ablated" claim: `token`'s probability with one head switched off, against a bound.
-fn check_ablated(model: &LoadedModel, prompt: &str, claim: &Claim) -> Result<(), String> {
-    let text = claim.token.as_deref().unwrap_or_default();
+/// An "ablated" claim: `text`'s probability with one head switched off, against a bound.
+fn check_ablated(
+    model: &LoadedModel,
+    prompt: &str,
+    text: &str,
+    [layer, head]: [usize; 2],
+    (below, above): (Option<f32>, Option<f32>),
+) -> Result<(), String> {
     let token = one_token(model, text)? as usize;
-    let Some(&[layer, head]) = claim.ablate.as_deref() else {
-        return Err("an ablated claim needs ablate = [layer, head]".into());
-    };
     let cannot = |e: color_eyre::Report| format!("cannot run the prompt: {e}");
     // The tutor's ablation: the head's hook_z zeroed.
     model
@@ -91,7 +95,7 @@ fn check_ablated(model: &LoadedModel, prompt: &str, claim: &Claim) -> Result<(),
         .map_err(|e| e.to_string())?;
     let mut ablation = ZeroAblation::new(&[(layer, head)]);
     let p = next_probs_with(model, prompt, Some(&mut ablation)).map_err(cannot)?[token];
-    let (holds, bound) = match (claim.below, claim.above) {
+    let (holds, bound) = match (below, above) {
         (Some(b), _) => (p < b, format!("below {b}")),
         (_, Some(a)) => (p > a, format!("above {a}")),
         _ => return Err("an ablated claim needs below or above".into()),
@@ -105,8 +109,8 @@ fn check_ablated(model: &LoadedModel, prompt: &str, claim: &Claim) -> Result<(),
     ))
 }
 
-/// Parameter counts from the configuration, as lesson 2 adds them up.
-fn check_param_count(model: &LoadedModel, claim: &Claim) -> Result<(), String> {
+/// Parameter counts from the configuration, as lesson 2 adds them up (a GPT-2's parts).
+fn check_param_count(model: &LoadedModel, part: ParamPart, value: u64) -> Result<(), String> {
     let c = model.model.config();
     let d = c.d_model as u64;
     let block = 2 * 2 * d // ln_1, ln_2
@@ -114,24 +118,18 @@ fn check_param_count(model: &LoadedModel, claim: &Claim) -> Result<(), String> {
         + d * d + d // attention c_proj
         + d * c.d_mlp as u64 + c.d_mlp as u64 // c_fc
         + c.d_mlp as u64 * d + d; // MLP c_proj
-    let part = claim.part.as_deref().unwrap_or_default();
-    let actual = match part {
-        "embedding" => c.d_vocab as u64 * d,
-        "position" => c.n_ctx as u64 * d,
-        "block" => block,
-        "total" => c.n_params() as u64,
-        other => {
-            return Err(format!(
-                "unknown part {other:?}: use embedding, position, block, total"
-            ))
-        }
+    let (actual, name) = match part {
+        ParamPart::Embedding => (c.d_vocab as u64 * d, "embedding"),
+        ParamPart::Position => (c.n_ctx as u64 * d, "position embedding"),
+        ParamPart::Block => (block, "block"),
+        ParamPart::Total => (c.n_params() as u64, "model"),
     };
-    match claim.value {
-        Some(v) if v == actual => Ok(()),
-        v => Err(format!(
-            "claim false: the {part} has {actual} parameters, the lesson says {v:?}"
-        )),
+    if value == actual {
+        return Ok(());
     }
+    Err(format!(
+        "claim false: the {name} has {actual} parameters, the lesson says {value}"
+    ))
 }
 
 /// Problems that parsing cannot see: layers, heads and positions that do not exist in `model`,
@@ -230,27 +228,26 @@ pub fn check_against(lesson: &Lesson, model: &LoadedModel) -> Vec<LessonError> {
             }
         }
         for (claim, line) in &step.claims {
-            let prompt = claim.prompt.as_deref().unwrap_or(&lesson.meta.prompt);
+            let prompt = claim.prompt().unwrap_or(&lesson.meta.prompt);
             if let Err(message) = check_claim(model, prompt, claim) {
                 err(*line, message);
             }
         }
         if let Some(task) = &step.task {
             let line = step.task_line;
-            match task.kind() {
-                Err(message) => err(line, message),
-                Ok(TaskKind::CursorOnTopKey { layer, head, query }) => {
-                    if !layer_head(layer, head) {
+            match &task.kind {
+                TaskKind::CursorOnTopKey { layer, head, query } => {
+                    if !layer_head(*layer, *head) {
                         err(line, format!("no head L{layer}H{head} in this model"));
                     }
-                    if query >= n_tokens as i64 || query < -(n_tokens as i64) {
+                    if *query >= n_tokens as i64 || *query < -(n_tokens as i64) {
                         err(
                             line,
                             format!("query {query} is outside the prompt's {n_tokens} tokens"),
                         );
                     }
                 }
-                Ok(TaskKind::Visit { panel }) if !super::PANELS.contains(&panel.as_str()) => {
+                TaskKind::Visit { panel } if !super::PANELS.contains(&panel.as_str()) => {
                     err(
                         line,
                         format!(
@@ -259,7 +256,7 @@ pub fn check_against(lesson: &Lesson, model: &LoadedModel) -> Vec<LessonError> {
                         ),
                     );
                 }
-                Ok(_) => {}
+                _ => {}
             }
         }
     }

@@ -50,25 +50,72 @@ pub struct ViewSpec {
 }
 
 /// Something a step's text says about the model, checked by `lessons check` and the tests, so a
-/// retrained model cannot make a lesson silently wrong.
+/// retrained model cannot make a lesson silently wrong. `prompt` defaults to the lesson's prompt.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct Claim {
-    /// "top-token": `token` is the most probable next token after `prompt`;
-    /// "more-likely": `token` is more probable than `than` after `prompt`;
-    /// "param-count": the model's `part` (embedding, position, block, total) has `value` parameters;
-    /// "ablated": with head `ablate` = [layer, head] switched off, `token`'s probability after
-    /// `prompt` is below `below` or above `above` (so a lesson can say which head a behaviour needs).
-    pub kind: String,
-    /// Default: the lesson's prompt.
-    pub prompt: Option<String>,
-    pub token: Option<String>,
-    pub than: Option<String>,
-    pub part: Option<String>,
-    pub value: Option<u64>,
-    pub ablate: Option<Vec<usize>>,
-    pub below: Option<f32>,
-    pub above: Option<f32>,
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Claim {
+    /// `token` is the most probable next token after `prompt`.
+    TopToken {
+        #[serde(default)]
+        prompt: Option<String>,
+        token: String,
+    },
+    /// `token` is more probable than `than` after `prompt`.
+    MoreLikely {
+        #[serde(default)]
+        prompt: Option<String>,
+        token: String,
+        than: String,
+    },
+    /// The model's `part` has `value` parameters.
+    ParamCount { part: ParamPart, value: u64 },
+    /// With head `ablate` = [layer, head] switched off, `token`'s probability after `prompt` is below
+    /// `below` or above `above` (exactly one of them), so a lesson can say which head a behaviour needs.
+    Ablated {
+        #[serde(default)]
+        prompt: Option<String>,
+        token: String,
+        ablate: [usize; 2],
+        #[serde(default)]
+        below: Option<f32>,
+        #[serde(default)]
+        above: Option<f32>,
+    },
+}
+
+/// The parts of a GPT-2 whose parameters a claim may count.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum ParamPart {
+    Embedding,
+    Position,
+    Block,
+    Total,
+}
+
+impl Claim {
+    /// The prompt the claim is about, if it names its own.
+    pub fn prompt(&self) -> Option<&str> {
+        match self {
+            Self::TopToken { prompt, .. }
+            | Self::MoreLikely { prompt, .. }
+            | Self::Ablated { prompt, .. } => prompt.as_deref(),
+            Self::ParamCount { .. } => None,
+        }
+    }
+
+    /// Parse a claim block; what serde cannot say (one bound of two) is checked here.
+    fn parse(block: &str) -> Result<Claim, toml::de::Error> {
+        let claim: Claim = toml::from_str(block)?;
+        if let Claim::Ablated { below, above, .. } = &claim {
+            if below.is_some() == above.is_some() {
+                return Err(serde::de::Error::custom(
+                    "an ablated claim needs exactly one of below and above",
+                ));
+            }
+        }
+        Ok(claim)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -183,25 +230,8 @@ impl Lesson {
                 })?;
                 let at = |e: &toml::de::Error| start + toml_line(e, &lines[start..close]);
                 if kind == "claim" {
-                    let claim: Claim =
-                        toml::from_str(&block).map_err(|e| err(at(&e), toml_message(&e)))?;
-                    let ok = match claim.kind.as_str() {
-                        "top-token" => claim.token.is_some(),
-                        "more-likely" => claim.token.is_some() && claim.than.is_some(),
-                        "param-count" => claim.part.is_some() && claim.value.is_some(),
-                        "ablated" => {
-                            claim.token.is_some()
-                                && matches!(claim.ablate.as_deref(), Some([_, _]))
-                                && (claim.below.is_some() != claim.above.is_some())
-                        }
-                        _ => false,
-                    };
-                    if !ok {
-                        return Err(err(
-                            start + 1,
-                            "a claim is kind = \"top-token\" (token), \"more-likely\" (token, than), \"param-count\" (part, value) or \"ablated\" (token, ablate = [layer, head], and below or above)".into(),
-                        ));
-                    }
+                    let claim = Claim::parse(&block)
+                        .map_err(|e| err(at(&e), format!("claim: {}", toml_message(&e))))?;
                     step.claims.push((claim, start + 1));
                 } else if kind == "view" {
                     if step.view.is_some() {
@@ -230,11 +260,8 @@ impl Lesson {
                     if step.task.is_some() {
                         return Err(err(i + 1, "a step has at most one task block".into()));
                     }
-                    let task: Task =
-                        toml::from_str(&block).map_err(|e| err(at(&e), toml_message(&e)))?;
-                    if let Err(message) = task.kind() {
-                        return Err(err(start + 1, message));
-                    }
+                    let task = Task::parse(&block)
+                        .map_err(|e| err(at(&e), format!("task: {}", toml_message(&e))))?;
                     step.task = Some(task);
                     step.task_line = start + 1;
                 }
@@ -277,9 +304,10 @@ impl Lesson {
     }
 }
 
-/// The 0-based line of a TOML error within its block.
+/// The 1-based line of a TOML error within its block; its first line when the error has no position
+/// (a check made after parsing, such as a task's kind against its fields).
 fn toml_line(e: &toml::de::Error, block: &[&str]) -> usize {
-    let Some(span) = e.span() else { return 0 };
+    let Some(span) = e.span() else { return 1 };
     let text = block.join("\n");
     text[..span.start.min(text.len())].matches('\n').count() + 1
 }

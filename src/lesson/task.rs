@@ -9,39 +9,33 @@ use crate::analysis::heatmap::attention_pattern;
 use crate::analysis::predictions::argmax;
 use crate::model::Capture;
 
-/// A task block as written in a lesson file.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
+/// A task block as written in a lesson file: what the learner reads (`goal`, `hints`) and what the
+/// program checks (`kind` and its fields).
+#[derive(Debug, Clone, PartialEq)]
 pub struct Task {
-    pub kind: String,
     /// What the learner must do, in one sentence.
     pub goal: String,
-    #[serde(default)]
     pub hints: Vec<String>,
-    pub criterion: Option<String>,
-    pub min_score: Option<f32>,
-    pub layer: Option<usize>,
-    pub head: Option<usize>,
-    /// Query row: a token index, negative from the end.
-    pub query: Option<i64>,
-    pub low: Option<f32>,
-    pub high: Option<f32>,
-    pub count: Option<usize>,
-    pub panel: Option<String>,
+    pub kind: TaskKind,
 }
 
-/// A task, validated.
-#[derive(Debug, Clone, PartialEq)]
+/// What a task checks, with the fields its kind needs: a missing, misspelt or extra field is a parse
+/// error that names it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum TaskKind {
     /// Select the head with the highest score by `criterion` (at least `min_score`).
     SelectHead {
         criterion: Criterion,
+        #[serde(default)]
         min_score: Option<f32>,
     },
     /// Put the cursor on the key that row `query` attends to most in head layer.head.
     CursorOnTopKey {
         layer: usize,
         head: usize,
+        /// Query row: a token index, negative from the end (default: the last token).
+        #[serde(default = "last_token")]
         query: i64,
     },
     /// Look at the next-token distribution at a temperature ≤ low and at one ≥ high.
@@ -56,48 +50,43 @@ pub enum TaskKind {
     Unscaled,
 }
 
-pub const KINDS: &str =
-    "select-head, cursor-on-top-key, temperatures, ablate-head, generate, visit, unscaled";
+fn last_token() -> i64 {
+    -1
+}
 
 impl Task {
-    /// The validated kind, or a message naming what is missing or wrong.
-    pub fn kind(&self) -> std::result::Result<TaskKind, String> {
-        let criterion = || {
-            let c = self.criterion.as_deref().ok_or(format!(
-                "kind {:?} needs criterion ({})",
-                self.kind,
-                Criterion::NAMES
-            ))?;
-            Criterion::parse(c).ok_or(format!("unknown criterion {c:?}: use {}", Criterion::NAMES))
-        };
-        let need =
-            |v: Option<usize>, name: &str| v.ok_or(format!("kind {:?} needs {name}", self.kind));
-        Ok(match self.kind.as_str() {
-            "select-head" => TaskKind::SelectHead {
-                criterion: criterion()?,
-                min_score: self.min_score,
-            },
-            "cursor-on-top-key" => TaskKind::CursorOnTopKey {
-                layer: need(self.layer, "layer")?,
-                head: need(self.head, "head")?,
-                query: self.query.unwrap_or(-1),
-            },
-            "temperatures" => match (self.low, self.high) {
-                (Some(low), Some(high)) if low < high => TaskKind::Temperatures { low, high },
-                _ => return Err("kind \"temperatures\" needs low < high".into()),
-            },
-            "ablate-head" => TaskKind::AblateHead {
-                criterion: criterion()?,
-            },
-            "generate" => TaskKind::Generate {
-                count: need(self.count, "count")?,
-            },
-            "visit" => TaskKind::Visit {
-                panel: self.panel.clone().ok_or("kind \"visit\" needs panel")?,
-            },
-            "unscaled" => TaskKind::Unscaled,
-            other => return Err(format!("unknown task kind {other:?}: use {KINDS}")),
-        })
+    /// Parse a task block. `goal` and `hints` are the learner's; the rest must be one [`TaskKind`].
+    pub fn parse(block: &str) -> std::result::Result<Task, toml::de::Error> {
+        #[derive(Deserialize)]
+        struct Text {
+            goal: String,
+            #[serde(default)]
+            hints: Vec<String>,
+        }
+        let mut table: toml::Table = toml::from_str(block)?;
+        let mut text = toml::Table::new();
+        for key in ["goal", "hints"] {
+            if let Some(v) = table.remove(key) {
+                text.insert(key.into(), v);
+            }
+        }
+        let Text { goal, hints } = toml::Value::Table(text).try_into()?;
+        let kind: TaskKind = toml::Value::Table(table).try_into()?;
+        match &kind {
+            TaskKind::Temperatures { low, high } if low >= high => {
+                return Err(serde::de::Error::custom(format!(
+                    "temperatures needs low < high (low = {low}, high = {high})"
+                )));
+            }
+            TaskKind::Visit { panel } if !super::PANELS.contains(&panel.as_str()) => {
+                return Err(serde::de::Error::custom(format!(
+                    "unknown panel {panel:?}: use one of {}",
+                    super::PANELS.join(", ")
+                )));
+            }
+            _ => {}
+        }
+        Ok(Task { goal, hints, kind })
     }
 }
 

@@ -44,7 +44,7 @@ fn a_lesson_parses_into_steps_with_views_and_tasks() {
     assert_eq!((v.layer, v.head, v.cursor), (Some(1), Some(2), Some(-1)));
     let t = l.steps[1].task.as_ref().unwrap();
     assert_eq!(
-        t.kind().unwrap(),
+        t.kind,
         TaskKind::SelectHead {
             criterion: task::Criterion::PreviousToken,
             min_score: None
@@ -72,9 +72,26 @@ fn errors_name_the_line() {
     let e = error(&GOOD.replace("head = 2", "head = \"two\""));
     assert!(e.starts_with("14:"), "{e}");
     let e = error(&GOOD.replace("kind = \"select-head\"", "kind = \"pick-head\""));
-    assert!(e.starts_with("20: unknown task kind \"pick-head\""), "{e}");
+    assert!(
+        e.starts_with("20: task: unknown variant `pick-head`") && e.contains("select-head"),
+        "{e}"
+    );
     let e = error(&GOOD.replace("criterion = \"previous-token\"\n", ""));
-    assert!(e.starts_with("20:") && e.contains("needs criterion"), "{e}");
+    assert!(
+        e.starts_with("20:") && e.contains("missing field `criterion`"),
+        "{e}"
+    );
+    // A field another kind has is still a mistake here, named as such.
+    let e = error(&GOOD.replace(
+        "criterion = \"previous-token\"",
+        "criterion = \"previous-token\"\ncount = 3",
+    ));
+    assert!(
+        e.starts_with("20:") && e.contains("unknown field `count`"),
+        "{e}"
+    );
+    let e = error(&GOOD.replace("\"previous-token\"", "\"previous\""));
+    assert!(e.contains("unknown variant `previous`"), "{e}");
     let e = error(&GOOD.replace("```\nMore text.", "More text."));
     assert!(e.contains("never closed"), "{e}");
     let e = error(&GOOD.replace("cursor = -1", "cursr = -1"));
@@ -85,8 +102,17 @@ fn errors_name_the_line() {
     let l = parse(&with_claim(claim)).unwrap();
     let (c, line) = &l.steps[1].claims[0];
     assert_eq!(
-        (c.ablate.as_deref(), c.below, *line),
-        (Some(&[1, 2][..]), Some(0.1), 27)
+        (c, *line),
+        (
+            &Claim::Ablated {
+                prompt: None,
+                token: " man".into(),
+                ablate: [1, 2],
+                below: Some(0.1),
+                above: None
+            },
+            27
+        )
     );
     for broken in [
         claim
@@ -96,8 +122,9 @@ fn errors_name_the_line() {
         claim.replace("[1, 2]", "[1]"),
     ] {
         let e = error(&with_claim(&broken));
+        assert!(e.starts_with("27: claim: "), "{e}");
         assert!(
-            e.starts_with("27: a claim is kind") && e.contains("ablated"),
+            e.contains("exactly one of below and above") || e.contains("length 2"),
             "{e}"
         );
     }
