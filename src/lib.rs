@@ -13,5 +13,6 @@ mod interrupt;
 pub mod lesson;
 pub mod malloc;
 pub mod model;
+pub mod text;
 pub mod train;
 pub mod ui;

@@ -26,21 +26,6 @@ pub const MIN_SIZE: (u16, u16) = (30, 8);
 const SIDE_FROM: u16 = 110;
 const SIDE_W: u16 = 40;
 
-/// A token as a reader should see it: spaces as `·`, newlines as `⏎`, tabs as `→`.
-pub fn visible(token: &str) -> String {
-    token
-        .chars()
-        .map(|c| match c {
-            ' ' => '·',
-            '\n' => '⏎',
-            '\t' => '→',
-            '\r' => '␍',
-            c if c.is_control() => '�',
-            c => c,
-        })
-        .collect()
-}
-
 /// The tutor's whole screen.
 pub struct Screen<'a> {
     pub app: &'a App,
