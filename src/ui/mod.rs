@@ -109,6 +109,18 @@ impl Widget for Screen<'_> {
     }
 }
 
+/// The whole screen at `(w, h)` cells in true colour, drawn into a buffer (for pictures of the screen).
+pub fn screen_buffer(app: &App, (w, h): (u16, u16)) -> Buffer {
+    let area = Rect::new(0, 0, w, h);
+    let mut buf = Buffer::empty(area);
+    Screen {
+        app,
+        theme: Theme::new(theme::ColorMode::TrueColor),
+    }
+    .render(area, &mut buf);
+    buf
+}
+
 /// Every key, in a box over the view; `scroll` lines down when the box is shorter than the list.
 fn help(theme: Theme, scroll: u16, area: Rect, buf: &mut Buffer) {
     let key_w = KEYS
