@@ -13,5 +13,7 @@ mod interrupt;
 pub mod lesson;
 pub mod malloc;
 pub mod model;
+pub mod shell;
+pub mod text;
 pub mod train;
 pub mod ui;

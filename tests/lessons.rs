@@ -6,7 +6,7 @@ use candle_core::Device;
 use glassbox::analysis::heatmap::attention_pattern;
 use glassbox::app::lessons::Lessons;
 use glassbox::app::worker::{Request, Response, Session};
-use glassbox::app::App;
+use glassbox::app::{App, Effect};
 use glassbox::lesson::task::{best_head, head_scores, Outcome, TaskKind};
 use glassbox::lesson::{self, check::check_against, check::check_claim};
 use glassbox::model;
@@ -85,8 +85,11 @@ impl Rig {
         rig
     }
 
+    /// Answer the requests as the worker would, then carry out the app's effects (saving progress) as
+    /// the event loop does after each event.
     fn serve(&mut self, queue: Vec<Request>) {
         glassbox::app::worker::serve_inline(&mut self.app, &mut self.session, queue).unwrap();
+        glassbox::shell::carry_out_queued(&mut self.app);
     }
 
     fn key(&mut self, code: KeyCode) {
@@ -100,10 +103,12 @@ impl Rig {
         let out = self.app.go_to_step(step);
         self.serve(out);
         self.app.check_task();
+        glassbox::shell::carry_out_queued(&mut self.app);
     }
 
     fn outcome(&mut self) -> Outcome {
         self.app.check_task();
+        glassbox::shell::carry_out_queued(&mut self.app);
         self.app
             .lessons
             .outcome
@@ -251,6 +256,28 @@ fn every_task_is_solvable_and_a_wrong_answer_is_rejected() {
     let path = rig.app.lessons.progress_path.clone().unwrap();
     let saved = glassbox::lesson::progress::Progress::load(&path).unwrap();
     assert_eq!(saved, rig.app.lessons.progress);
+}
+
+#[test]
+fn the_app_asks_for_progress_to_be_saved_and_writes_nothing_itself() {
+    let mut rig = Rig::new();
+    let path = rig.app.lessons.progress_path.clone().unwrap();
+    let out = rig.app.open_lesson(1);
+    assert!(!path.exists(), "the app wrote {}", path.display());
+    let effects = rig.app.take_effects();
+    let id = rig.app.lessons.all[1].meta.id.clone();
+    match effects.as_slice() {
+        [Effect::SaveProgress { path: p, progress }] => {
+            assert_eq!(p, &path);
+            assert_eq!(progress.last.as_deref(), Some(id.as_str()));
+        }
+        other => panic!("expected one SaveProgress, got {other:?}"),
+    }
+    glassbox::shell::carry_out(&mut rig.app, effects);
+    let saved = glassbox::lesson::progress::Progress::load(&path).unwrap();
+    assert_eq!(saved, rig.app.lessons.progress);
+    assert!(rig.app.lessons.save_error.is_none());
+    rig.serve(out);
 }
 
 #[test]

@@ -5,7 +5,7 @@
 use candle_core::Device;
 use glassbox::analysis::heatmap::attention_pattern;
 use glassbox::app::worker::{Request, Session};
-use glassbox::app::{App, View};
+use glassbox::app::{App, Effect, View};
 use glassbox::model;
 use glassbox::ui::theme::{ColorMode, Theme};
 use glassbox::ui::Screen;
@@ -359,12 +359,12 @@ fn every_view_exports_a_png_that_does_not_overwrite_the_last() {
     let dir = tempfile::tempdir().unwrap();
     for view in View::ALL {
         app.view = view;
-        let path = app.export_view(dir.path()).unwrap();
+        let path = glassbox::shell::export_view(&app, dir.path()).unwrap();
         let bytes = std::fs::read(&path).unwrap();
         assert_eq!(&bytes[1..4], b"PNG", "{}", path.display());
     }
     app.view = View::Attention;
-    let again = app.export_view(dir.path()).unwrap();
+    let again = glassbox::shell::export_view(&app, dir.path()).unwrap();
     assert!(
         again.ends_with("glassbox-attention-L0H0-2.png"),
         "{}",
@@ -373,6 +373,39 @@ fn every_view_exports_a_png_that_does_not_overwrite_the_last() {
     assert_eq!(
         std::fs::read_dir(dir.path()).unwrap().count(),
         View::ALL.len() + 1
+    );
+}
+
+#[test]
+fn x_asks_the_event_loop_for_a_png_and_the_app_writes_nothing() {
+    let (mut app, mut s) = started("The dog bit the man.");
+    let before = std::fs::read_dir(".").unwrap().count();
+    press(&mut app, &mut s, KeyCode::Char('x'));
+    assert_eq!(std::fs::read_dir(".").unwrap().count(), before);
+    let effects = app.take_effects();
+    assert_eq!(effects, [Effect::ExportPng { dir: ".".into() }]);
+    assert!(app.take_effects().is_empty(), "taken once");
+    // Carried out into a folder, as the event loop does in the working folder.
+    let dir = tempfile::tempdir().unwrap();
+    let effect = Effect::ExportPng {
+        dir: dir.path().to_path_buf(),
+    };
+    glassbox::shell::carry_out(&mut app, vec![effect]);
+    assert_eq!(
+        app.status,
+        format!(
+            "wrote {}",
+            dir.path().join("glassbox-attention-L0H0.png").display()
+        )
+    );
+    let effect = Effect::ExportPng {
+        dir: dir.path().join("missing"),
+    };
+    glassbox::shell::carry_out(&mut app, vec![effect]);
+    assert!(
+        app.error.as_deref().is_some_and(|e| e.contains("missing")),
+        "{:?}",
+        app.error
     );
 }
 

@@ -39,7 +39,7 @@ pub const KEYS: &[(&str, &str)] = &[
 const TEMPERATURES: &[f32] = &[0.1, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0, 5.0];
 
 impl App {
-    /// Handle one key press; returns what the worker must do.
+    /// Handle one key press; returns what the worker must do (effects wait in [`App::take_effects`]).
     pub fn on_key(&mut self, key: KeyEvent) -> Vec<Request> {
         if key.kind == KeyEventKind::Release {
             return Vec::new();
@@ -146,10 +146,9 @@ impl App {
                     self.head_metric.describe()
                 );
             }
-            KeyCode::Char('x') => match self.export_view(std::path::Path::new(".")) {
-                Ok(path) => self.status = format!("wrote {}", path.display()),
-                Err(e) => self.error = Some(crate::error::one_line(&e).0),
-            },
+            KeyCode::Char('x') => self
+                .effects
+                .push(super::Effect::ExportPng { dir: ".".into() }),
             _ => {}
         }
         out.extend(self.follow_ups());

@@ -1,5 +1,5 @@
 //! The tutor's side of lessons: which lesson and step is open, applying a step's view, checking its
-//! task after every change, and saving progress.
+//! task after every change, and asking for progress to be saved (an [`Effect`](super::Effect)).
 
 use std::path::PathBuf;
 
@@ -31,6 +31,8 @@ pub struct Lessons {
     pub list: Option<usize>,
     /// The last problem saving progress (shown once in the status line).
     pub save_error: Option<String>,
+    /// Progress changed since it was last handed over to be saved.
+    pub(super) unsaved: bool,
 }
 
 impl Lessons {
@@ -71,12 +73,9 @@ impl Lessons {
             .is_some_and(|p| p.completed)
     }
 
+    /// Progress changed: the next [`App::take_effects`] asks for it to be saved.
     fn save(&mut self) {
-        if let Some(path) = &self.progress_path {
-            if let Err(e) = self.progress.save(path) {
-                self.save_error = Some(crate::error::one_line(&e).0);
-            }
-        }
+        self.unsaved = true;
     }
 }
 

@@ -1,8 +1,9 @@
 //! The tutor's state and how keys, mouse clicks and the worker's answers change it. Nothing here
-//! draws or runs the model: `update` returns the requests for the worker, so it is testable alone.
+//! draws, runs the model or writes a file: handlers return the requests for the worker and queue
+//! [`Effect`]s (export a PNG, save progress) for the event loop, so the app is testable alone.
 
 mod derived;
-mod export_view;
+mod effects;
 pub mod keys;
 pub mod lessons;
 pub mod worker;
@@ -13,6 +14,7 @@ use ratatui::layout::Rect;
 
 use crate::analysis::heatmap::Heatmap;
 use crate::lesson::task::Criterion;
+pub use effects::Effect;
 use worker::{AblatedRun, LensAnswer, ModelInfo, Request, Response, Snapshot};
 
 /// The main views, in Tab order.
@@ -142,6 +144,8 @@ pub struct App {
     /// The lesson to open once the model has loaded (`--lesson`, or the one open last time).
     pub pending_lesson: Option<usize>,
     pub hits: RefCell<Hits>,
+    /// Effects queued for the event loop (see [`App::take_effects`]).
+    effects: Vec<Effect>,
     cache: RefCell<Option<(derived::CacheKey, std::rc::Rc<Heatmap>)>>,
     derived: RefCell<derived::Derived>,
 }
@@ -178,6 +182,7 @@ impl App {
             pending_cursor: None,
             pending_lesson: None,
             hits: RefCell::new(Hits::default()),
+            effects: Vec::new(),
             cache: RefCell::new(None),
             derived: RefCell::new(derived::Derived::default()),
         }

@@ -232,8 +232,8 @@ fn screenshots(args: ExportScreenshotsArgs) -> Result<()> {
     let loaded = load_model(&args.model)?;
     let prompt = args
         .prompt
-        .unwrap_or_else(|| export::tutor::PROMPT.to_string());
-    for path in export::tutor::tutor_screenshots(loaded, &prompt, &args.out, (w, h))? {
+        .unwrap_or_else(|| super::screenshots::PROMPT.to_string());
+    for path in super::screenshots::tutor_screenshots(loaded, &prompt, &args.out, (w, h))? {
         println!("wrote {}", path.display());
     }
     Ok(())

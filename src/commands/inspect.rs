@@ -8,6 +8,7 @@ use glassbox::analysis::heads::{best_previous_token_heads, HeadScore};
 use glassbox::analysis::predictions::{entropy_bits, softmax, top_k};
 use glassbox::model::hooks::{block_hook, BlockHook};
 use glassbox::model::NamesFilter;
+use glassbox::text::visible;
 use serde::Serialize;
 
 use super::{load_model, read_prompt};
@@ -93,20 +94,6 @@ fn device_label(device: &candle_core::Device) -> String {
         candle_core::DeviceLocation::Cuda { gpu_id } => format!("cuda:{gpu_id}"),
         candle_core::DeviceLocation::Metal { gpu_id } => format!("metal:{gpu_id}"),
     }
-}
-
-/// A token as it is shown: whitespace made visible, control characters escaped.
-pub fn visible(token: &str) -> String {
-    token
-        .chars()
-        .map(|c| match c {
-            ' ' => '·',
-            '\n' => '↵',
-            '\t' => '⇥',
-            c if c.is_control() => '�',
-            c => c,
-        })
-        .collect()
 }
 
 fn table(r: &Report) -> String {

@@ -5,6 +5,7 @@ mod export;
 mod generate;
 mod inspect;
 mod lessons;
+mod screenshots;
 mod train;
 mod tutor;
 

@@ -130,6 +130,8 @@ fn event_loop(
             }
             dirty = true;
         }
+        // What the app asked for besides the worker: a PNG of the view, lesson progress saved.
+        glassbox::shell::carry_out_queued(&mut app);
         if app.quit {
             break;
         }

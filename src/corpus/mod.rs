@@ -72,7 +72,7 @@ mod story;
 mod vocab;
 
 #[cfg(test)]
-mod report;
+pub(crate) mod report;
 #[cfg(test)]
 mod tests;
 

@@ -7,15 +7,14 @@ use super::tests::words;
 use super::vocab::is_vocab_word;
 use super::*;
 
-/// Size and speed of the bundled model's training corpus (the default corpus with the trainer's share
-/// of repeated spans); run with
-/// `cargo test --release --lib corpus::report::training_corpus_size -- --ignored --nocapture`.
-#[test]
-#[ignore]
-fn training_corpus_size_and_time() {
+/// Size and speed of the default corpus with `repeat_fraction` of repeated spans, its skew rates and
+/// one document of each kind. The trainer calls it with its own share of repeated spans (the corpus
+/// knows nothing of the trainer); run with
+/// `cargo test --release --lib train::tests::training_corpus_size -- --ignored --nocapture`.
+pub(crate) fn print_training_corpus(repeat_fraction: f64) {
     let start = std::time::Instant::now();
     let docs = generate(&CorpusConfig {
-        repeat_fraction: crate::train::TrainConfig::default().repeat_fraction,
+        repeat_fraction,
         ..CorpusConfig::default()
     });
     let elapsed = start.elapsed();

@@ -10,6 +10,7 @@ use super::panel::{has_mask, hatch_gap, value_cell, Panel, PanelSpec};
 use super::pen::{Align, DrawResult, Font, Pen};
 use super::PlotOptions;
 use crate::analysis::heatmap::Heatmap;
+use crate::text::visible_text;
 
 /// Something that can be drawn onto a page of a known size.
 pub trait Figure {
@@ -39,14 +40,7 @@ impl TitleBlock {
         };
         lines.push((heading, Font::new(17.0 * s, INK).bold()));
         if let Some(prompt) = &opts.prompt {
-            let shown: String = prompt
-                .chars()
-                .map(|c| match c {
-                    '\n' => '⏎',
-                    c if c.is_control() => ' ',
-                    c => c,
-                })
-                .collect();
+            let shown = visible_text(prompt);
             lines.push((format!("prompt: “{shown}”"), Font::new(13.0 * s, MUTED)));
         }
         for note in notes {

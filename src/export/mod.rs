@@ -1,12 +1,13 @@
 //! Export: attention maps, positional encodings and next-token charts as PNG or SVG, and pictures of
-//! the tutor's screen. Figures draw the same [`Heatmap`] the terminal draws (never data of their
-//! own), with plotters and a font embedded in the binary, so export works on a machine with no fonts.
+//! a terminal screen (any ratatui buffer); it knows nothing of the tutor's app or its drawing. Figures
+//! draw the same [`Heatmap`] the terminal draws (never data of their own), with plotters and a font
+//! embedded in the binary, so export works on a machine with no fonts.
 //!
 //! Every `export_*` function picks the format from the path's extension (`.png` or `.svg`), checks
 //! the path before drawing, and writes atomically: on any error nothing is left behind. Each returns
 //! the page size in pixels.
 //!
-//! What the tutor's views export with (the tutor's `x` key):
+//! What the tutor's views export with (the tutor's `x` key, carried out by `shell::export_view`):
 //!
 //! | view | call |
 //! |---|---|
@@ -14,7 +15,7 @@
 //! | Heads | [`export_heads`] with the snapshot's capture and every layer |
 //! | Positions | [`export_positions`] with `App::position_maps()` |
 //! | Next | [`export_probs`] with [`NextTokens::from_probs`] on `App::next_probs()` |
-//! | any (the screen itself) | [`screenshot::save_buffer_png`] with [`tutor::render`] |
+//! | any (the screen itself) | [`screenshot::save_buffer_png`] with `ui::screen_buffer` |
 //!
 //! [`unused_path`] picks a file name that does not overwrite an earlier export.
 //!
@@ -37,7 +38,6 @@ mod pen;
 pub mod probs;
 pub mod screenshot;
 mod terminal;
-pub mod tutor;
 
 use std::path::Path;
 

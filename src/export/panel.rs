@@ -10,7 +10,7 @@ use super::colorbar::{draw_bar, draw_mask_legend, label_width, mask_legend_width
 use super::colors::{ColorScale, INK, MUTED, RULE};
 use super::pen::{Align, DrawResult, Font, Pen};
 use crate::analysis::heatmap::Heatmap;
-use crate::ui::visible;
+use crate::text::visible;
 
 /// What to draw around the matrix.
 #[derive(Debug, Clone)]

@@ -8,7 +8,7 @@ use super::figures::{Figure, TitleBlock};
 use super::pen::{Align, DrawResult, Font, Pen};
 use super::PlotOptions;
 use crate::analysis::predictions::{entropy_bits, top_k};
-use crate::ui::visible;
+use crate::text::visible;
 
 /// What the chart shows: the candidates for the token after `position`.
 #[derive(Debug, Clone, PartialEq)]

@@ -369,4 +369,13 @@ mod tests {
         assert!((cfg.lr_at(999) - 1e-4).abs() < 1e-6);
         assert!(cfg.lr_at(550) < cfg.lr_at(300));
     }
+
+    /// Size and speed of the bundled model's training corpus (the default corpus with the trainer's
+    /// share of repeated spans); run with
+    /// `cargo test --release --lib train::tests::training_corpus_size -- --ignored --nocapture`.
+    #[test]
+    #[ignore]
+    fn training_corpus_size_and_time() {
+        crate::corpus::report::print_training_corpus(TrainConfig::default().repeat_fraction);
+    }
 }

@@ -11,8 +11,8 @@ use ratatui::style::Style;
 use ratatui::widgets::Widget;
 
 use super::theme::{ColorMode, Palette, Theme};
-use super::visible;
 use crate::analysis::{Heatmap, Scale};
+use crate::text::visible;
 
 pub struct HeatmapView<'a> {
     pub map: &'a Heatmap,

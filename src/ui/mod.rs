@@ -26,21 +26,6 @@ pub const MIN_SIZE: (u16, u16) = (30, 8);
 const SIDE_FROM: u16 = 110;
 const SIDE_W: u16 = 40;
 
-/// A token as a reader should see it: spaces as `·`, newlines as `⏎`, tabs as `→`.
-pub fn visible(token: &str) -> String {
-    token
-        .chars()
-        .map(|c| match c {
-            ' ' => '·',
-            '\n' => '⏎',
-            '\t' => '→',
-            '\r' => '␍',
-            c if c.is_control() => '�',
-            c => c,
-        })
-        .collect()
-}
-
 /// The tutor's whole screen.
 pub struct Screen<'a> {
     pub app: &'a App,
@@ -122,6 +107,18 @@ impl Widget for Screen<'_> {
             help(self.theme, app.help_scroll, body, buf);
         }
     }
+}
+
+/// The whole screen at `(w, h)` cells in true colour, drawn into a buffer (for pictures of the screen).
+pub fn screen_buffer(app: &App, (w, h): (u16, u16)) -> Buffer {
+    let area = Rect::new(0, 0, w, h);
+    let mut buf = Buffer::empty(area);
+    Screen {
+        app,
+        theme: Theme::new(theme::ColorMode::TrueColor),
+    }
+    .render(area, &mut buf);
+    buf
 }
 
 /// Every key, in a box over the view; `scroll` lines down when the box is shorter than the list.

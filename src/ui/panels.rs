@@ -7,8 +7,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Widget, Wrap};
 
 use super::theme::Theme;
-use super::{plain, tab_label, visible};
+use super::{plain, tab_label};
 use crate::app::{App, View};
+use crate::text::visible;
 
 /// One line: the program, the model, and the view tabs (only the current one when narrow).
 pub fn header(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {

@@ -184,6 +184,7 @@ mod tests {
     }
 
     #[test]
+    /// The same pairs as the screenshot rasterizer's test of the way back (`export::terminal`).
     fn ansi256_maps_primaries_and_greys() {
         assert_eq!(ansi256(0, 0, 0), 16);
         assert_eq!(ansi256(255, 255, 255), 231);

@@ -10,9 +10,10 @@ use ratatui::widgets::{Paragraph, Widget};
 use super::{bar, titled};
 use crate::analysis::heatmap::{self, softmax_row, Heatmap};
 use crate::app::{App, HeatmapHit, View};
+use crate::text::visible;
+use crate::ui::fit_label;
 use crate::ui::heatmap::HeatmapView;
 use crate::ui::theme::Theme;
-use crate::ui::{fit_label, visible};
 
 /// Width of the column listing the cursor row's weights.
 const ROW_LIST_W: u16 = 28;

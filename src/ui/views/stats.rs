@@ -8,8 +8,9 @@ use ratatui::widgets::{Paragraph, Sparkline, Widget};
 use super::{bar, titled};
 use crate::analysis::predictions::{entropy_bits, top_k};
 use crate::app::App;
+use crate::text::visible;
+use crate::ui::fit_label;
 use crate::ui::theme::Theme;
-use crate::ui::{fit_label, visible};
 
 /// The residual stream at the cursor, block by block, and its final norm across positions.
 pub fn residual(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {

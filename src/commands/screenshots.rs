@@ -1,30 +1,21 @@
-//! Screenshots of the tutor's main screens, made without a terminal: the app driven through its key
-//! handler with the model worker's session answering in this thread (as the tutor tests do), each
-//! screen rendered into a buffer and rasterized by [`super::screenshot`].
+//! `glassbox export screenshots`: pictures of the tutor's main screens, made without a terminal. The
+//! app is driven through its key handler with the model worker's session answering in this thread (as
+//! the tutor tests do); each screen is drawn into a buffer by the ui and rasterized by the export.
 
 use std::path::{Path, PathBuf};
 
 use candle_core::IndexOp;
 use color_eyre::eyre::Result;
-use ratatui::buffer::Buffer;
+use glassbox::app::worker::{serve_inline, start_inline};
+use glassbox::app::{App, View};
+use glassbox::export::screenshot::save_buffer_png;
+use glassbox::model::hooks::{block_hook, BlockHook};
+use glassbox::model::LoadedModel;
+use glassbox::ui::screen_buffer;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use ratatui::layout::Rect;
-use ratatui::widgets::Widget;
-
-use super::screenshot::save_buffer_png;
-use crate::app::worker::{serve_inline, start_inline};
-use crate::app::{App, View};
-use crate::model::hooks::{block_hook, BlockHook};
-use crate::model::LoadedModel;
-use crate::ui::theme::{ColorMode, Theme};
-use crate::ui::Screen;
 
 /// The prompt the screenshots use: the model must copy a made-up name's second part.
-pub const PROMPT: &str =
-    "There was a girl named Zorva Kelpim. Zorva Kelpim went to the park. The next day, Zorva";
-
-/// The terminal size pictured, in cells.
-pub const SIZE: (u16, u16) = (120, 40);
+pub const PROMPT: &str = super::tutor::DEFAULT_PROMPT;
 
 /// Write `<dir>/<panel>.png` for every view but the lesson pane, then `lesson.png` with a lesson open
 /// beside its view; returns the paths written.
@@ -36,7 +27,7 @@ pub fn tutor_screenshots(
 ) -> Result<Vec<PathBuf>> {
     let (mut app, mut session) = start_inline(loaded, prompt)?;
     if let Some(err) = &app.error {
-        return crate::error::hinted(
+        return glassbox::error::hinted(
             format!("the tutor could not run the prompt: {err}"),
             "try a shorter prompt",
         );
@@ -57,40 +48,28 @@ pub fn tutor_screenshots(
         let requests = app.on_key(KeyEvent::new(KeyCode::Char(key), KeyModifiers::NONE));
         serve_inline(&mut app, &mut session, requests)?;
         let path = dir.join(format!("{}.png", view.panel()));
-        save_buffer_png(&render(&app, size), &path)?;
+        save_buffer_png(&screen_buffer(&app, size), &path)?;
         written.push(path);
     }
     // A lesson open beside its view: the in-context-learning lesson at its heads step.
-    let (all, _) = crate::lesson::load_all(&crate::lesson::lessons_dir());
-    if let Some((index, lesson)) = crate::lesson::find(&all, "induction") {
+    let (all, _) = glassbox::lesson::load_all(&glassbox::lesson::lessons_dir());
+    if let Some((index, lesson)) = glassbox::lesson::find(&all, "induction") {
         let step = lesson
             .steps
             .iter()
             .position(|s| s.task.is_some())
             .unwrap_or(0);
-        app.lessons = crate::app::lessons::Lessons::new(all.clone(), Vec::new(), None);
+        app.lessons = glassbox::app::lessons::Lessons::new(all.clone(), Vec::new(), None);
         let requests = app.open_lesson(index);
         serve_inline(&mut app, &mut session, requests)?;
         let requests = app.go_to_step(step);
         serve_inline(&mut app, &mut session, requests)?;
         app.check_task();
         let path = dir.join("lesson.png");
-        save_buffer_png(&render(&app, size), &path)?;
+        save_buffer_png(&screen_buffer(&app, size), &path)?;
         written.push(path);
     }
     Ok(written)
-}
-
-/// The whole tutor screen in true colour, as a buffer.
-pub fn render(app: &App, (w, h): (u16, u16)) -> Buffer {
-    let area = Rect::new(0, 0, w, h);
-    let mut buf = Buffer::empty(area);
-    Screen {
-        app,
-        theme: Theme::new(ColorMode::TrueColor),
-    }
-    .render(area, &mut buf);
-    buf
 }
 
 /// The head that, from the cursor's token, attends most to the tokens that followed an earlier copy
