@@ -7,6 +7,9 @@
 //!
 //! Prints a JSON object and a table. The PyTorch side is tools/bench_hf.py; BENCHMARKS.md has both.
 
+mod common;
+
+use common::{arg, median, peak_rss_mb, random_ids};
 use std::collections::HashMap;
 use std::time::Instant;
 
@@ -45,41 +48,7 @@ fn build(cfg: &Config) -> Model {
     .into()
 }
 
-fn random_ids(n: usize, vocab: usize, seed: u64) -> Vec<u32> {
-    let mut s = seed;
-    (0..n)
-        .map(|_| {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            ((s >> 33) % vocab as u64) as u32
-        })
-        .collect()
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
-fn peak_rss_mb() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<f64>().ok())
-        .map_or(f64::NAN, |kb| kb / 1024.0)
-}
-
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let arg = |name: &str| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-    };
     let runs: usize = arg("--runs").and_then(|v| v.parse().ok()).unwrap_or(5);
     // As glassbox's batch commands do at start-up. SAFETY: no other thread exists yet.
     unsafe { glassbox::malloc::reuse_freed_buffers() };
@@ -88,7 +57,7 @@ fn main() {
     // Profiling mode (`perf record … -- --profile 256`): repeated full captures at N tokens.
     if let Some(n) = arg("--profile").and_then(|v| v.parse::<usize>().ok()) {
         let model = build(&cfg);
-        let ids = random_ids(n, cfg.d_vocab, n as u64);
+        let ids = random_ids(n, 0, cfg.d_vocab, n as u64);
         let t = Instant::now();
         for _ in 0..runs {
             drop(model.trace(&ids, NamesFilter::All).unwrap());
@@ -107,7 +76,7 @@ fn main() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("dump.safetensors");
         let t = Instant::now();
-        let ids = random_ids(n, cfg.d_vocab, 1);
+        let ids = random_ids(n, 0, cfg.d_vocab, 1);
         let file = glassbox::dump::DumpFile {
             write_to: &path,
             shown_as: &path,
@@ -130,7 +99,9 @@ fn main() {
         };
         let model = build(&cfg);
         let before = peak_rss_mb();
-        let trace = model.trace(&random_ids(n, cfg.d_vocab, 1), filter).unwrap();
+        let trace = model
+            .trace(&random_ids(n, 0, cfg.d_vocab, 1), filter)
+            .unwrap();
         let capture_mb = trace.capture().nbytes() as f64 / 1e6;
         println!("{} {} {}", peak_rss_mb(), before, capture_mb);
         return;
@@ -142,7 +113,7 @@ fn main() {
 
     let mut capture_ms = serde_json::Map::new();
     for n in [64usize, 256, 1024] {
-        let ids = random_ids(n, cfg.d_vocab, n as u64);
+        let ids = random_ids(n, 0, cfg.d_vocab, n as u64);
         let _ = model.trace(&ids, NamesFilter::All).unwrap(); // warm-up
         let times: Vec<f64> = (0..runs)
             .map(|_| {
@@ -157,7 +128,7 @@ fn main() {
     }
 
     // One-token step at 256 context: a 255-token captured prefix, then the 256th token.
-    let ids = random_ids(256, cfg.d_vocab, 7);
+    let ids = random_ids(256, 0, cfg.d_vocab, 7);
     let prefix = model.trace(&ids[..255], NamesFilter::All).unwrap();
     let step_times: Vec<f64> = (0..runs.max(5) + 1)
         .map(|_| {

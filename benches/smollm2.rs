@@ -16,6 +16,9 @@
 //! Prints a JSON object (stdout) and a summary (stderr). Without GLASSBOX_SMOLLM2 it says so and exits 0.
 //! The transformers side is tools/bench_smollm2_hf.py; BENCHMARKS.md has both.
 
+mod common;
+
+use common::{arg, median, peak_rss_mb, random_ids};
 use std::collections::HashMap;
 use std::process::Command;
 use std::time::Instant;
@@ -26,35 +29,6 @@ use glassbox::model::Model;
 
 /// Ids 0–16 are SmolLM2's special tokens; random prompts stay clear of them.
 const FIRST_ORDINARY_ID: u64 = 17;
-
-/// The same generator as tools/bench_smollm2_hf.py, so both sides run the same ids.
-fn random_ids(n: usize, vocab: usize, seed: u64) -> Vec<u32> {
-    let mut s = seed;
-    let span = vocab as u64 - FIRST_ORDINARY_ID;
-    (0..n)
-        .map(|_| {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (FIRST_ORDINARY_ID + (s >> 33) % span) as u32
-        })
-        .collect()
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
-fn peak_rss_mb() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<f64>().ok())
-        .map_or(f64::NAN, |kb| kb / 1024.0)
-}
 
 fn load(path: &str) -> Model {
     glassbox::model::load(Some(path), &Device::Cpu)
@@ -69,13 +43,6 @@ fn main() {
         );
         return;
     };
-    let args: Vec<String> = std::env::args().collect();
-    let arg = |name: &str| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-    };
     let runs: usize = arg("--runs").and_then(|v| v.parse().ok()).unwrap_or(5);
     let load_runs: usize = arg("--load-runs").and_then(|v| v.parse().ok()).unwrap_or(5);
     // As glassbox's batch commands do at start-up. SAFETY: no other thread exists yet.
@@ -89,7 +56,7 @@ fn main() {
         let after_load = peak_rss_mb();
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("dump.safetensors");
-        let ids = random_ids(n, model.config().d_vocab, 1);
+        let ids = random_ids(n, FIRST_ORDINARY_ID, model.config().d_vocab, 1);
         let t = Instant::now();
         let file = glassbox::dump::DumpFile {
             write_to: &out,
@@ -140,7 +107,7 @@ fn main() {
     let mut capture_ms = serde_json::Map::new();
     let mut capture_all_ms = serde_json::Map::new();
     for n in [256usize, 1024] {
-        let ids = random_ids(n, cfg.d_vocab, n as u64);
+        let ids = random_ids(n, FIRST_ORDINARY_ID, cfg.d_vocab, n as u64);
         drop(model.trace(&ids, NamesFilter::All).unwrap()); // warm-up
         let times: Vec<f64> = (0..runs)
             .map(|_| {
@@ -156,7 +123,7 @@ fn main() {
     }
 
     // One-token step at 256 context: a 255-token captured prefix, then the 256th token.
-    let ids = random_ids(256, cfg.d_vocab, 7);
+    let ids = random_ids(256, FIRST_ORDINARY_ID, cfg.d_vocab, 7);
     let prefix = model.trace(&ids[..255], NamesFilter::All).unwrap();
     let step_times: Vec<f64> = (0..runs.max(5) + 1)
         .map(|_| {
