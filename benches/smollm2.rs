@@ -23,7 +23,7 @@ use std::collections::HashMap;
 use std::process::Command;
 use std::time::Instant;
 
-use candle_core::Device;
+use candle_core::{Device, Tensor};
 use glassbox::model::hooks::NamesFilter;
 use glassbox::model::Model;
 
@@ -51,6 +51,52 @@ fn main() {
     // Child mode: what `glassbox dump` does at N tokens, in a fresh process that loads the file: every
     // hook streamed to a safetensors file. Prints the peak RSS, the time of the pass with the writing,
     // the file's size and the number of tensors.
+    // The matrix products of one block and the unembedding at N tokens, alone: how fast candle's CPU
+    // matmul is on these shapes (tools/bench_smollm2_hf.py --gemm N times torch on the same ones).
+    if let Some(n) = arg("--gemm").and_then(|v| v.parse::<usize>().ok()) {
+        let dev = Device::Cpu;
+        let mut out = serde_json::Map::new();
+        for (name, k, m) in [
+            ("q_proj", 576, 576),
+            ("k_proj", 576, 192),
+            ("gate_proj", 576, 1536),
+            ("down_proj", 1536, 576),
+            ("unembed", 576, 49152),
+        ] {
+            let x = Tensor::randn(0f32, 1.0, (n, k), &dev).unwrap();
+            let w = Tensor::randn(0f32, 1.0, (m, k), &dev).unwrap(); // [out, in], used transposed
+            drop(x.matmul(&w.t().unwrap()).unwrap());
+            let times: Vec<f64> = (0..runs.max(5))
+                .map(|_| {
+                    let t = Instant::now();
+                    drop(x.matmul(&w.t().unwrap()).unwrap());
+                    t.elapsed().as_secs_f64() * 1e3
+                })
+                .collect();
+            let ms = median(times);
+            let gflops = 2.0 * (n * k * m) as f64 / ms / 1e6;
+            out.insert(name.into(), serde_json::json!({"ms": ms, "gflops": gflops}));
+        }
+        println!("{}", serde_json::to_string_pretty(&out).unwrap());
+        return;
+    }
+
+    // Profiling mode (`perf record … -- --profile 256`): repeated full captures at N tokens.
+    if let Some(n) = arg("--profile").and_then(|v| v.parse::<usize>().ok()) {
+        let model = load(&path);
+        let ids = random_ids(n, FIRST_ORDINARY_ID, model.config().d_vocab, n as u64);
+        let t = Instant::now();
+        let filter = arg("--names").map_or(NamesFilter::All, |spec| NamesFilter::parse(&spec));
+        for _ in 0..runs {
+            drop(model.trace(&ids, filter.clone()).unwrap());
+        }
+        println!(
+            "{:.1} ms per capture",
+            t.elapsed().as_secs_f64() * 1e3 / runs as f64
+        );
+        return;
+    }
+
     if let Some(n) = arg("--peak-dump").and_then(|v| v.parse::<usize>().ok()) {
         let model = load(&path);
         let after_load = peak_rss_mb();
@@ -104,22 +150,33 @@ fn main() {
     let load_in_process_s = t0.elapsed().as_secs_f64();
     let cfg = model.config().clone();
 
-    let mut capture_ms = serde_json::Map::new();
-    let mut capture_all_ms = serde_json::Map::new();
-    for n in [256usize, 1024] {
+    // Every hook, and only what transformers returns with output_attentions and output_hidden_states
+    // (every pattern, the residual stream between blocks, the logits).
+    let like_hf = NamesFilter::parse(
+        "blocks.*.attn.hook_pattern, blocks.*.hook_resid_pre, blocks.*.hook_resid_post, logits",
+    );
+    let time_capture = |n: usize, filter: &NamesFilter| -> Vec<f64> {
         let ids = random_ids(n, FIRST_ORDINARY_ID, cfg.d_vocab, n as u64);
-        drop(model.trace(&ids, NamesFilter::All).unwrap()); // warm-up
-        let times: Vec<f64> = (0..runs)
+        drop(model.trace(&ids, filter.clone()).unwrap()); // warm-up
+        (0..runs)
             .map(|_| {
                 let t = Instant::now();
-                let trace = model.trace(&ids, NamesFilter::All).unwrap();
+                let trace = model.trace(&ids, filter.clone()).unwrap();
                 let ms = t.elapsed().as_secs_f64() * 1e3;
                 drop(trace);
                 ms
             })
-            .collect();
+            .collect()
+    };
+    let mut capture_ms = serde_json::Map::new();
+    let mut capture_all_ms = serde_json::Map::new();
+    let mut capture_like_hf_ms = serde_json::Map::new();
+    for n in [256usize, 1024] {
+        let times = time_capture(n, &NamesFilter::All);
         capture_ms.insert(n.to_string(), serde_json::json!(median(times.clone())));
         capture_all_ms.insert(n.to_string(), serde_json::json!(times));
+        let times = time_capture(n, &like_hf);
+        capture_like_hf_ms.insert(n.to_string(), serde_json::json!(median(times)));
     }
 
     // One-token step at 256 context: a 255-token captured prefix, then the 256th token.
@@ -160,6 +217,7 @@ fn main() {
         "load_in_process_s": load_in_process_s,
         "capture_ms": capture_ms,
         "capture_all_ms": capture_all_ms,
+        "capture_like_transformers_ms": capture_like_hf_ms,
         "step_at_256_ms": step_ms,
         "step_at_256_all_ms": step_times,
         "dump_1024_peak_rss_mb": peak_dump,

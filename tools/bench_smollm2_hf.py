@@ -186,6 +186,22 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def gemm(n: int, threads: int, runs: int) -> None:
+    """The products of one block and the unembedding at n rows, alone (benches/smollm2.rs --gemm n)."""
+    import torch
+    torch.set_num_threads(threads)
+    out = {}
+    shapes = [("q_proj", 576, 576), ("k_proj", 576, 192), ("gate_proj", 576, 1536),
+              ("down_proj", 1536, 576), ("unembed", 576, 49152)]
+    for name, k, m in shapes:
+        x, w = torch.randn(n, k), torch.randn(m, k)  # w as nn.Linear stores it: [out, in]
+        x @ w.t()
+        times = sorted(timed(lambda _: x @ w.t(), max(runs, 5)))
+        ms = times[len(times) // 2]
+        out[name] = {"ms": ms, "gflops": 2 * n * k * m / ms / 1e6}
+    print(json.dumps(out, indent=2))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--threads", type=int, default=2, help="torch.set_num_threads (default 2)")
@@ -194,8 +210,12 @@ def main() -> None:
     ap.add_argument("--first-logits", action="store_true", help="internal: load, one forward on 'Hello'")
     ap.add_argument("--peak-only", type=int, metavar="SEQ", help="internal: load, one SEQ-token capture, peak RSS")
     ap.add_argument("--json-out", help="also write the JSON result to this file")
+    ap.add_argument("--gemm", type=int, metavar="N", help="only the matrix products at N rows, alone")
     args = ap.parse_args()
 
+    if args.gemm:
+        gemm(args.gemm, args.threads, args.runs)
+        return
     if args.first_logits:
         first_logits(args.threads)
         return
