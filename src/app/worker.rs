@@ -107,18 +107,43 @@ pub struct Worker {
 }
 
 impl Worker {
-    /// Start the thread: it loads the model with `load`, runs `prompt`, then serves requests.
+    /// Start the thread: it loads the model with `load`, runs `prompt`, then serves requests; its
+    /// answers wait in `rx`.
     pub fn spawn<F>(load: F, prompt: String) -> Self
     where
         F: FnOnce() -> Result<LoadedModel> + Send + 'static,
     {
-        let (tx, requests) = channel::<Request>();
         let (responses, rx) = channel::<Response>();
+        let (tx, handle) = Self::start(load, prompt, move |r| responses.send(r).is_ok());
+        Self { tx, rx, handle }
+    }
+
+    /// The same, handing each answer to `deliver` (false: nobody listens any more, stop), so an event
+    /// loop can receive answers, input and ticks on one channel and block on it. `rx` stays empty.
+    pub fn spawn_with<F, D>(load: F, prompt: String, deliver: D) -> Self
+    where
+        F: FnOnce() -> Result<LoadedModel> + Send + 'static,
+        D: FnMut(Response) -> bool + Send + 'static,
+    {
+        let (tx, handle) = Self::start(load, prompt, deliver);
+        Self {
+            tx,
+            rx: channel().1,
+            handle,
+        }
+    }
+
+    fn start<F, D>(load: F, prompt: String, deliver: D) -> (Sender<Request>, Option<JoinHandle<()>>)
+    where
+        F: FnOnce() -> Result<LoadedModel> + Send + 'static,
+        D: FnMut(Response) -> bool + Send + 'static,
+    {
+        let (tx, requests) = channel::<Request>();
         let handle = std::thread::Builder::new()
             .name("glassbox-model".into())
-            .spawn(move || serve(load, prompt, requests, responses))
+            .spawn(move || serve(load, prompt, requests, deliver))
             .ok();
-        Self { tx, rx, handle }
+        (tx, handle)
     }
 
     pub fn send(&self, request: Request) {
@@ -136,20 +161,21 @@ impl Drop for Worker {
     }
 }
 
-fn serve<F>(load: F, prompt: String, requests: Receiver<Request>, out: Sender<Response>)
+fn serve<F, D>(load: F, prompt: String, requests: Receiver<Request>, mut deliver: D)
 where
     F: FnOnce() -> Result<LoadedModel>,
+    D: FnMut(Response) -> bool,
 {
-    let _ = out.send(Response::Loading("loading the model…".into()));
+    deliver(Response::Loading("loading the model…".into()));
     let loaded = match load() {
         Ok(m) => m,
         Err(e) => {
-            let _ = out.send(Response::Failed(crate::error::one_line(&e).0));
+            deliver(Response::Failed(crate::error::one_line(&e).0));
             return;
         }
     };
     let mut session = Session::new(loaded);
-    let _ = out.send(Response::Loaded(Box::new(session.info())));
+    deliver(Response::Loaded(Box::new(session.info())));
     let mut pending = Some(Request::Prompt(prompt));
     loop {
         let request = match pending.take() {
@@ -165,7 +191,7 @@ where
         let response = session
             .handle(request)
             .unwrap_or_else(|e| Response::Failed(crate::error::one_line(&e).0));
-        if out.send(response).is_err() {
+        if !deliver(response) {
             return;
         }
     }

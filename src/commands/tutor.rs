@@ -4,11 +4,13 @@
 //! loaded and run on a worker thread while the first frame is already on screen.
 
 use std::io::stdout;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
 use color_eyre::eyre::{Result, WrapErr};
 use glassbox::app::lessons::Lessons;
-use glassbox::app::worker::Worker;
+use glassbox::app::worker::{Response, Worker};
 use glassbox::app::App;
 use glassbox::error::{hinted, Hinted};
 use glassbox::lesson::{self, progress::Progress};
@@ -56,7 +58,15 @@ pub fn run(args: TutorArgs) -> Result<()> {
     };
     let device = model::device::select(args.model.device)?;
     let files = loader::resolve(args.model.model.as_deref())?;
-    let worker = Worker::spawn(move || loader::load_files(files, &device), prompt.clone());
+    // One channel carries everything the loop waits for: keys and mouse, the worker's answers, and a
+    // tick for the spinner while the worker is busy. The loop blocks on it: nothing happens, nothing runs.
+    let (events, inbox) = mpsc::channel::<Msg>();
+    let to_loop = events.clone();
+    let worker = Worker::spawn_with(
+        move || loader::load_files(files, &device),
+        prompt.clone(),
+        move |r| to_loop.send(Msg::Worker(Box::new(r))).is_ok(),
+    );
     let theme = Theme::new(ColorMode::detect());
 
     use std::io::IsTerminal;
@@ -73,7 +83,15 @@ pub fn run(args: TutorArgs) -> Result<()> {
     let mut app = App::new(prompt);
     app.lessons = lessons;
     app.pending_lesson = open;
-    let result = event_loop(&mut terminal, app, &worker, theme, once);
+    let busy = Arc::new(AtomicBool::new(true));
+    let stop_input = Arc::new(AtomicBool::new(false));
+    let input = spawn_input(events.clone(), Arc::clone(&stop_input));
+    spawn_ticks(events, Arc::clone(&busy));
+    let result = event_loop(&mut terminal, app, &worker, &inbox, &busy, theme, once);
+    stop_input.store(true, Ordering::Relaxed);
+    if let Some(input) = input {
+        let _ = input.join();
+    }
     let _ = execute!(stdout(), DisableMouseCapture);
     ratatui::restore();
     result
@@ -88,50 +106,89 @@ fn install_mouse_restoring_panic_hook() {
     }));
 }
 
+/// What the event loop wakes up for.
+enum Msg {
+    Input(Event),
+    Worker(Box<Response>),
+    Tick,
+}
+
+/// Terminal input, read on its own thread and forwarded to the loop. It reads only what is already
+/// there and looks at `stop` before each read, so once the tutor quits it takes nothing more: keys typed
+/// while the tutor closes stay for the shell.
+fn spawn_input(
+    to_loop: mpsc::Sender<Msg>,
+    stop: Arc<AtomicBool>,
+) -> Option<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("glassbox-input".into())
+        .spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                match event::poll(Duration::from_millis(50)) {
+                    Ok(true) if !stop.load(Ordering::Relaxed) => {
+                        let sent = event::read().map(|ev| to_loop.send(Msg::Input(ev)));
+                        if !matches!(sent, Ok(Ok(()))) {
+                            return;
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(_) => return,
+                }
+            }
+        })
+        .ok()
+}
+
+/// Ten ticks a second while the worker is busy, so the spinner turns; none otherwise.
+fn spawn_ticks(to_loop: mpsc::Sender<Msg>, busy: Arc<AtomicBool>) {
+    let _ = std::thread::Builder::new()
+        .name("glassbox-tick".into())
+        .spawn(move || loop {
+            std::thread::sleep(Duration::from_millis(100));
+            if busy.load(Ordering::Relaxed) && to_loop.send(Msg::Tick).is_err() {
+                return;
+            }
+        });
+}
+
 fn event_loop(
     terminal: &mut DefaultTerminal,
     mut app: App,
     worker: &Worker,
+    inbox: &mpsc::Receiver<Msg>,
+    busy: &AtomicBool,
     theme: Theme,
     exit_after_first_frame: bool,
 ) -> Result<()> {
-    let mut dirty = true;
-    let mut last_tick = std::time::Instant::now();
     loop {
-        // While the worker is busy the spinner turns, so a long load never looks frozen.
-        if app.busy.is_some() && last_tick.elapsed() >= Duration::from_millis(100) {
-            app.tick = app.tick.wrapping_add(1);
-            last_tick = std::time::Instant::now();
-            dirty = true;
+        terminal.draw(|f| f.render_widget(Screen { app: &app, theme }, f.area()))?;
+        if exit_after_first_frame && app.snap.is_some() {
+            break;
         }
-        if dirty {
-            terminal.draw(|f| f.render_widget(Screen { app: &app, theme }, f.area()))?;
-            dirty = false;
-            if exit_after_first_frame && app.snap.is_some() {
-                break;
-            }
-        }
-        while let Ok(response) = worker.rx.try_recv() {
-            for request in app.on_response(response) {
-                worker.send(request);
-            }
-            dirty = true;
-        }
-        // While the worker is busy, look for its answer often; otherwise mostly wait for keys.
-        let wait = if app.busy.is_some() { 4 } else { 40 };
-        if event::poll(Duration::from_millis(wait))? {
-            let requests = match event::read()? {
-                Event::Key(key) => app.on_key(key),
-                Event::Mouse(mouse) => app.on_mouse(mouse),
-                _ => Vec::new(), // resize: just redraw
+        busy.store(app.busy.is_some(), Ordering::Relaxed);
+        // Wait for the next thing to happen, then take whatever else is already waiting, so a burst
+        // (a key held down, a resize storm) is drawn once.
+        let Ok(first) = inbox.recv() else { break };
+        for msg in std::iter::once(first).chain(inbox.try_iter()) {
+            let requests = match msg {
+                Msg::Input(Event::Key(key)) => app.on_key(key),
+                Msg::Input(Event::Mouse(mouse)) => app.on_mouse(mouse),
+                Msg::Input(_) => Vec::new(), // resize: just redraw
+                Msg::Worker(response) => app.on_response(*response),
+                Msg::Tick => {
+                    app.tick = app.tick.wrapping_add(1);
+                    Vec::new()
+                }
             };
             for request in requests {
                 worker.send(request);
             }
-            dirty = true;
+            // What the app asked for besides the worker: a PNG of the view, lesson progress saved.
+            glassbox::shell::carry_out_queued(&mut app);
+            if app.quit {
+                break;
+            }
         }
-        // What the app asked for besides the worker: a PNG of the view, lesson progress saved.
-        glassbox::shell::carry_out_queued(&mut app);
         if app.quit {
             break;
         }
