@@ -210,11 +210,11 @@ fn help_opens_and_any_key_closes_it_and_q_quits() {
     // On 80 × 24 the list does not fit: ↓ scrolls to its end, ↑ back, and the box stays open.
     press(&mut app, &mut s, KeyCode::Char('?'));
     let short = |app: &App| text(&render(app, ColorMode::TrueColor, 80, 24));
-    assert!(short(&app).contains("Keys · ↑↓ scroll") && !short(&app).contains("q / Ctrl-C"));
+    assert!(short(&app).contains("Keys · ↑↓ scroll") && !short(&app).contains("q / Esc / Ctrl-C"));
     for _ in 0..30 {
         press(&mut app, &mut s, KeyCode::Down);
     }
-    assert!(app.help && short(&app).contains("q / Ctrl-C  quit"));
+    assert!(app.help && short(&app).contains("q / Esc / Ctrl-C  quit"));
     assert!(!short(&app).contains("move the cursor token"));
     for _ in 0..30 {
         press(&mut app, &mut s, KeyCode::Up);

@@ -8,33 +8,209 @@ use super::worker::Request;
 use super::{App, View};
 use crate::model::sampling::SamplingConfig;
 
+/// What a key does in the main view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    CursorLeft,
+    CursorRight,
+    CursorFirst,
+    CursorLast,
+    HeadUp,
+    HeadDown,
+    LayerPrev,
+    LayerNext,
+    ViewNext,
+    ViewPrev,
+    /// Jump to view 1-8 (the index into `View::ALL`).
+    ViewJump(usize),
+    /// Generate a token; in the Heads view, open the selected head.
+    GenerateOrOpen,
+    ToggleSampling,
+    TemperatureUp,
+    TemperatureDown,
+    PopToken,
+    EditPrompt,
+    Ablate,
+    Unscaled,
+    Dense,
+    CycleMetric,
+    Export,
+    LessonList,
+    StepNext,
+    StepPrev,
+    Hint,
+    LessonScrollDown,
+    LessonScrollUp,
+    Help,
+    Quit,
+}
+
+/// One line of the help screen and the keys it describes: the one table that both dispatches keys
+/// and lists them, so the two cannot drift apart.
+pub struct KeyHelp {
+    pub keys: &'static str,
+    pub what: &'static str,
+    pub binds: &'static [(KeyCode, Action)],
+}
+
+const fn key(
+    keys: &'static str,
+    what: &'static str,
+    binds: &'static [(KeyCode, Action)],
+) -> KeyHelp {
+    KeyHelp { keys, what, binds }
+}
+
+use Action as A;
+use KeyCode as K;
+
 /// Every key, as the help screen shows it.
-pub const KEYS: &[(&str, &str)] = &[
-    ("← → / h l", "move the cursor token (Home/End: first/last)"),
-    ("↑ ↓ / k j", "choose the head"),
-    ("[ ]", "choose the layer"),
-    ("Tab / Shift-Tab", "next / previous view (1-8 jump to one)"),
-    (
+pub const KEYS: &[KeyHelp] = &[
+    key(
+        "← → / h l",
+        "move the cursor token (Home/End: first/last)",
+        &[
+            (K::Left, A::CursorLeft),
+            (K::Char('h'), A::CursorLeft),
+            (K::Right, A::CursorRight),
+            (K::Char('l'), A::CursorRight),
+            (K::Home, A::CursorFirst),
+            (K::End, A::CursorLast),
+        ],
+    ),
+    key(
+        "↑ ↓ / k j",
+        "choose the head",
+        &[
+            (K::Up, A::HeadUp),
+            (K::Char('k'), A::HeadUp),
+            (K::Down, A::HeadDown),
+            (K::Char('j'), A::HeadDown),
+        ],
+    ),
+    key(
+        "[ ]",
+        "choose the layer",
+        &[(K::Char('['), A::LayerPrev), (K::Char(']'), A::LayerNext)],
+    ),
+    key(
+        "Tab / Shift-Tab",
+        "next / previous view (1-8 jump to one)",
+        &[
+            (K::Tab, A::ViewNext),
+            (K::BackTab, A::ViewPrev),
+            (K::Char('1'), A::ViewJump(0)),
+            (K::Char('2'), A::ViewJump(1)),
+            (K::Char('3'), A::ViewJump(2)),
+            (K::Char('4'), A::ViewJump(3)),
+            (K::Char('5'), A::ViewJump(4)),
+            (K::Char('6'), A::ViewJump(5)),
+            (K::Char('7'), A::ViewJump(6)),
+            (K::Char('8'), A::ViewJump(7)),
+        ],
+    ),
+    key(
         "Enter / n",
         "generate the next token (Heads: open the selected head)",
+        &[
+            (K::Enter, A::GenerateOrOpen),
+            (K::Char('n'), A::GenerateOrOpen),
+        ],
     ),
-    ("s", "toggle sampling (off: always the most probable token)"),
-    ("+ -", "raise / lower the temperature"),
-    ("Backspace", "remove the last token"),
-    ("e", "edit the prompt (Enter runs it, Esc cancels)"),
-    ("a", "ablate the selected head: zero its output (what-if)"),
-    ("u", "Scores: remove the 1/√dₖ scaling (what-if)"),
-    ("z", "dense heatmap: two query rows per line"),
-    ("i", "Heads: previous-token / first-token / induction score"),
-    ("x", "export the current view as a PNG in this folder"),
-    ("click", "select a token, a head or a heatmap row"),
-    ("L", "the lesson list (↑↓ choose, Enter opens)"),
-    ("> < / PgDn PgUp", "next / previous lesson step"),
-    ("H", "show the next hint for the step's task"),
-    ("J / K", "scroll the lesson text down / up"),
-    ("?", "this help"),
-    ("q / Ctrl-C", "quit"),
+    key(
+        "s",
+        "toggle sampling (off: always the most probable token)",
+        &[(K::Char('s'), A::ToggleSampling)],
+    ),
+    key(
+        "+ -",
+        "raise / lower the temperature",
+        &[
+            (K::Char('+'), A::TemperatureUp),
+            (K::Char('='), A::TemperatureUp),
+            (K::Char('-'), A::TemperatureDown),
+            (K::Char('_'), A::TemperatureDown),
+        ],
+    ),
+    key(
+        "Backspace",
+        "remove the last token",
+        &[(K::Backspace, A::PopToken)],
+    ),
+    key(
+        "e",
+        "edit the prompt (Enter runs it, Esc cancels)",
+        &[(K::Char('e'), A::EditPrompt)],
+    ),
+    key(
+        "a",
+        "ablate the selected head: zero its output (what-if)",
+        &[(K::Char('a'), A::Ablate)],
+    ),
+    key(
+        "u",
+        "Scores: remove the 1/√dₖ scaling (what-if)",
+        &[(K::Char('u'), A::Unscaled)],
+    ),
+    key(
+        "z",
+        "dense heatmap: two query rows per line",
+        &[(K::Char('z'), A::Dense)],
+    ),
+    key(
+        "i",
+        "Heads: previous-token / first-token / induction score",
+        &[(K::Char('i'), A::CycleMetric)],
+    ),
+    key(
+        "x",
+        "export the current view as a PNG in this folder",
+        &[(K::Char('x'), A::Export)],
+    ),
+    key("click", "select a token, a head or a heatmap row", &[]),
+    key(
+        "L",
+        "the lesson list (↑↓ choose, Enter opens)",
+        &[(K::Char('L'), A::LessonList)],
+    ),
+    key(
+        "> < / PgDn PgUp",
+        "next / previous lesson step",
+        &[
+            (K::Char('>'), A::StepNext),
+            (K::PageDown, A::StepNext),
+            (K::Char('<'), A::StepPrev),
+            (K::PageUp, A::StepPrev),
+        ],
+    ),
+    key(
+        "H",
+        "show the next hint for the step's task",
+        &[(K::Char('H'), A::Hint)],
+    ),
+    key(
+        "J / K",
+        "scroll the lesson text down / up",
+        &[
+            (K::Char('J'), A::LessonScrollDown),
+            (K::Char('K'), A::LessonScrollUp),
+        ],
+    ),
+    key("?", "this help", &[(K::Char('?'), A::Help)]),
+    key(
+        "q / Esc / Ctrl-C",
+        "quit",
+        &[(K::Char('q'), A::Quit), (K::Esc, A::Quit)],
+    ),
 ];
+
+/// The action a key stands for in the main view, from [`KEYS`].
+pub fn action_of(code: KeyCode) -> Option<Action> {
+    KEYS.iter()
+        .flat_map(|k| k.binds)
+        .find(|(c, _)| *c == code)
+        .map(|&(_, a)| a)
+}
 
 const TEMPERATURES: &[f32] = &[0.1, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0, 5.0];
 
@@ -71,38 +247,36 @@ impl App {
             }
             return Vec::new();
         }
-        if let Some(mut out) = self.on_lesson_key(key) {
+        if self.lessons.list.is_some() {
+            let mut out = self.on_lesson_list_key(key);
             out.extend(self.follow_ups());
             self.check_task();
             return out;
         }
+        let Some(action) = action_of(key.code) else {
+            return Vec::new();
+        };
         let (n_layers, n_heads) = self.dims();
         let mut out = Vec::new();
-        match key.code {
-            KeyCode::Char('q') | KeyCode::Esc => self.quit = true,
-            KeyCode::Char('?') => self.help = true,
-            KeyCode::Left | KeyCode::Char('h') => self.move_cursor(self.cursor as isize - 1),
-            KeyCode::Right | KeyCode::Char('l') => self.move_cursor(self.cursor as isize + 1),
-            KeyCode::Home => self.move_cursor(0),
-            KeyCode::End => self.move_cursor(isize::MAX / 2),
-            KeyCode::Up | KeyCode::Char('k') if n_heads > 0 => {
-                self.head = (self.head + n_heads - 1) % n_heads
+        match action {
+            A::Quit => self.quit = true,
+            A::Help => self.help = true,
+            A::CursorLeft => self.move_cursor(self.cursor as isize - 1),
+            A::CursorRight => self.move_cursor(self.cursor as isize + 1),
+            A::CursorFirst => self.move_cursor(0),
+            A::CursorLast => self.move_cursor(isize::MAX / 2),
+            A::HeadUp if n_heads > 0 => self.head = (self.head + n_heads - 1) % n_heads,
+            A::HeadDown if n_heads > 0 => self.head = (self.head + 1) % n_heads,
+            A::LayerPrev if n_layers > 0 => self.layer = (self.layer + n_layers - 1) % n_layers,
+            A::LayerNext if n_layers > 0 => self.layer = (self.layer + 1) % n_layers,
+            A::ViewNext => self.view = self.view.cycled(true),
+            A::ViewPrev => self.view = self.view.cycled(false),
+            A::ViewJump(i) => self.view = View::ALL[i.min(View::ALL.len() - 1)],
+            A::GenerateOrOpen if self.view == View::Heads && key.code == K::Enter => {
+                self.view = View::Attention
             }
-            KeyCode::Down | KeyCode::Char('j') if n_heads > 0 => {
-                self.head = (self.head + 1) % n_heads
-            }
-            KeyCode::Char('[') if n_layers > 0 => {
-                self.layer = (self.layer + n_layers - 1) % n_layers
-            }
-            KeyCode::Char(']') if n_layers > 0 => self.layer = (self.layer + 1) % n_layers,
-            KeyCode::Tab => self.view = self.view.cycled(true),
-            KeyCode::BackTab => self.view = self.view.cycled(false),
-            KeyCode::Char(c @ '1'..='8') => {
-                self.view = View::ALL[c as usize - '1' as usize];
-            }
-            KeyCode::Enter if self.view == View::Heads => self.view = View::Attention,
-            KeyCode::Enter | KeyCode::Char('n') => out.extend(self.generate()),
-            KeyCode::Char('s') => {
+            A::GenerateOrOpen => out.extend(self.generate()),
+            A::ToggleSampling => {
                 self.sampling = !self.sampling;
                 self.status = if self.sampling {
                     format!("sampling at temperature {}", self.temperature)
@@ -110,14 +284,14 @@ impl App {
                     "greedy: the most probable token".into()
                 };
             }
-            KeyCode::Char('+') | KeyCode::Char('=') => self.step_temperature(true),
-            KeyCode::Char('-') | KeyCode::Char('_') => self.step_temperature(false),
-            KeyCode::Backspace if self.busy.is_none() && self.n_tokens() > 1 => {
+            A::TemperatureUp => self.step_temperature(true),
+            A::TemperatureDown => self.step_temperature(false),
+            A::PopToken if self.busy.is_none() && self.n_tokens() > 1 => {
                 self.busy = Some("removing the last token…".into());
                 out.push(Request::Pop);
             }
-            KeyCode::Char('e') => self.editing = Some(self.full_text()),
-            KeyCode::Char('a') => {
+            A::EditPrompt => self.editing = Some(self.full_text()),
+            A::Ablate => {
                 let selected = (self.layer, self.head);
                 self.ablation = if self.ablation == Some(selected) {
                     self.status = "ablation off".into();
@@ -130,7 +304,7 @@ impl App {
                     Some(selected)
                 };
             }
-            KeyCode::Char('u') => {
+            A::Unscaled => {
                 self.unscaled = !self.unscaled;
                 self.status = if self.unscaled {
                     "what-if: scores without 1/√dₖ".into()
@@ -138,17 +312,23 @@ impl App {
                     "scores scaled by 1/√dₖ, as the model computes them".into()
                 };
             }
-            KeyCode::Char('z') => self.dense = !self.dense,
-            KeyCode::Char('i') => {
+            A::Dense => self.dense = !self.dense,
+            A::CycleMetric => {
                 self.head_metric = self.head_metric.cycled();
                 self.status = format!(
                     "Heads view shows each head's {}",
                     self.head_metric.describe()
                 );
             }
-            KeyCode::Char('x') => self
+            A::Export => self
                 .effects
                 .push(super::Effect::ExportPng { dir: ".".into() }),
+            A::LessonList
+            | A::StepNext
+            | A::StepPrev
+            | A::Hint
+            | A::LessonScrollDown
+            | A::LessonScrollUp => out.extend(self.on_lesson_action(action)),
             _ => {}
         }
         out.extend(self.follow_ups());
@@ -239,5 +419,31 @@ impl App {
         let out = self.follow_ups();
         self.check_task();
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_means_one_thing_and_the_help_names_it() {
+        let codes: Vec<KeyCode> = KEYS.iter().flat_map(|k| k.binds).map(|&(c, _)| c).collect();
+        for (i, c) in codes.iter().enumerate() {
+            assert!(!codes[..i].contains(c), "{c:?} is bound twice");
+        }
+        // The help line of a key lists it: Esc quits, and the help says so.
+        assert_eq!(action_of(KeyCode::Esc), Some(Action::Quit));
+        let quit = KEYS
+            .iter()
+            .find(|k| k.binds.iter().any(|&(_, a)| a == Action::Quit))
+            .unwrap();
+        assert!(
+            quit.keys.contains("Esc") && quit.keys.contains('q'),
+            "{}",
+            quit.keys
+        );
+        assert_eq!(action_of(KeyCode::Char('7')), Some(Action::ViewJump(6)));
+        assert_eq!(action_of(KeyCode::Char('y')), None);
     }
 }

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 
+use super::keys::Action;
 use super::worker::Request;
 use super::{App, View};
 use crate::lesson::progress::Progress;
@@ -229,47 +230,48 @@ impl App {
         }
     }
 
-    /// Keys for the lesson list and for moving through a lesson; `None` when the key is not theirs.
-    pub(super) fn on_lesson_key(&mut self, key: KeyEvent) -> Option<Vec<Request>> {
-        if let Some(sel) = self.lessons.list {
-            let n = self.lessons.all.len();
-            match key.code {
-                KeyCode::Up | KeyCode::Char('k') => self.lessons.list = Some(sel.saturating_sub(1)),
-                KeyCode::Down | KeyCode::Char('j') => {
-                    self.lessons.list = Some((sel + 1).min(n.saturating_sub(1)))
-                }
-                KeyCode::Enter => return Some(self.open_lesson(sel)),
-                KeyCode::Char('q') => self.quit = true,
-                _ => self.lessons.list = None,
-            }
-            return Some(Vec::new());
-        }
+    /// A key while the lesson list is open: ↑ ↓ choose, Enter opens, q quits, anything else closes it.
+    pub(super) fn on_lesson_list_key(&mut self, key: KeyEvent) -> Vec<Request> {
+        let Some(sel) = self.lessons.list else {
+            return Vec::new();
+        };
+        let n = self.lessons.all.len();
         match key.code {
-            KeyCode::Char('L') => {
-                self.lessons.list = Some(self.lessons.current.unwrap_or(0));
-                Some(Vec::new())
+            KeyCode::Up | KeyCode::Char('k') => self.lessons.list = Some(sel.saturating_sub(1)),
+            KeyCode::Down | KeyCode::Char('j') => {
+                self.lessons.list = Some((sel + 1).min(n.saturating_sub(1)))
             }
-            KeyCode::PageDown | KeyCode::Char('>') if self.lessons.current.is_some() => {
+            KeyCode::Enter => return self.open_lesson(sel),
+            KeyCode::Char('q') => self.quit = true,
+            _ => self.lessons.list = None,
+        }
+        Vec::new()
+    }
+
+    /// A lesson key of the main view ([`Action::LessonList`] and the step keys, which need an open
+    /// lesson).
+    pub(super) fn on_lesson_action(&mut self, action: Action) -> Vec<Request> {
+        if action == Action::LessonList {
+            self.lessons.list = Some(self.lessons.current.unwrap_or(0));
+            return Vec::new();
+        }
+        if self.lessons.current.is_none() {
+            return Vec::new();
+        }
+        match action {
+            Action::StepNext => {
                 let next = self.lessons.step + 1;
                 let last = self.lessons.lesson().map_or(0, |l| l.steps.len() - 1);
                 if next > last {
                     self.status = "last step: L lists the other lessons".into();
-                    return Some(Vec::new());
+                    return Vec::new();
                 }
-                Some(self.go_to_step(next))
+                return self.go_to_step(next);
             }
-            KeyCode::PageUp | KeyCode::Char('<') if self.lessons.current.is_some() => {
-                Some(self.go_to_step(self.lessons.step.saturating_sub(1)))
-            }
-            KeyCode::Char('J') if self.lessons.current.is_some() => {
-                self.lessons.scroll = self.lessons.scroll.saturating_add(3);
-                Some(Vec::new())
-            }
-            KeyCode::Char('K') if self.lessons.current.is_some() => {
-                self.lessons.scroll = self.lessons.scroll.saturating_sub(3);
-                Some(Vec::new())
-            }
-            KeyCode::Char('H') if self.lessons.current.is_some() => {
+            Action::StepPrev => return self.go_to_step(self.lessons.step.saturating_sub(1)),
+            Action::LessonScrollDown => self.lessons.scroll = self.lessons.scroll.saturating_add(3),
+            Action::LessonScrollUp => self.lessons.scroll = self.lessons.scroll.saturating_sub(3),
+            Action::Hint => {
                 let n = self
                     .lessons
                     .current_step()
@@ -279,9 +281,9 @@ impl App {
                 if n == 0 {
                     self.status = "this step has no hints".into();
                 }
-                Some(Vec::new())
             }
-            _ => None,
+            _ => {}
         }
+        Vec::new()
     }
 }

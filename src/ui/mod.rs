@@ -125,12 +125,12 @@ pub fn screen_buffer(app: &App, (w, h): (u16, u16)) -> Buffer {
 fn help(theme: Theme, scroll: u16, area: Rect, buf: &mut Buffer) {
     let key_w = KEYS
         .iter()
-        .map(|(k, _)| k.chars().count())
+        .map(|k| k.keys.chars().count())
         .max()
         .unwrap_or(0);
     let what_w = KEYS
         .iter()
-        .map(|(_, w)| w.chars().count())
+        .map(|k| k.what.chars().count())
         .max()
         .unwrap_or(0);
     // Borders, the key column, two spaces, the longest description: nothing is cut at 80 columns.
@@ -143,10 +143,10 @@ fn help(theme: Theme, scroll: u16, area: Rect, buf: &mut Buffer) {
     let scroll = scroll.min(n.saturating_sub(inner));
     let mut lines: Vec<Line> = KEYS
         .iter()
-        .map(|(k, what)| {
+        .map(|k| {
             Line::from(vec![
-                Span::styled(format!("{k:>key_w$}  "), theme.accent()),
-                Span::raw(*what),
+                Span::styled(format!("{:>key_w$}  ", k.keys), theme.accent()),
+                Span::raw(k.what),
             ])
         })
         .collect();
