@@ -6,7 +6,7 @@ use candle_core::Device;
 use glassbox::analysis::heatmap::attention_pattern;
 use glassbox::app::lessons::Lessons;
 use glassbox::app::worker::{Request, Response, Session};
-use glassbox::app::{App, Effect};
+use glassbox::app::{App, Effect, Overlay};
 use glassbox::lesson::task::{best_head, head_scores, Outcome, TaskKind};
 use glassbox::lesson::{self, check::check_against, check::check_claim};
 use glassbox::model;
@@ -284,7 +284,7 @@ fn the_app_asks_for_progress_to_be_saved_and_writes_nothing_itself() {
 fn lesson_keys_move_through_steps_and_the_list_opens_lessons() {
     let mut rig = Rig::new();
     rig.key(KeyCode::Char('L'));
-    assert_eq!(rig.app.lessons.list, Some(0));
+    assert_eq!(rig.app.overlay, Overlay::LessonList(0));
     rig.key(KeyCode::Down);
     rig.key(KeyCode::Enter);
     assert_eq!(rig.app.lessons.current, Some(1));

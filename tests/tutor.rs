@@ -5,7 +5,7 @@
 use candle_core::Device;
 use glassbox::analysis::heatmap::attention_pattern;
 use glassbox::app::worker::{Request, Session};
-use glassbox::app::{App, Effect, View};
+use glassbox::app::{App, Effect, Overlay, View};
 use glassbox::model;
 use glassbox::ui::theme::{ColorMode, Theme};
 use glassbox::ui::Screen;
@@ -132,8 +132,8 @@ fn editing_the_prompt_runs_the_new_text() {
     let (mut app, mut s) = started(PROMPT);
     press(&mut app, &mut s, KeyCode::Char('e'));
     assert_eq!(
-        app.editing.as_deref(),
-        Some(PROMPT),
+        app.overlay,
+        Overlay::Editing(PROMPT.into()),
         "the editor opens on the current text"
     );
     for _ in 0.." Zorva".len() {
@@ -143,7 +143,7 @@ fn editing_the_prompt_runs_the_new_text() {
         press(&mut app, &mut s, KeyCode::Char(c));
     }
     press(&mut app, &mut s, KeyCode::Enter);
-    assert!(app.editing.is_none());
+    assert_eq!(app.overlay, Overlay::None);
     assert!(
         app.full_text().ends_with("The next day, the dog"),
         "{}",
@@ -203,10 +203,10 @@ fn ablating_a_head_reruns_the_model_and_changes_the_prediction() {
 fn help_opens_and_any_key_closes_it_and_q_quits() {
     let (mut app, mut s) = started(PROMPT);
     press(&mut app, &mut s, KeyCode::Char('?'));
-    assert!(app.help);
+    assert_eq!(app.overlay, Overlay::Help { scroll: 0 });
     assert!(text(&render(&app, ColorMode::TrueColor, 100, 30)).contains("ablate the selected head"));
     press(&mut app, &mut s, KeyCode::Char('x'));
-    assert!(!app.help && !app.quit);
+    assert!(app.overlay == Overlay::None && !app.quit);
     // On 80 × 24 the list does not fit: ↓ scrolls to its end, ↑ back, and the box stays open.
     press(&mut app, &mut s, KeyCode::Char('?'));
     let short = |app: &App| text(&render(app, ColorMode::TrueColor, 80, 24));
@@ -214,14 +214,17 @@ fn help_opens_and_any_key_closes_it_and_q_quits() {
     for _ in 0..30 {
         press(&mut app, &mut s, KeyCode::Down);
     }
-    assert!(app.help && short(&app).contains("q / Esc / Ctrl-C  quit"));
+    assert!(
+        matches!(app.overlay, Overlay::Help { scroll } if scroll > 0)
+            && short(&app).contains("q / Esc / Ctrl-C  quit")
+    );
     assert!(!short(&app).contains("move the cursor token"));
     for _ in 0..30 {
         press(&mut app, &mut s, KeyCode::Up);
     }
     assert!(short(&app).contains("move the cursor token"));
     press(&mut app, &mut s, KeyCode::Esc);
-    assert!(!app.help && !app.quit && app.help_scroll == 0);
+    assert!(app.overlay == Overlay::None && !app.quit);
     press(&mut app, &mut s, KeyCode::Char('?'));
     press(&mut app, &mut s, KeyCode::Char('q'));
     assert!(app.quit);

@@ -5,7 +5,7 @@ use ratatui::crossterm::event::{
 };
 
 use super::worker::Request;
-use super::{App, View};
+use super::{App, Overlay, View};
 use crate::model::sampling::SamplingConfig;
 
 /// What a key does in the main view.
@@ -225,33 +225,32 @@ impl App {
             self.quit = true;
             return Vec::new();
         }
-        if self.editing.is_some() {
-            return self.on_edit_key(key);
-        }
-        if self.help {
-            // ↑ ↓ scroll a help box that does not fit; any other key closes it; q still quits.
-            match key.code {
-                KeyCode::Down | KeyCode::Char('j') => {
-                    self.help_scroll = (self.help_scroll + 1).min(KEYS.len() as u16)
-                }
-                KeyCode::Up | KeyCode::Char('k') => {
-                    self.help_scroll = self.help_scroll.saturating_sub(1)
-                }
-                code => {
-                    self.help = false;
-                    self.help_scroll = 0;
-                    if code == KeyCode::Char('q') {
-                        self.quit = true;
+        // An overlay takes the keys first; the main view gets them only when nothing covers it.
+        match &mut self.overlay {
+            Overlay::None => {}
+            Overlay::Editing(_) => return self.on_edit_key(key),
+            Overlay::Help { scroll } => {
+                // ↑ ↓ scroll a help box that does not fit; any other key closes it; q still quits.
+                match key.code {
+                    KeyCode::Down | KeyCode::Char('j') => {
+                        *scroll = (*scroll + 1).min(KEYS.len() as u16)
+                    }
+                    KeyCode::Up | KeyCode::Char('k') => *scroll = scroll.saturating_sub(1),
+                    code => {
+                        self.overlay = Overlay::None;
+                        if code == KeyCode::Char('q') {
+                            self.quit = true;
+                        }
                     }
                 }
+                return Vec::new();
             }
-            return Vec::new();
-        }
-        if self.lessons.list.is_some() {
-            let mut out = self.on_lesson_list_key(key);
-            out.extend(self.follow_ups());
-            self.check_task();
-            return out;
+            Overlay::LessonList(_) => {
+                let mut out = self.on_lesson_list_key(key);
+                out.extend(self.follow_ups());
+                self.check_task();
+                return out;
+            }
         }
         let Some(action) = action_of(key.code) else {
             return Vec::new();
@@ -260,7 +259,7 @@ impl App {
         let mut out = Vec::new();
         match action {
             A::Quit => self.quit = true,
-            A::Help => self.help = true,
+            A::Help => self.overlay = Overlay::Help { scroll: 0 },
             A::CursorLeft => self.move_cursor(self.cursor as isize - 1),
             A::CursorRight => self.move_cursor(self.cursor as isize + 1),
             A::CursorFirst => self.move_cursor(0),
@@ -290,7 +289,7 @@ impl App {
                 self.busy = Some("removing the last token…".into());
                 out.push(Request::Pop);
             }
-            A::EditPrompt => self.editing = Some(self.full_text()),
+            A::EditPrompt => self.overlay = Overlay::Editing(self.full_text()),
             A::Ablate => {
                 let selected = (self.layer, self.head);
                 self.ablation = if self.ablation == Some(selected) {
@@ -373,14 +372,14 @@ impl App {
     }
 
     fn on_edit_key(&mut self, key: KeyEvent) -> Vec<Request> {
-        let Some(buf) = self.editing.as_mut() else {
+        let Overlay::Editing(buf) = &mut self.overlay else {
             return Vec::new();
         };
         match key.code {
-            KeyCode::Esc => self.editing = None,
+            KeyCode::Esc => self.overlay = Overlay::None,
             KeyCode::Enter => {
                 let text = std::mem::take(buf);
-                self.editing = None;
+                self.overlay = Overlay::None;
                 self.prompt = text.clone();
                 self.prompt_len = 0; // the next snapshot is all prompt
                 self.busy = Some("running the prompt…".into());
@@ -397,7 +396,8 @@ impl App {
 
     /// Handle a mouse event: a left click selects a tab, a token, a head or a heatmap row.
     pub fn on_mouse(&mut self, event: MouseEvent) -> Vec<Request> {
-        if event.kind != MouseEventKind::Down(MouseButton::Left) || self.editing.is_some() {
+        let editing = matches!(self.overlay, Overlay::Editing(_));
+        if event.kind != MouseEventKind::Down(MouseButton::Left) || editing {
             return Vec::new();
         }
         let (x, y) = (event.column, event.row);

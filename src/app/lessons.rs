@@ -7,7 +7,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent};
 
 use super::keys::Action;
 use super::worker::Request;
-use super::{App, View};
+use super::{App, Overlay, View};
 use crate::lesson::progress::Progress;
 use crate::lesson::task::{check, Criterion, Observed, Outcome};
 use crate::lesson::{Lesson, LessonError, Step};
@@ -28,8 +28,6 @@ pub struct Lessons {
     pub temps_seen: Vec<f32>,
     pub progress: Progress,
     pub progress_path: Option<PathBuf>,
-    /// The lesson list is open, with this row selected.
-    pub list: Option<usize>,
     /// The last problem saving progress (shown once in the status line).
     pub save_error: Option<String>,
     /// Progress changed since it was last handed over to be saved.
@@ -91,7 +89,7 @@ impl App {
         let step = saved.min(lesson.steps.len().saturating_sub(1));
         self.lessons.current = Some(index);
         self.lessons.progress.last = Some(id);
-        self.lessons.list = None;
+        self.overlay = Overlay::None;
         self.lessons.save();
         let mut out = vec![];
         let prompt = lesson.meta.prompt.clone();
@@ -232,18 +230,20 @@ impl App {
 
     /// A key while the lesson list is open: ↑ ↓ choose, Enter opens, q quits, anything else closes it.
     pub(super) fn on_lesson_list_key(&mut self, key: KeyEvent) -> Vec<Request> {
-        let Some(sel) = self.lessons.list else {
+        let Overlay::LessonList(sel) = self.overlay else {
             return Vec::new();
         };
         let n = self.lessons.all.len();
         match key.code {
-            KeyCode::Up | KeyCode::Char('k') => self.lessons.list = Some(sel.saturating_sub(1)),
+            KeyCode::Up | KeyCode::Char('k') => {
+                self.overlay = Overlay::LessonList(sel.saturating_sub(1))
+            }
             KeyCode::Down | KeyCode::Char('j') => {
-                self.lessons.list = Some((sel + 1).min(n.saturating_sub(1)))
+                self.overlay = Overlay::LessonList((sel + 1).min(n.saturating_sub(1)))
             }
             KeyCode::Enter => return self.open_lesson(sel),
             KeyCode::Char('q') => self.quit = true,
-            _ => self.lessons.list = None,
+            _ => self.overlay = Overlay::None,
         }
         Vec::new()
     }
@@ -252,7 +252,7 @@ impl App {
     /// lesson).
     pub(super) fn on_lesson_action(&mut self, action: Action) -> Vec<Request> {
         if action == Action::LessonList {
-            self.lessons.list = Some(self.lessons.current.unwrap_or(0));
+            self.overlay = Overlay::LessonList(self.lessons.current.unwrap_or(0));
             return Vec::new();
         }
         if self.lessons.current.is_none() {

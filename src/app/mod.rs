@@ -99,6 +99,20 @@ pub struct HeatmapHit {
     pub rows_per_line: usize,
 }
 
+/// What covers the main view and takes the keys first: at most one thing at a time, so which one
+/// wins is never a question of drawing order.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Overlay {
+    #[default]
+    None,
+    /// The key list, scrolled down by `scroll` lines on a terminal too short to show every key.
+    Help { scroll: u16 },
+    /// The prompt being edited.
+    Editing(String),
+    /// The lesson list, with the selected row.
+    LessonList(usize),
+}
+
 /// The tutor's whole state.
 pub struct App {
     pub info: Option<ModelInfo>,
@@ -125,11 +139,8 @@ pub struct App {
     pub lens: Option<LensAnswer>,
     /// Half-block cells (two rows per line) instead of one row per line.
     pub dense: bool,
-    pub help: bool,
-    /// Lines the help box is scrolled down by, for terminals too short to show every key.
-    pub help_scroll: u16,
-    /// The prompt being edited, when the editor is open.
-    pub editing: Option<String>,
+    /// What covers the main view and takes the keys first, if anything.
+    pub overlay: Overlay,
     /// Work the worker is doing now, shown in the status line.
     pub busy: Option<String>,
     pub status: String,
@@ -170,9 +181,7 @@ impl App {
             ablated: None,
             lens: None,
             dense: false,
-            help: false,
-            help_scroll: 0,
-            editing: None,
+            overlay: Overlay::None,
             busy: Some("loading the model…".into()),
             status: String::new(),
             error: None,

@@ -135,8 +135,7 @@ fn intro(theme: Theme, have_lessons: bool) -> Vec<Line<'static>> {
 }
 
 /// The lesson list, over the view: titles, summaries and progress.
-pub fn list(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
-    let Some(sel) = app.lessons.list else { return };
+pub fn list(app: &App, sel: usize, theme: Theme, area: Rect, buf: &mut Buffer) {
     let w = area.width.min(90);
     let h = area.height;
     let rect = Rect::new(area.x + (area.width - w) / 2, area.y, w, h);

@@ -16,7 +16,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Widget, Wrap};
 
-use crate::app::{keys::KEYS, App, View};
+use crate::app::{keys::KEYS, App, Overlay, View};
 pub use heatmap::{fit_label, HeatmapView};
 use theme::Theme;
 
@@ -97,14 +97,11 @@ impl Widget for Screen<'_> {
             views::lesson(app, self.theme, inner, buf);
         }
         panels::status(app, self.theme, status, buf);
-        if app.editing.is_some() {
-            panels::editor(app, self.theme, body, buf);
-        }
-        if app.lessons.list.is_some() {
-            lesson::list(app, self.theme, body, buf);
-        }
-        if app.help {
-            help(self.theme, app.help_scroll, body, buf);
+        match &app.overlay {
+            Overlay::None => {}
+            Overlay::Editing(text) => panels::editor(text, self.theme, body, buf),
+            Overlay::LessonList(sel) => lesson::list(app, *sel, self.theme, body, buf),
+            Overlay::Help { scroll } => help(self.theme, *scroll, body, buf),
         }
     }
 }

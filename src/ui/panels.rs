@@ -153,13 +153,12 @@ pub fn status(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
 }
 
 /// The prompt editor, over the bottom of the view.
-pub fn editor(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
-    let Some(text) = &app.editing else { return };
+pub fn editor(text: &str, theme: Theme, area: Rect, buf: &mut Buffer) {
     let h = area.height.min(6);
     let rect = Rect::new(area.x, area.bottom() - h, area.width, h);
     Clear.render(rect, buf);
     Paragraph::new(Line::from(vec![
-        Span::raw(text.clone()),
+        Span::raw(text),
         Span::styled("▏", theme.accent()),
     ]))
     .wrap(Wrap { trim: false })
