@@ -94,7 +94,10 @@ fn inspect_says_what_the_file_stored() {
     }
     let cfg = loaded.model.config();
     assert_eq!((cfg.n_heads, cfg.n_kv_heads, cfg.d_head), (4, 2, 64));
-    assert!(load("small-f32").stored_as.unwrap().starts_with("F32"));
+    assert_eq!(
+        load("small-f32").stored_as.as_deref(),
+        Some("GGUF F32 (20), dequantized to float32")
+    );
 }
 
 /// A step with the KV cache equals a full recompute on a GGUF model too (grouped-query attention).

@@ -191,3 +191,15 @@ fn ablated_logits_match_transformers() {
         );
     }
 }
+
+/// What a folder stored is said when it was not float32 (inspect prints it).
+#[test]
+fn half_precision_weights_are_named_as_stored() {
+    assert_eq!(load("llama-a").stored_as, None);
+    let b = load("llama-b").stored_as.unwrap();
+    assert!(
+        b.starts_with("safetensors BF16 (") && b.ends_with("converted to float32"),
+        "{b}"
+    );
+    assert!(load("llama-c").stored_as.unwrap().contains("F16 ("));
+}

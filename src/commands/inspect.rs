@@ -60,10 +60,10 @@ pub fn run(args: InspectArgs) -> Result<()> {
         n_kv_heads: cfg.n_kv_heads,
         d_model: cfg.d_model,
         n_params: cfg.n_params(),
-        weights: match &loaded.stored_as {
-            Some(types) => format!("GGUF {types}, dequantized to float32"),
-            None => "float32".to_string(),
-        },
+        weights: loaded
+            .stored_as
+            .clone()
+            .unwrap_or_else(|| "float32".to_string()),
         device: device_label(loaded.model.device()),
         prompt,
         tokens: loaded.codec.token_strs(&ids),

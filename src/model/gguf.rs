@@ -387,7 +387,7 @@ pub fn load(files: ModelFiles, device: &Device) -> Result<LoadedModel> {
         model: Model::from(model),
         codec,
         config_json: hf_config_json(&cfg),
-        stored_as: Some(stored_as),
+        stored_as: Some(format!("GGUF {stored_as}, dequantized to float32")),
         chat_template,
         files,
     })

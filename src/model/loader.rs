@@ -58,7 +58,8 @@ pub struct LoadedModel {
     /// config.json exactly as read (for a GGUF file: the configuration it describes, in Hugging Face's
     /// names), so exports can carry it.
     pub config_json: String,
-    /// For a quantized file: the tensor types it stored, as read before dequantizing to float32.
+    /// How the weights were stored when that was not float32 ("GGUF Q4_1 (210), …, dequantized to
+    /// float32", "safetensors BF16 (28), converted to float32"); glassbox always computes in float32.
     pub stored_as: Option<String>,
     /// A GGUF file's chat template, if it has one.
     pub chat_template: Option<String>,
@@ -314,13 +315,13 @@ fn load_folder(files: ModelFiles, device: &Device) -> Result<LoadedModel> {
         }
     };
     check_vocab(&codec, &cfg, &files.tokenizer, &files.config)?;
-    let model = load_weights(&files, &cfg, device)?;
+    let (model, stored_as) = load_weights(&files, &cfg, device)?;
     Ok(LoadedModel {
         model,
         codec,
         files,
         config_json,
-        stored_as: None,
+        stored_as,
         chat_template: None,
     })
 }
@@ -377,7 +378,12 @@ pub(crate) fn check_vocab(
     Ok(())
 }
 
-fn load_weights(files: &ModelFiles, cfg: &Config, device: &Device) -> Result<Model> {
+/// The model, and how its weights were stored when not all float32.
+fn load_weights(
+    files: &ModelFiles,
+    cfg: &Config,
+    device: &Device,
+) -> Result<(Model, Option<String>)> {
     let shown = files
         .weights
         .iter()
@@ -408,12 +414,20 @@ fn load_weights(files: &ModelFiles, cfg: &Config, device: &Device) -> Result<Mod
             format!("glassbox reads {naming} checkpoints in Hugging Face naming"),
         );
     }
+    let mut types = std::collections::BTreeMap::<String, usize>::new();
+    for (_, view) in st.tensors() {
+        *types.entry(format!("{:?}", view.dtype())).or_default() += 1;
+    }
+    let stored_as = (types.keys().any(|t| t != "F32")).then(|| {
+        let list: Vec<String> = types.iter().map(|(t, n)| format!("{t} ({n})")).collect();
+        format!("safetensors {}, converted to float32", list.join(", "))
+    });
     let vb = VarBuilder::from_backend(Box::new(ReleasingMmap(st)), DType::F32, device.clone());
     let model: candle_core::Result<Model> = match cfg.arch {
         super::config::Arch::Gpt2 => Gpt2::load(vb, cfg, prefixed).map(Model::from),
         super::config::Arch::Llama => Llama::load(vb, cfg).map(Model::from),
     };
-    model.map_err(|e| {
+    let model = model.map_err(|e| {
         let first = e.to_string().lines().next().unwrap_or_default().to_string();
         eyre!(Hinted::new(
             format!(
@@ -422,5 +436,6 @@ fn load_weights(files: &ModelFiles, cfg: &Config, device: &Device) -> Result<Mod
             ),
             "config.json must describe this checkpoint (its sizes: layers, heads, hidden size, vocabulary)",
         ))
-    })
+    })?;
+    Ok((model, stored_as))
 }
