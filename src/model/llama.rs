@@ -13,7 +13,7 @@ use super::hook::Hooks;
 use super::hooks::{BlockHook, HookPoint};
 use super::kv_cache::KvCache;
 use super::layers::{activate, causal_mask, Embedding, Linear, RmsNorm, Unembed, INIT_STD};
-use super::rope::Rope;
+use super::rope::{Rope, RopeTables};
 
 #[derive(Debug, Clone)]
 struct Attention {
@@ -63,15 +63,11 @@ impl Attention {
         let v = hooks.at(at(BlockHook::V), v)?;
 
         // The rotation works on [b, heads, t, dh]; the hooks see TransformerLens' [b, t, heads, dh].
-        let q = ctx
-            .rope
-            .rotate(&q.transpose(1, 2)?.contiguous()?, ctx.start)?; // [b, h, t, dh]
+        let q = ctx.rope.rotate(&q.transpose(1, 2)?.contiguous()?)?; // [b, h, t, dh]
         let q = hooks
             .at(at(BlockHook::RotQ), q.transpose(1, 2)?)?
             .transpose(1, 2)?;
-        let k = ctx
-            .rope
-            .rotate(&k.transpose(1, 2)?.contiguous()?, ctx.start)?; // [b, kv, t, dh]
+        let k = ctx.rope.rotate(&k.transpose(1, 2)?.contiguous()?)?; // [b, kv, t, dh]
         let k = hooks
             .at(at(BlockHook::RotK), k.transpose(1, 2)?)?
             .transpose(1, 2)?
@@ -145,11 +141,10 @@ struct Block {
     mlp: Mlp,
 }
 
-/// What every block of one pass shares.
-struct PassContext<'a> {
-    rope: &'a Rope,
-    /// Position of the pass's first token.
-    start: usize,
+/// What every block of one pass shares, computed once per pass.
+struct PassContext {
+    /// The rotary angles of the pass's positions.
+    rope: RopeTables,
     /// [t, T]: the causal mask.
     mask: Tensor,
 }
@@ -270,8 +265,7 @@ impl Llama {
         let start = hooks.start();
         let mut resid = hooks.at(HookPoint::Embed, self.embed_tokens.lookup(ids)?)?; // [b, t, d]
         let ctx = PassContext {
-            rope: &self.rope,
-            start,
+            rope: self.rope.tables(start, t)?,
             mask: causal_mask(t, start, start + t, &self.device)?, // [t, T]
         };
         for (layer, block) in self.blocks.iter().enumerate() {

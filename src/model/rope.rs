@@ -27,9 +27,10 @@ impl Rope {
         &self.inv_freq
     }
 
-    /// cos and sin of every angle for positions start..start+t, each [t, d_head/2]. The angles are
-    /// computed in f64, so long positions lose no precision before the cast.
-    fn tables(&self, start: usize, t: usize) -> Result<(Tensor, Tensor)> {
+    /// cos and sin of every angle for positions start..start+t, each [t, d_head/2]: one pass computes
+    /// them once for every layer's q and k. The angles are computed in f64, so long positions lose no
+    /// precision before the cast.
+    pub fn tables(&self, start: usize, t: usize) -> Result<RopeTables> {
         let half = self.inv_freq.len();
         let mut cos = Vec::with_capacity(t * half);
         let mut sin = Vec::with_capacity(t * half);
@@ -40,17 +41,29 @@ impl Rope {
                 sin.push(angle.sin() as f32);
             }
         }
-        Ok((
-            Tensor::from_vec(cos, (t, half), &self.device)?,
-            Tensor::from_vec(sin, (t, half), &self.device)?,
-        ))
+        Ok(RopeTables {
+            cos: Tensor::from_vec(cos, (t, half), &self.device)?,
+            sin: Tensor::from_vec(sin, (t, half), &self.device)?,
+        })
     }
 
     /// Rotate x [b, heads, t, d_head] (contiguous) as positions start..start+t.
     pub fn rotate(&self, x: &Tensor, start: usize) -> Result<Tensor> {
-        let t = x.dim(2)?;
-        let (cos, sin) = self.tables(start, t)?;
-        let (cos, sin) = (cos.to_dtype(x.dtype())?, sin.to_dtype(x.dtype())?);
+        self.tables(start, x.dim(2)?)?.rotate(x)
+    }
+}
+
+/// The cos and sin of one pass's positions, [t, d_head/2] each.
+#[derive(Debug, Clone)]
+pub struct RopeTables {
+    cos: Tensor,
+    sin: Tensor,
+}
+
+impl RopeTables {
+    /// Rotate x [b, heads, t, d_head] (contiguous) by these positions' angles.
+    pub fn rotate(&self, x: &Tensor) -> Result<Tensor> {
+        let (cos, sin) = (self.cos.to_dtype(x.dtype())?, self.sin.to_dtype(x.dtype())?);
         candle_nn::rotary_emb::rope(x, &cos, &sin)
     }
 }
