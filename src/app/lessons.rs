@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 
-use super::keys::Action;
+use super::keymap::Action;
 use super::worker::Request;
 use super::{App, Overlay, View};
 use crate::lesson::progress::Progress;

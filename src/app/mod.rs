@@ -4,6 +4,7 @@
 
 mod derived;
 mod effects;
+pub mod keymap;
 pub mod keys;
 pub mod lessons;
 pub mod worker;

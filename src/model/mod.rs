@@ -9,7 +9,6 @@ pub mod download;
 pub mod family;
 pub(crate) mod fast_ops;
 pub mod gguf;
-mod gguf_tokenizer;
 pub mod gpt2;
 pub mod hook;
 pub mod hooks;

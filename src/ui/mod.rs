@@ -16,7 +16,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Widget, Wrap};
 
-use crate::app::{keys::KEYS, App, Overlay, View};
+use crate::app::{keymap::KEYS, App, Overlay, View};
 pub use heatmap::{fit_label, HeatmapView};
 use theme::Theme;
 

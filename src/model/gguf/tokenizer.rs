@@ -17,8 +17,8 @@ use tokenizers::models::bpe::{Merges, Vocab, BPE};
 use tokenizers::pre_tokenizers::byte_level::ByteLevel;
 use tokenizers::{AddedToken, Tokenizer};
 
-use super::tokenizer::TextCodec;
 use crate::error::Hinted;
+use crate::model::tokenizer::TextCodec;
 
 /// llama.cpp's token types (`tokenizer.ggml.token_type`).
 const CONTROL: i32 = 3;
@@ -60,7 +60,7 @@ fn id(meta: &HashMap<String, Value>, key: &str) -> Option<u32> {
 }
 
 /// The codec for a GGUF file, and its chat template if it has one.
-pub fn from_metadata(
+pub(super) fn from_metadata(
     meta: &HashMap<String, Value>,
     file: &Path,
 ) -> Result<(TextCodec, Option<String>)> {

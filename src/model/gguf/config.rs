@@ -1,0 +1,209 @@
+//! What a llama GGUF file describes: its metadata read with the file named in every error, resolved
+//! into the same [`Config`] a config.json gives, and checked against the tensors' shapes.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use candle_core::quantized::gguf_file::Value;
+use color_eyre::eyre::{eyre, Result};
+
+use crate::error::{hinted, Hinted};
+use crate::model::config::{Activation, Arch, Config};
+
+/// The architectures whose GGUF files we read.
+const SUPPORTED: &str = "llama (Llama, SmolLM2, TinyLlama and other Llama-shaped models)";
+
+/// A GGUF file's metadata, with the file named in every error.
+pub(super) struct Meta<'a> {
+    pub map: &'a HashMap<String, Value>,
+    pub file: &'a Path,
+}
+
+impl Meta<'_> {
+    fn get(&self, key: &str) -> Option<&Value> {
+        self.map.get(key)
+    }
+
+    fn bad(&self, key: &str, what: &str) -> color_eyre::Report {
+        eyre!(Hinted::new(
+            format!("{}: metadata {key} {what}", self.file.display()),
+            "the file may be corrupt or written by an unusual converter; convert the model again with llama.cpp's convert_hf_to_gguf.py",
+        ))
+    }
+
+    fn usize(&self, key: &str) -> Result<Option<usize>> {
+        let Some(v) = self.get(key) else {
+            return Ok(None);
+        };
+        let n = match v {
+            Value::U8(x) => Some(u64::from(*x)),
+            Value::U16(x) => Some(u64::from(*x)),
+            Value::U32(x) => Some(u64::from(*x)),
+            Value::U64(x) => Some(*x),
+            Value::I8(x) => u64::try_from(*x).ok(),
+            Value::I16(x) => u64::try_from(*x).ok(),
+            Value::I32(x) => u64::try_from(*x).ok(),
+            Value::I64(x) => u64::try_from(*x).ok(),
+            _ => None,
+        };
+        n.and_then(|n| usize::try_from(n).ok())
+            .map(Some)
+            .ok_or_else(|| self.bad(key, "is not a non-negative integer"))
+    }
+
+    fn required(&self, key: &str) -> Result<usize> {
+        self.usize(key)?.ok_or_else(|| self.bad(key, "is missing"))
+    }
+
+    fn f64(&self, key: &str) -> Result<Option<f64>> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::F32(x)) => Ok(Some(f64::from(*x))),
+            Some(Value::F64(x)) => Ok(Some(*x)),
+            Some(_) => Err(self.bad(key, "is not a number")),
+        }
+    }
+
+    fn string(&self, key: &str) -> Option<&str> {
+        self.get(key)
+            .and_then(|v| v.to_string().ok())
+            .map(String::as_str)
+    }
+}
+
+/// The configuration a llama GGUF file describes, checked against its tensors' shapes.
+pub(super) fn config(meta: &Meta, shapes: &HashMap<String, Vec<usize>>) -> Result<Config> {
+    let arch = meta.string("general.architecture").unwrap_or("(none)");
+    if arch != "llama" {
+        return hinted(
+            format!(
+                "{}: architecture \"{arch}\" is not supported",
+                meta.file.display()
+            ),
+            format!("glassbox reads GGUF files of architecture {SUPPORTED}"),
+        );
+    }
+    let key = |k: &str| format!("llama.{k}");
+    let d_model = meta.required(&key("embedding_length"))?;
+    let n_layers = meta.required(&key("block_count"))?;
+    let n_heads = meta.required(&key("attention.head_count"))?;
+    let n_kv_heads = meta
+        .usize(&key("attention.head_count_kv"))?
+        .unwrap_or(n_heads);
+    let d_mlp = meta.required(&key("feed_forward_length"))?;
+    let n_ctx = meta.usize(&key("context_length"))?.unwrap_or(2048);
+    if let Some(kind) = meta.string(&key("rope.scaling.type")) {
+        if kind != "none" {
+            return hinted(
+                format!(
+                    "{}: rope scaling \"{kind}\" is not supported",
+                    meta.file.display()
+                ),
+                "glassbox implements only the plain rotary embedding",
+            );
+        }
+    }
+    if d_model == 0 || n_layers == 0 || n_heads == 0 || n_kv_heads == 0 || d_mlp == 0 {
+        return Err(meta.bad("llama.*", "gives a size of 0"));
+    }
+    if !n_heads.is_multiple_of(n_kv_heads) {
+        return Err(meta.bad(
+            &key("attention.head_count_kv"),
+            &format!("({n_kv_heads}) does not divide the head count ({n_heads})"),
+        ));
+    }
+    let d_head = match meta.usize(&key("rope.dimension_count"))? {
+        Some(d) => d,
+        None => d_model / n_heads,
+    };
+    if d_head == 0 || d_head % 2 == 1 {
+        return Err(meta.bad(&key("rope.dimension_count"), "must be even and above 0"));
+    }
+    let embed = shapes
+        .get("token_embd.weight")
+        .ok_or_else(|| meta.bad("token_embd.weight", "(the token embedding) is missing"))?;
+    let d_vocab = embed.first().copied().unwrap_or(0);
+    // Every shape the metadata implies, so a mismatch names the tensor and not a candle internal.
+    let mut expect = vec![("token_embd.weight".to_string(), vec![d_vocab, d_model])];
+    for l in 0..n_layers {
+        let t = |n: &str| format!("blk.{l}.{n}.weight");
+        expect.extend([
+            (t("attn_q"), vec![n_heads * d_head, d_model]),
+            (t("attn_k"), vec![n_kv_heads * d_head, d_model]),
+            (t("attn_v"), vec![n_kv_heads * d_head, d_model]),
+            (t("attn_output"), vec![d_model, n_heads * d_head]),
+            (t("ffn_gate"), vec![d_mlp, d_model]),
+            (t("ffn_up"), vec![d_mlp, d_model]),
+            (t("ffn_down"), vec![d_model, d_mlp]),
+            (t("attn_norm"), vec![d_model]),
+            (t("ffn_norm"), vec![d_model]),
+        ]);
+    }
+    expect.push(("output_norm.weight".into(), vec![d_model]));
+    for (name, want) in &expect {
+        match shapes.get(name) {
+            None => {
+                return hinted(
+                    format!("{}: tensor {name} is missing", meta.file.display()),
+                    "the file is incomplete or not a llama model",
+                )
+            }
+            Some(got) if got != want => {
+                return hinted(
+                    format!(
+                        "{}: tensor {name} has shape {got:?}, but the metadata implies {want:?}",
+                        meta.file.display()
+                    ),
+                    "the metadata disagrees with the weights; convert the model again",
+                )
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(Config {
+        arch: Arch::Llama,
+        d_model,
+        n_heads,
+        n_kv_heads,
+        d_head,
+        n_layers,
+        d_mlp,
+        d_vocab,
+        n_ctx,
+        ln_eps: meta
+            .f64(&key("attention.layer_norm_rms_epsilon"))?
+            .unwrap_or(1e-5),
+        act: Activation::Silu,
+        scale_attn_weights: true,
+        scale_attn_by_layer: false,
+        tie_embeddings: !shapes.contains_key("output.weight"),
+        bos_token_id: meta.usize("tokenizer.ggml.bos_token_id")?.map(|b| b as u32),
+        rope_theta: Some(meta.f64(&key("rope.freq_base"))?.unwrap_or(10_000.0)),
+        attn_bias: shapes.contains_key("blk.0.attn_q.bias"),
+        mlp_bias: shapes.contains_key("blk.0.ffn_up.bias"),
+    })
+}
+
+/// The configuration in Hugging Face's names, for exports that carry config.json.
+pub(super) fn hf_config_json(cfg: &Config) -> String {
+    serde_json::json!({
+        "model_type": "llama",
+        "architectures": ["LlamaForCausalLM"],
+        "hidden_size": cfg.d_model,
+        "intermediate_size": cfg.d_mlp,
+        "num_attention_heads": cfg.n_heads,
+        "num_key_value_heads": cfg.n_kv_heads,
+        "head_dim": cfg.d_head,
+        "num_hidden_layers": cfg.n_layers,
+        "vocab_size": cfg.d_vocab,
+        "max_position_embeddings": cfg.n_ctx,
+        "rms_norm_eps": cfg.ln_eps,
+        "rope_theta": cfg.rope_theta,
+        "hidden_act": "silu",
+        "attention_bias": cfg.attn_bias,
+        "mlp_bias": cfg.mlp_bias,
+        "tie_word_embeddings": cfg.tie_embeddings,
+        "bos_token_id": cfg.bos_token_id,
+    })
+    .to_string()
+}

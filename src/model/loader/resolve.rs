@@ -1,0 +1,214 @@
+//! What `--model` names: the bundled model, a folder in Hugging Face layout, a GGUF file (or a folder
+//! holding one), or a hub name in the local cache; and the files of a folder, refusing pickles.
+
+use std::path::{Path, PathBuf};
+
+use color_eyre::eyre::{eyre, Result, WrapErr};
+use serde::Deserialize;
+
+use super::{Format, ModelFiles, BUNDLED_MODEL};
+use crate::error::{hinted, Hinted};
+use crate::model::{gguf, hub};
+
+const LAYOUT_HINT: &str =
+    "a model folder holds config.json, tokenizer.json and model.safetensors (Hugging Face layout)";
+
+/// Decide what `spec` names (None: the bundled model) and find its files: a GGUF file, a folder in
+/// Hugging Face layout (or a folder holding one GGUF file), else a hub name in the local cache.
+pub fn resolve(spec: Option<&str>) -> Result<ModelFiles> {
+    let Some(spec) = spec else {
+        return locate_files("glassbox-tiny".to_string(), &bundled_dir()?);
+    };
+    let path = Path::new(spec);
+    let shown_name = |p: &Path| {
+        p.canonicalize()
+            .ok()
+            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| spec.to_string())
+    };
+    if path.is_file() {
+        if gguf::is_gguf(path) {
+            return Ok(gguf_files(shown_name(path), path));
+        }
+        return hinted(
+            format!("--model {spec}: this file is neither a GGUF file nor a model folder"),
+            format!("pass a .gguf file, or the folder that holds the model; {LAYOUT_HINT}"),
+        );
+    }
+    if path.is_dir() {
+        if !path.join("config.json").is_file() {
+            if let Some(gguf) = lone_gguf(path) {
+                return Ok(gguf_files(shown_name(&gguf), &gguf));
+            }
+        }
+        return locate_files(shown_name(path), path);
+    }
+    if path.exists() {
+        return hinted(
+            format!("--model {spec}: this is neither a file nor a folder"),
+            format!("pass a .gguf file or a model folder; {LAYOUT_HINT}"),
+        );
+    }
+    if !hub::is_hub_name(spec) {
+        return hinted(
+            format!("--model {spec}: no such file or folder"),
+            format!("check the path; {LAYOUT_HINT}"),
+        );
+    }
+    let dir = find_in_hub_cache(spec)?;
+    locate_files(spec.to_string(), &dir)
+}
+
+fn gguf_files(name: String, path: &Path) -> ModelFiles {
+    let name = name
+        .strip_suffix(".gguf")
+        .map(str::to_string)
+        .unwrap_or(name);
+    ModelFiles {
+        name,
+        dir: path.parent().unwrap_or(Path::new(".")).to_path_buf(),
+        config: path.to_path_buf(),
+        tokenizer: path.to_path_buf(),
+        weights: vec![path.to_path_buf()],
+        format: Format::Gguf,
+    }
+}
+
+/// The one GGUF file in a folder without config.json (as a downloaded GGUF is often kept).
+fn lone_gguf(dir: &Path) -> Option<PathBuf> {
+    let mut found = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "gguf") && p.is_file());
+    let first = found.next()?;
+    found.next().is_none().then_some(first)
+}
+
+fn find_in_hub_cache(name: &str) -> Result<PathBuf> {
+    let candidates = hub::repo_candidates(name);
+    let cache = hub::cache_dir();
+    if let Some(cache) = &cache {
+        for repo in &candidates {
+            if let Some(dir) = hub::find_snapshot(cache, repo) {
+                return Ok(dir);
+            }
+        }
+    }
+    #[cfg(feature = "hub")]
+    if std::env::var_os("HF_HUB_OFFLINE").is_none() {
+        return crate::model::download::download(name);
+    }
+    let looked = match &cache {
+        Some(c) => format!(
+            "looked in {} for {}",
+            c.display(),
+            candidates
+                .iter()
+                .map(|r| hub::repo_folder_name(r))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        None => "no cache folder: HF_HUB_CACHE, HF_HOME and HOME are all unset".to_string(),
+    };
+    let repo = candidates.last().unwrap_or(&candidates[0]);
+    hinted(
+        format!("model \"{name}\" is not in the local Hugging Face cache ({looked})"),
+        format!(
+            "download it once with `huggingface-cli download {repo} config.json tokenizer.json model.safetensors`, or pass a folder with --model"
+        ),
+    )
+}
+
+/// The bundled model: under the working directory, beside the executable's repository, or where this
+/// crate was built.
+fn bundled_dir() -> Result<PathBuf> {
+    let mut roots: Vec<PathBuf> = vec![PathBuf::from(".")];
+    if let Ok(exe) = std::env::current_exe() {
+        // target/{debug,release}/glassbox -> the repository root three levels up.
+        roots.extend(exe.ancestors().skip(1).take(3).map(Path::to_path_buf));
+    }
+    roots.push(PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    roots
+        .iter()
+        .map(|r| r.join(BUNDLED_MODEL))
+        .find(|d| d.join("config.json").is_file())
+        .ok_or_else(|| {
+            eyre!(Hinted::new(
+                format!("the bundled model ({BUNDLED_MODEL}) was not found"),
+                "run glassbox from the repository root, or pass --model FOLDER|FILE.gguf|HUB_NAME",
+            ))
+        })
+}
+
+/// Locate the files inside a model folder, refusing pickles.
+pub fn locate_files(name: String, dir: &Path) -> Result<ModelFiles> {
+    let config = dir.join("config.json");
+    if !config.is_file() {
+        return hinted(format!("{} is missing", config.display()), LAYOUT_HINT);
+    }
+    let tokenizer = dir.join("tokenizer.json");
+    if !tokenizer.is_file() {
+        return hinted(
+            format!("{} is missing", tokenizer.display()),
+            "save the tokenizer beside the weights (tokenizer.save_pretrained(folder) writes tokenizer.json)",
+        );
+    }
+    let single = dir.join("model.safetensors");
+    let index = dir.join("model.safetensors.index.json");
+    let weights = if single.is_file() {
+        vec![single]
+    } else if index.is_file() {
+        shards_from_index(dir, &index)?
+    } else if dir.join("pytorch_model.bin").is_file() {
+        return hinted(
+            format!(
+                "{} has only pytorch_model.bin; glassbox reads only safetensors, because loading a pickle can run arbitrary code",
+                dir.display()
+            ),
+            "convert it once in Python: AutoModelForCausalLM.from_pretrained(folder).save_pretrained(folder, safe_serialization=True)",
+        );
+    } else {
+        return hinted(
+            format!(
+                "{} has no model.safetensors (nor model.safetensors.index.json)",
+                dir.display()
+            ),
+            LAYOUT_HINT,
+        );
+    };
+    Ok(ModelFiles {
+        name,
+        dir: dir.to_path_buf(),
+        config,
+        tokenizer,
+        weights,
+        format: Format::Folder,
+    })
+}
+
+#[derive(Deserialize)]
+struct ShardIndex {
+    weight_map: std::collections::BTreeMap<String, String>,
+}
+
+fn shards_from_index(dir: &Path, index: &Path) -> Result<Vec<PathBuf>> {
+    let text =
+        std::fs::read_to_string(index).wrap_err_with(|| format!("reading {}", index.display()))?;
+    let parsed: ShardIndex = serde_json::from_str(&text)
+        .wrap_err_with(|| format!("{} is not a valid shard index", index.display()))?;
+    let mut files: Vec<&String> = parsed.weight_map.values().collect();
+    files.sort();
+    files.dedup();
+    let shards: Vec<PathBuf> = files.into_iter().map(|f| dir.join(f)).collect();
+    if let Some(missing) = shards.iter().find(|p| !p.is_file()) {
+        return hinted(
+            format!(
+                "{} lists {}, which is missing",
+                index.display(),
+                missing.display()
+            ),
+            "download every shard the index names",
+        );
+    }
+    Ok(shards)
+}
