@@ -6,7 +6,7 @@ mod common;
 use std::path::PathBuf;
 
 use candle_core::Device;
-use common::{ids_of, rel_err};
+use common::{assert_matches_reference, ids_of, rel_err, token_cases};
 use glassbox::model::{self, NamesFilter};
 
 /// Relative error allowed against transformers' float32 run on the same dequantized weights.
@@ -45,16 +45,7 @@ fn every_type_matches_transformers_on_the_same_file() {
             .model
             .trace(&ids_of(&r.tensors["input_ids"]), NamesFilter::All)
             .unwrap();
-        let mut checked = 0;
-        for (hook, want) in &r.tensors {
-            if hook == "input_ids" {
-                continue;
-            }
-            let got = trace.capture().require(hook).unwrap();
-            let err = rel_err(&got, want);
-            assert!(err <= TOL, "{name} {hook}: relative error {err:.2e}");
-            checked += 1;
-        }
+        let checked = assert_matches_reference(name, trace.capture(), &r, |_| false, TOL);
         // At least one layer's pattern and the logits.
         assert!(checked >= 2, "{name}: only {checked} tensors compared");
     }
@@ -65,18 +56,10 @@ fn the_tokenizer_is_the_one_transformers_builds_from_the_file() {
     for name in ["small-q8_0", "mixed-k"] {
         let r = reference(name);
         let loaded = load(name);
-        let cases: Vec<serde_json::Value> =
-            serde_json::from_str(&r.metadata["tokenizer_cases"]).unwrap();
+        let cases = token_cases(&r.metadata["tokenizer_cases"]);
         assert!(cases.len() >= 5);
-        for case in cases {
-            let text = case["text"].as_str().unwrap();
-            let want: Vec<u32> = case["ids"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|v| v.as_u64().unwrap() as u32)
-                .collect();
-            let got = loaded.codec.encode(text, false).unwrap();
+        for (text, want) in cases {
+            let got = loaded.codec.encode(&text, false).unwrap();
             assert_eq!(got, want, "{name}: {text:?}");
             assert_eq!(loaded.codec.decode(&got), text, "{name}: decode {text:?}");
         }

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use candle_core::{Device, IndexOp};
-use common::{reference_file, rel_err};
+use common::{reference_file, rel_err, token_cases};
 use glassbox::analysis::heads::{induction_scores, previous_token_scores};
 use glassbox::analysis::predictions::softmax;
 use glassbox::model::{self, NamesFilter};
@@ -223,18 +223,11 @@ impl MaxBy for (f32, usize, usize) {
 #[test]
 fn it_tokenizes_as_transformers_does() {
     let Some(m) = smollm2() else { return };
-    let text = std::fs::read_to_string(fixtures().join("tokenizer_cases.json")).unwrap();
-    let cases: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
+    let cases =
+        token_cases(&std::fs::read_to_string(fixtures().join("tokenizer_cases.json")).unwrap());
     assert!(cases.len() >= 20);
-    for case in &cases {
-        let text = case["text"].as_str().unwrap();
-        let want: Vec<u32> = case["ids"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_u64().unwrap() as u32)
-            .collect();
-        assert_eq!(m.codec.encode(text, false).unwrap(), want, "{text:?}");
+    for (text, want) in &cases {
+        assert_eq!(&m.codec.encode(text, false).unwrap(), want, "{text:?}");
     }
     let meta: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(fixtures().join("tokenizer_meta.json")).unwrap(),

@@ -68,3 +68,46 @@ pub fn ids_of(t: &Tensor) -> Vec<u32> {
     let ids = t.flatten_all().unwrap().to_vec1::<i64>().unwrap();
     ids.into_iter().map(|i| i as u32).collect()
 }
+
+/// Every hook tensor of a reference (all but `input_ids` and what `skip` names) against the capture:
+/// within `tol` relative error. Returns how many were compared.
+pub fn assert_matches_reference(
+    name: &str,
+    capture: &glassbox::model::Capture,
+    reference: &Reference,
+    skip: impl Fn(&str) -> bool,
+    tol: f64,
+) -> usize {
+    let mut checked = 0;
+    for (hook, want) in &reference.tensors {
+        if hook == "input_ids" || skip(hook) {
+            continue;
+        }
+        let got = capture
+            .get(hook)
+            .unwrap_or_else(|| panic!("{name}: we do not capture {hook}"))
+            .unwrap();
+        let err = rel_err(&got, want);
+        assert!(
+            err <= tol,
+            "{name} {hook}: relative error {err:.2e} > {tol:.0e}"
+        );
+        checked += 1;
+    }
+    checked
+}
+
+/// Tokenizer cases as the fixture scripts write them: `[{"text": …, "ids": […]}, …]`.
+pub fn token_cases(json: &str) -> Vec<(String, Vec<u32>)> {
+    let cases: Vec<serde_json::Value> = serde_json::from_str(json).unwrap();
+    cases
+        .iter()
+        .map(|c| {
+            let ids = c["ids"].as_array().unwrap();
+            (
+                c["text"].as_str().unwrap().to_string(),
+                ids.iter().map(|v| v.as_u64().unwrap() as u32).collect(),
+            )
+        })
+        .collect()
+}
