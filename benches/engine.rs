@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::{arg, median, peak_rss_mb, random_ids};
+use common::{arg, median, peak_rss_mb, random_ids, step_times};
 use std::collections::HashMap;
 use std::time::Instant;
 
@@ -128,17 +128,7 @@ fn main() {
     }
 
     // One-token step at 256 context: a 255-token captured prefix, then the 256th token.
-    let ids = random_ids(256, 0, cfg.d_vocab, 7);
-    let prefix = model.trace(&ids[..255], NamesFilter::All).unwrap();
-    let step_times: Vec<f64> = (0..runs.max(5) + 1)
-        .map(|_| {
-            let mut t = prefix.clone();
-            let start = Instant::now();
-            model.step(&mut t, ids[255]).unwrap();
-            start.elapsed().as_secs_f64() * 1e3
-        })
-        .skip(1)
-        .collect();
+    let step_times = step_times(&model, &random_ids(256, 0, cfg.d_vocab, 7), runs.max(5));
     let step_ms = median(step_times);
 
     // Peak RSS in fresh processes: everything captured, and without the pre-softmax scores.

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import inspect
 import json
 import os
 import platform
@@ -36,6 +35,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+# The transformers calls both PyTorch-side benchmarks make, from the GPT-2 one.
+from bench_hf import cache_kwarg, capture_forward, output_cache  # noqa: E402
 
 SIZES = (256, 1024)
 STEP_CONTEXT = 256
@@ -90,20 +93,6 @@ def load_model(threads: int, path: Path):
     model.eval()
     assert model.config._attn_implementation == "eager"
     return model
-
-
-def cache_kwarg(model) -> str:
-    params = inspect.signature(model.forward).parameters
-    return "cache" if "cache" in params else "past_key_values"
-
-
-def output_cache(out):
-    c = getattr(out, "cache", None)
-    return c if c is not None else out.past_key_values
-
-
-def capture_forward(model, ids):
-    return model(ids, output_attentions=True, output_hidden_states=True, use_cache=False)
 
 
 def timed(fn, runs: int, setup=None) -> list[float]:

@@ -1,5 +1,5 @@
 //! What the benchmarks share: the seeded token ids (the Python sides use the same generator), the
-//! median, the peak RSS and the command line.
+//! median, the peak RSS, the one-token step and the command line.
 
 /// `n` ids in `first..vocab` from a 64-bit LCG, as tools/bench_hf.py and tools/bench_smollm2_hf.py
 /// draw them, so both sides of a benchmark run the same prompt.
@@ -39,4 +39,21 @@ pub fn arg(name: &str) -> Option<String> {
         .position(|a| a == name)
         .and_then(|i| args.get(i + 1))
         .cloned()
+}
+
+/// One-token steps with the KV cache after a captured prefix of all but the last of `ids`, each on a
+/// fresh copy of the prefix: `runs` times (ms), after one untimed step.
+pub fn step_times(model: &glassbox::model::Model, ids: &[u32], runs: usize) -> Vec<f64> {
+    use glassbox::model::NamesFilter;
+    let (last, prefix) = ids.split_last().expect("at least one token");
+    let prefix = model.trace(prefix, NamesFilter::All).unwrap();
+    (0..runs + 1)
+        .map(|_| {
+            let mut t = prefix.clone();
+            let start = std::time::Instant::now();
+            model.step(&mut t, *last).unwrap();
+            start.elapsed().as_secs_f64() * 1e3
+        })
+        .skip(1)
+        .collect()
 }
