@@ -6,13 +6,14 @@ use std::collections::HashMap;
 use color_eyre::eyre::Result;
 use glassbox::dump::{dump_prompt, DumpFile};
 use glassbox::error::hinted;
-use glassbox::fsutil::write_atomic;
+use glassbox::fsutil::{check_output, write_atomic};
 use glassbox::model::hooks::{all_hook_names, NamesFilter};
 
 use super::{load_model, read_prompt};
 use crate::cli::DumpArgs;
 
 pub fn run(args: DumpArgs) -> Result<()> {
+    check_output(&args.out)?; // a wrong -o fails before the model loads
     let loaded = load_model(&args.model)?;
     let (prompt, ids) = read_prompt(&args.prompt, &loaded)?;
     let cfg = loaded.model.config();

@@ -37,6 +37,9 @@ pub struct StreamingWriter {
     shown: PathBuf,
     /// Where the data section starts in the file.
     data_start: u64,
+    /// Where the next byte written lands: tensors written in their header order need no seek, so a
+    /// dump can also stream into a pipe (`-o /dev/stdout`).
+    position: u64,
     slots: Vec<Slot>,
 }
 
@@ -103,14 +106,19 @@ impl StreamingWriter {
         let io = (|| {
             file.write_all(&(header.len() as u64).to_le_bytes())?;
             file.write_all(&header)?;
-            // The whole length now, so a tensor can be written at its offset in any order.
-            file.get_ref().set_len(data_start + offset)
+            // The whole length now, so a tensor can be written at its offset in any order. Not for a
+            // device or a pipe, which have no length (they take the tensors in header order).
+            if file.get_ref().metadata()?.is_file() {
+                file.get_ref().set_len(data_start + offset)?;
+            }
+            Ok::<(), std::io::Error>(())
         })();
         io.wrap_err_with(|| format!("writing {}", shown.display()))?;
         Ok(Self {
             file,
             shown: shown.to_path_buf(),
             data_start,
+            position: data_start,
             slots,
         })
     }
@@ -165,11 +173,16 @@ impl StreamingWriter {
             );
         }
         let (begin, end) = (slot.begin, slot.end);
-        let written = self
-            .file
-            .seek(SeekFrom::Start(self.data_start + begin))
+        let at = self.data_start + begin;
+        let seek = if self.position == at {
+            Ok(at)
+        } else {
+            self.file.seek(SeekFrom::Start(at))
+        };
+        let written = seek
             .and_then(|_| fill(&mut self.file))
             .wrap_err_with(|| format!("writing {}", self.shown.display()))?;
+        self.position = at + written;
         if written != end - begin {
             bail!(
                 "{name}: {written} bytes for a tensor of {} bytes",

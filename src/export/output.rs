@@ -12,7 +12,7 @@ use super::figures::Figure;
 use super::fonts;
 use super::pen::Pen;
 use crate::error::{hinted, Hinted};
-use crate::fsutil::{existing_parent, write_atomic};
+use crate::fsutil::{check_output, write_atomic};
 
 /// The largest page drawn (pixels), so a huge --scale fails with a message instead of eating memory.
 const MAX_PIXELS: u64 = 120_000_000;
@@ -44,16 +44,11 @@ impl Format {
     }
 }
 
-/// Check an output path before any work: a known extension and an existing folder.
+/// Check an output path before any work: a known extension, and a path that can be written (see
+/// [`check_output`]: an existing folder, no folder or device in the way).
 pub fn check_target(path: &Path) -> Result<Format> {
     let format = Format::from_path(path)?;
-    existing_parent(path)?;
-    if path.is_dir() {
-        return hinted(
-            format!("cannot write {}: it is a folder", path.display()),
-            "give a file name ending in .png or .svg",
-        );
-    }
+    check_output(path)?;
     Ok(format)
 }
 

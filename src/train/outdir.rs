@@ -9,12 +9,20 @@ use color_eyre::eyre::{Result, WrapErr};
 
 use crate::error::hinted;
 
+/// The files a training run writes: a folder holding only these (or nothing) may be replaced.
+const WRITTEN: [&str; 5] = [
+    "config.json",
+    "tokenizer.json",
+    "model.safetensors",
+    "train_log.csv",
+    "train_args.json",
+];
+
 /// A checked output location.
 #[derive(Debug, Clone)]
 pub struct OutDir {
     pub target: PathBuf,
     parent: PathBuf,
-    name: String,
     force: bool,
 }
 
@@ -22,7 +30,7 @@ impl OutDir {
     /// Check before any work that the folder can be written, so a mistake fails in a second, not
     /// after an hour of training.
     pub fn check(target: &Path, force: bool) -> Result<Self> {
-        let Some(name) = target.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+        if target.file_name().is_none() {
             return hinted(
                 format!("--out {}: not a folder name", target.display()),
                 "pass a folder to create, e.g. --out models/my-tiny",
@@ -32,26 +40,55 @@ impl OutDir {
         let out = Self {
             target: target.to_path_buf(),
             parent,
-            name,
             force,
         };
         out.refuse_existing()?;
         Ok(out)
     }
 
+    /// Without --force nothing that exists is replaced; with it, only a folder (a model written
+    /// earlier), never a file, a symbolic link or a device that happens to have the name.
     fn refuse_existing(&self) -> Result<()> {
-        if !self.force && self.target.symlink_metadata().is_ok() {
+        let Ok(meta) = self.target.symlink_metadata() else {
+            return Ok(());
+        };
+        if !meta.is_dir() {
+            return hinted(
+                format!(
+                    "{} already exists and is not a folder",
+                    self.target.display()
+                ),
+                "choose another --out; --force replaces only a folder",
+            );
+        }
+        if !self.force {
             return hinted(
                 format!("{} already exists", self.target.display()),
                 "choose another --out, or pass --force to replace it",
             );
         }
+        // A folder is replaced whole: only one that holds nothing but what training writes, so a
+        // mistyped --out (a home folder, a project) is never deleted.
+        let entries = std::fs::read_dir(&self.target)
+            .wrap_err_with(|| format!("cannot read {}", self.target.display()))?;
+        for entry in entries {
+            let name = entry?.file_name();
+            if !WRITTEN.iter().any(|w| name == *w) {
+                return hinted(
+                    format!(
+                        "{} holds {}, which training did not write",
+                        self.target.display(),
+                        name.to_string_lossy()
+                    ),
+                    "--force replaces only a folder written by `glassbox train`: choose another --out",
+                );
+            }
+        }
         Ok(())
     }
 
     fn beside(&self, what: &str) -> PathBuf {
-        self.parent
-            .join(format!(".{}.{what}-{}", self.name, std::process::id()))
+        crate::fsutil::beside(&self.parent, &self.target, what)
     }
 
     /// Fill a fresh temporary folder through `fill`, then move it to the target (replacing an old
@@ -111,14 +148,47 @@ mod tests {
         assert!(r.is_err());
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 
-        out.write(|tmp| Ok(std::fs::write(tmp.join("a"), b"1")?))
+        out.write(|tmp| Ok(std::fs::write(tmp.join("train_log.csv"), b"1")?))
             .unwrap();
         assert!(OutDir::check(&target, false).is_err());
         let forced = OutDir::check(&target, true).unwrap();
         forced
-            .write(|tmp| Ok(std::fs::write(tmp.join("b"), b"2")?))
+            .write(|tmp| Ok(std::fs::write(tmp.join("config.json"), b"2")?))
             .unwrap();
-        assert!(target.join("b").is_file() && !target.join("a").exists());
+        assert!(target.join("config.json").is_file() && !target.join("train_log.csv").exists());
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn force_never_replaces_what_training_did_not_write() {
+        let dir = tempfile::tempdir().unwrap();
+        // A folder with someone's files in it.
+        let project = dir.path().join("project");
+        std::fs::create_dir(&project).unwrap();
+        std::fs::write(project.join("notes.txt"), b"mine").unwrap();
+        let e = OutDir::check(&project, true).unwrap_err().to_string();
+        assert!(e.contains("notes.txt"), "{e}");
+        // A file, and a link to a model folder, are not folders to replace.
+        let file = dir.path().join("file");
+        std::fs::write(&file, b"mine").unwrap();
+        let e = OutDir::check(&file, true).unwrap_err().to_string();
+        assert!(e.contains("not a folder"), "{e}");
+        #[cfg(unix)]
+        {
+            let link = dir.path().join("link");
+            std::os::unix::fs::symlink(&project, &link).unwrap();
+            assert!(OutDir::check(&link, true).is_err());
+        }
+        assert_eq!(std::fs::read(project.join("notes.txt")).unwrap(), b"mine");
+    }
+
+    #[test]
+    fn a_long_name_keeps_its_temporary_folder_under_the_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("m".repeat(250));
+        let out = OutDir::check(&target, false).unwrap();
+        out.write(|tmp| Ok(std::fs::write(tmp.join("config.json"), b"1")?))
+            .unwrap();
+        assert!(target.join("config.json").is_file());
     }
 }
