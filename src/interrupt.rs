@@ -1,99 +1,178 @@
-//! Deleting the temporary file of a write in progress when the process is interrupted (Ctrl-C, SIGTERM,
-//! SIGHUP), so that [`crate::fsutil::write_atomic`] leaves nothing behind even then: a dump of every hook
-//! of GPT-2 at 1,024 tokens is a 1.8 GB temporary file until it is renamed.
+//! What glassbox does when a signal arrives, so that an interrupted run leaves nothing broken behind.
 //!
-//! The handler deletes the file, restores the signal's default action and raises the signal again, so
-//! the process ends exactly as it would have without it. A signal the process was started with ignored
+//! - SIGINT, SIGTERM, SIGHUP, SIGQUIT: the temporary file of a write in progress is deleted (so that
+//!   [`crate::fsutil::write_atomic`] leaves nothing behind even then: a dump of every hook of GPT-2 at
+//!   1,024 tokens is a 1.8 GB temporary file until it is renamed), the terminal is given back if the
+//!   tutor holds it, and the signal's default action then ends the process, so the shell sees the
+//!   usual status (130 for SIGINT, 143 for SIGTERM, …).
+//! - SIGTSTP (`kill -TSTP`; the Ctrl-Z key, which raw mode turns into a key press, calls [`suspend`]):
+//!   the terminal is given back, the process stops, and on SIGCONT takes the terminal again.
+//! - SIGCONT on its own (`kill -STOP`, then `fg`): the terminal is taken again, in case the shell
+//!   changed its modes meanwhile.
+//!
+//! The signals are received on a thread of their own (signal-hook's self-pipe), where ordinary code may
+//! run: nothing here runs inside a signal handler. A signal the process was started with ignored
 //! (`nohup`, a background job) stays ignored.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 /// Delete `tmp` if the process is interrupted, until [`forget`] is called.
 pub(crate) fn delete_on_interrupt(tmp: &Path) {
-    imp::set(tmp);
+    imp::start();
+    *lock(&PENDING) = Some(tmp.to_path_buf());
 }
 
 /// The write finished or failed on its own: nothing to delete any more.
 pub(crate) fn forget() {
-    imp::clear();
+    *lock(&PENDING) = None;
 }
 
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-mod imp {
-    use std::ffi::CString;
-    use std::os::unix::ffi::OsStrExt;
-    use std::path::{Path, PathBuf};
-    use std::sync::atomic::{AtomicPtr, Ordering};
-    use std::sync::{Mutex, Once};
+/// How to give the terminal back to the shell and take it again (the tutor's raw mode, alternate
+/// screen, mouse reporting and hidden cursor). Both run with standard output locked, so no frame is
+/// drawn halfway through.
+pub struct TerminalHooks {
+    pub release: Box<dyn Fn() + Send>,
+    pub reclaim: Box<dyn Fn() + Send>,
+}
 
-    const SIGNALS: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
+/// From now on a signal gives the terminal back before the process ends or stops (see the module
+/// documentation), until [`let_go_of_terminal`].
+pub fn hold_terminal(hooks: TerminalHooks) {
+    imp::start();
+    *lock(&TERMINAL) = Some(hooks);
+}
 
-    /// The path the handler deletes, or null. Whatever it points to is never freed: the handler may
-    /// run on any thread, at any moment, so a string it could be reading must stay valid.
-    static PENDING: AtomicPtr<libc::c_char> = AtomicPtr::new(std::ptr::null_mut());
+/// The terminal is given back in the ordinary way: signals no longer touch it.
+pub fn let_go_of_terminal() {
+    *lock(&TERMINAL) = None;
+}
 
-    /// The strings handed to PENDING so far, by path, so that writing the same file again (the lesson
-    /// progress file, an export overwritten) reuses its string instead of leaking another.
-    static KNOWN: Mutex<Vec<(PathBuf, usize)>> = Mutex::new(Vec::new());
+/// Stop the process as the shell's Ctrl-Z does (giving the terminal back first and taking it again on
+/// `fg`). Returns at once where job control is not available.
+pub fn suspend() {
+    imp::suspend();
+}
 
-    extern "C" fn on_signal(sig: libc::c_int) {
-        let path = PENDING.load(Ordering::SeqCst);
-        // SAFETY: unlink, signal and raise are async-signal-safe; `path` is null or a C string that
-        // lives for the rest of the process.
-        unsafe {
-            if !path.is_null() {
-                libc::unlink(path);
-            }
-            libc::signal(sig, libc::SIG_DFL);
-            libc::raise(sig);
-        }
+static PENDING: Mutex<Option<PathBuf>> = Mutex::new(None);
+static TERMINAL: Mutex<Option<TerminalHooks>> = Mutex::new(None);
+
+/// A poisoned lock still holds a valid path or hooks: a panic elsewhere must not keep the terminal
+/// from being restored.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn release_terminal() {
+    if let Some(hooks) = lock(&TERMINAL).as_ref() {
+        (hooks.release)();
     }
+}
 
-    fn install() {
+fn reclaim_terminal() {
+    if let Some(hooks) = lock(&TERMINAL).as_ref() {
+        (hooks.reclaim)();
+    }
+}
+
+#[cfg(unix)]
+mod imp {
+    use std::io::Write;
+    use std::sync::Once;
+
+    use signal_hook::consts::{SIGCONT, SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGTSTP};
+    use signal_hook::iterator::Signals;
+    use signal_hook::low_level::emulate_default_handler;
+
+    use super::{lock, reclaim_terminal, release_terminal, PENDING};
+
+    const ENDING: [libc::c_int; 4] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT];
+
+    pub(super) fn start() {
         static ONCE: Once = Once::new();
         ONCE.call_once(|| {
-            for sig in SIGNALS {
-                // SAFETY: `on_signal` only makes async-signal-safe calls. If the signal was ignored,
-                // put that back at once.
-                unsafe {
-                    let handler = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
-                    if libc::signal(sig, handler) == libc::SIG_IGN {
-                        libc::signal(sig, libc::SIG_IGN);
+            let wanted: Vec<libc::c_int> = ENDING
+                .into_iter()
+                .chain([SIGTSTP, SIGCONT])
+                .filter(|&sig| !ignored(sig))
+                .collect();
+            let Ok(mut signals) = Signals::new(&wanted) else {
+                return; // no handlers: signals keep their default actions
+            };
+            let _ = std::thread::Builder::new()
+                .name("glassbox-signals".into())
+                .spawn(move || {
+                    for sig in signals.forever() {
+                        match sig {
+                            SIGTSTP => suspend(),
+                            SIGCONT => {
+                                let _out = std::io::stdout().lock();
+                                reclaim_terminal();
+                            }
+                            _ => end(sig),
+                        }
                     }
-                }
-            }
+                });
         });
     }
 
-    pub(super) fn set(tmp: &Path) {
-        install();
-        let Ok(mut known) = KNOWN.lock() else { return };
-        let ptr = match known.iter().find(|(p, _)| p == tmp) {
-            Some(&(_, ptr)) => ptr as *mut libc::c_char,
-            None => {
-                let Ok(c) = CString::new(tmp.as_os_str().as_bytes()) else {
-                    return; // a NUL in the path: it could not be created either
-                };
-                let ptr = c.into_raw();
-                known.push((tmp.to_path_buf(), ptr as usize));
-                ptr
+    /// Whether `sig` is ignored now (inherited from the parent: nohup, a background job).
+    fn ignored(sig: libc::c_int) -> bool {
+        // SAFETY: sigaction with a null new action only reads the current one into `old`.
+        unsafe {
+            let mut old: libc::sigaction = std::mem::zeroed();
+            libc::sigaction(sig, std::ptr::null(), &mut old) == 0
+                && old.sa_sigaction == libc::SIG_IGN
+        }
+    }
+
+    fn end(sig: libc::c_int) {
+        if let Some(tmp) = lock(&PENDING).take() {
+            let _ = std::fs::remove_file(tmp);
+        }
+        // Standard output stays locked until the process is gone, so nothing draws over the shell.
+        let mut out = std::io::stdout().lock();
+        release_terminal();
+        let _ = out.flush();
+        let _ = emulate_default_handler(sig);
+        // Only reached if the default action could not be carried out.
+        std::process::exit(128 + sig);
+    }
+
+    pub(super) fn suspend() {
+        let mut out = std::io::stdout().lock();
+        release_terminal();
+        let _ = out.flush();
+        stop();
+        // Continued (`fg`): take the terminal again before anything is drawn.
+        reclaim_terminal();
+    }
+
+    /// Stop as SIGTSTP's default action does: our handler is set aside for the moment, so the kernel
+    /// stops the process (and leaves alone a process group no shell could continue, where SIGSTOP
+    /// would stop it for good). Returns when continued.
+    fn stop() {
+        // SAFETY: sigaction reads and writes only the structs given; raise has no preconditions.
+        unsafe {
+            let mut default: libc::sigaction = std::mem::zeroed();
+            default.sa_sigaction = libc::SIG_DFL;
+            let mut ours: libc::sigaction = std::mem::zeroed();
+            if libc::sigaction(SIGTSTP, &default, &mut ours) != 0 {
+                return;
             }
-        };
-        PENDING.store(ptr, Ordering::SeqCst);
-    }
-
-    pub(super) fn clear() {
-        PENDING.store(std::ptr::null_mut(), Ordering::SeqCst);
+            libc::raise(SIGTSTP);
+            libc::sigaction(SIGTSTP, &ours, std::ptr::null_mut());
+        }
     }
 }
 
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+#[cfg(not(unix))]
 mod imp {
-    pub(super) fn set(_tmp: &std::path::Path) {}
-    pub(super) fn clear() {}
+    pub(super) fn start() {}
+    pub(super) fn suspend() {}
 }
 
-#[cfg(all(test, target_os = "linux", target_env = "gnu"))]
+#[cfg(all(test, unix))]
 mod tests {
     use std::os::unix::process::ExitStatusExt;
     use std::process::Command;
@@ -112,6 +191,8 @@ mod tests {
         super::delete_on_interrupt(&path);
         // SAFETY: raise has no preconditions.
         unsafe { libc::raise(libc::SIGTERM) };
+        // The signal thread ends the process; a test that gets past this was not terminated.
+        std::thread::sleep(std::time::Duration::from_secs(10));
         unreachable!("SIGTERM's default action ends the process");
     }
 

@@ -9,7 +9,7 @@ pub mod dump;
 pub mod error;
 pub mod export;
 pub mod fsutil;
-mod interrupt;
+pub mod interrupt;
 pub mod lesson;
 pub mod malloc;
 pub mod model;

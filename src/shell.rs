@@ -25,6 +25,7 @@ pub fn carry_out(app: &mut App, effects: Vec<Effect>) {
                 let result = progress.save(&path).map_err(|e| one_line(&e).0);
                 app.progress_saved(result);
             }
+            Effect::Suspend => crate::interrupt::suspend(),
         }
     }
 }

@@ -65,6 +65,40 @@ impl Tmux {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// A tmux format (`#{alternate_on}`, …) read for the pane.
+    fn display(&self, format: &str) -> String {
+        let out = Command::new("tmux")
+            .args([
+                "-L",
+                &self.socket,
+                "display",
+                "-p",
+                "-t",
+                &self.session,
+                format,
+            ])
+            .output()
+            .expect("tmux display");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// What the terminal's state says about who holds it: the alternate screen, mouse reporting
+    /// and a visible cursor.
+    fn modes(&self) -> String {
+        self.display("alt=#{alternate_on} mouse=#{mouse_any_flag} cursor=#{cursor_flag}")
+    }
+
+    /// The process the pane's shell is running (the tutor), if any.
+    fn child_pid(&self) -> Option<u32> {
+        let shell = self.display("#{pane_pid}");
+        let out = Command::new("pgrep").args(["-P", &shell]).output().ok()?;
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .next()?
+            .parse()
+            .ok()
+    }
+
     /// Wait until the screen contains `needle`; panics with the screen after 30 s.
     fn wait_for(&self, needle: &str) -> String {
         let start = Instant::now();
@@ -156,4 +190,175 @@ fn no_color_and_a_small_terminal_still_show_the_view() {
     t.wait_for("$ ");
     t.keys(&["echo done-$((1+1))", "Enter"]);
     t.wait_for("done-2");
+}
+
+/// Start the tutor in the pane and wait for its first frame.
+fn start_tutor(t: &Tmux) {
+    t.keys(&[
+        &format!("{} --prompt 'The dog bit the man.'", bin()),
+        "Enter",
+    ]);
+    t.wait_for("hook_pattern");
+    assert_eq!(t.modes(), "alt=1 mouse=1 cursor=0");
+}
+
+/// Back at the shell: the terminal is as the shell left it (no alternate screen, no mouse reporting,
+/// a visible cursor, canonical mode with echo) and the tutor's exit status is `status`.
+fn assert_terminal_given_back(t: &Tmux, what: &str, status: i32) {
+    static ASKED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
+    let start = Instant::now();
+    while t.modes() != "alt=0 mouse=0 cursor=1" && start.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(t.modes(), "alt=0 mouse=0 cursor=1", "after {what}");
+    // A marker new to this screen, written as arithmetic so the command line does not contain it.
+    let n = ASKED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    t.keys(&[
+        &format!(
+            r"s=$?; clear; echo status=$s $(stty -a | tr -s ' ;' '\n\n' | grep -x -- '-\?icanon\|-\?echo' | tr '\n' ' ')done-$(({n}+1000))"
+        ),
+        "Enter",
+    ]);
+    let screen = t.wait_for(&format!("done-{}", n + 1000));
+    assert!(
+        screen.contains(&format!("status={status} ")),
+        "after {what}:\n{screen}"
+    );
+    assert!(
+        screen.contains("icanon echo done"),
+        "after {what}, stty says:\n{screen}"
+    );
+}
+
+#[test]
+fn a_signal_gives_the_terminal_back_and_ends_with_the_usual_status() {
+    let Some(t) = Tmux::start("signals", 80, 24) else {
+        return;
+    };
+    for (name, sig) in [("TERM", 15), ("INT", 2), ("HUP", 1), ("QUIT", 3)] {
+        start_tutor(&t);
+        let pid = t.child_pid().expect("the tutor runs");
+        let status = Command::new("kill")
+            .args([&format!("-{name}"), &pid.to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success());
+        assert_terminal_given_back(&t, &format!("SIG{name}"), 128 + sig);
+    }
+}
+
+#[test]
+fn ctrl_z_and_sigtstp_suspend_and_fg_resumes() {
+    let Some(t) = Tmux::start("suspend", 80, 24) else {
+        return;
+    };
+    start_tutor(&t);
+    t.keys(&["Left"]);
+    t.wait_for(" 5/7 ");
+    for how in ["Ctrl-Z", "SIGTSTP"] {
+        if how == "Ctrl-Z" {
+            t.keys(&["C-z"]);
+        } else {
+            let pid = t.child_pid().expect("the tutor runs");
+            let status = Command::new("kill")
+                .args(["-TSTP", &pid.to_string()])
+                .status()
+                .expect("kill runs");
+            assert!(status.success());
+        }
+        t.wait_for("Stopped");
+        // 148 = 128 + SIGTSTP: what the shell reports for a stopped job.
+        assert_terminal_given_back(&t, how, 148);
+        t.keys(&["fg", "Enter"]);
+        // The whole screen is drawn again, in the state it was left in.
+        let screen = t.wait_for(" 5/7 ");
+        assert!(screen.contains("hook_pattern"), "after fg:\n{screen}");
+        assert_eq!(t.modes(), "alt=1 mouse=1 cursor=0", "after {how} and fg");
+        t.keys(&["Right"]);
+        t.wait_for(" 6/7 ");
+        t.keys(&["Left"]);
+        t.wait_for(" 5/7 ");
+    }
+    t.keys(&["q"]);
+    assert_terminal_given_back(&t, "q", 0);
+}
+
+#[test]
+fn a_dumb_terminal_is_refused_in_one_line() {
+    let Some(t) = Tmux::start("dumb", 80, 24) else {
+        return;
+    };
+    t.keys(&[&format!("TERM=dumb {}", bin()), "Enter"]);
+    let screen = t.wait_for("error:");
+    assert!(
+        screen.contains("error: the tutor needs a terminal"),
+        "{screen}"
+    );
+    assert_terminal_given_back(&t, "TERM=dumb", 1);
+}
+
+#[test]
+fn a_resize_and_key_storm_leaves_a_working_tutor() {
+    let Some(t) = Tmux::start("storm", 80, 24) else {
+        return;
+    };
+    start_tutor(&t);
+    // Sizes from 1×1 to 300×100, in an order that jumps between extremes, with keys in between
+    // that open overlays, move, switch views and run the model.
+    let sizes = [
+        (1, 1),
+        (300, 100),
+        (2, 1),
+        (80, 24),
+        (1, 100),
+        (300, 1),
+        (13, 7),
+        (200, 50),
+        (40, 12),
+        (3, 3),
+        (120, 36),
+        (299, 99),
+        (5, 40),
+        (81, 25),
+        (1, 1),
+        (160, 48),
+    ];
+    // One key per size, in this order: ends in the main view with nothing open over it, and no
+    // key that quits or writes a file.
+    let keys = [
+        "Tab", "Left", "?", "Down", "]", "L", "Enter", "n", "BSpace", "Tab", "Up", "l", "3",
+        "Right", "H", "Tab",
+    ];
+    for (i, &(w, h)) in sizes.iter().enumerate() {
+        let status = Command::new("tmux")
+            .args(["-L", &t.socket, "resize-window", "-t", &t.session])
+            .args(["-x", &w.to_string(), "-y", &h.to_string()])
+            .status()
+            .expect("tmux resize-window");
+        assert!(status.success());
+        t.keys(&[keys[i % keys.len()]]);
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    let status = Command::new("tmux")
+        .args([
+            "-L",
+            &t.socket,
+            "resize-window",
+            "-t",
+            &t.session,
+            "-x",
+            "120",
+            "-y",
+            "36",
+        ])
+        .status()
+        .expect("tmux resize-window");
+    assert!(status.success());
+    // Still alive and answering: the help opens and closes, and q quits with status 0.
+    assert!(t.child_pid().is_some(), "the tutor ended during the storm");
+    t.keys(&["?"]);
+    t.wait_for("any key closes this help");
+    t.keys(&["Space"]);
+    t.keys(&["q"]);
+    assert_terminal_given_back(&t, "the storm", 0);
 }

@@ -15,6 +15,8 @@ pub enum Effect {
     ExportPng { dir: PathBuf },
     /// Write the lesson progress to its file.
     SaveProgress { path: PathBuf, progress: Progress },
+    /// Give the terminal back and stop, as Ctrl-Z does in a shell; `fg` resumes (Ctrl-Z).
+    Suspend,
 }
 
 impl App {

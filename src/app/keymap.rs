@@ -192,6 +192,7 @@ pub const KEYS: &[KeyHelp] = &[
         ],
     ),
     key("?", "this help", &[(K::Char('?'), A::Help)]),
+    key("Ctrl-Z", "suspend to the shell; `fg` comes back", &[]),
     key(
         "q / Esc / Ctrl-C",
         "quit",

@@ -22,6 +22,11 @@ impl App {
             self.quit = true;
             return Vec::new();
         }
+        // Raw mode turns Ctrl-Z into a key: suspend as the shell would have.
+        if ctrl && key.code == KeyCode::Char('z') {
+            self.effects.push(super::Effect::Suspend);
+            return Vec::new();
+        }
         // An overlay takes the keys first; the main view gets them only when nothing covers it.
         match &mut self.overlay {
             Overlay::None => {}

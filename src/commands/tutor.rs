@@ -13,12 +13,17 @@ use glassbox::app::lessons::Lessons;
 use glassbox::app::worker::{Response, Worker};
 use glassbox::app::App;
 use glassbox::error::{hinted, Hinted};
+use glassbox::interrupt::{self, TerminalHooks};
 use glassbox::lesson::{self, progress::Progress};
 use glassbox::model::{self, loader};
 use glassbox::ui::theme::{ColorMode, Theme};
 use glassbox::ui::Screen;
+use ratatui::crossterm::cursor::{Hide, Show};
 use ratatui::crossterm::event::{self, DisableMouseCapture, EnableMouseCapture, Event};
 use ratatui::crossterm::execute;
+use ratatui::crossterm::terminal::{
+    disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
+};
 use ratatui::DefaultTerminal;
 
 use crate::cli::TutorArgs;
@@ -69,16 +74,20 @@ pub fn run(args: TutorArgs) -> Result<()> {
     );
     let theme = Theme::new(ColorMode::detect());
 
-    use std::io::IsTerminal;
-    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
-        return hinted(
-            "the tutor needs an interactive terminal, and this is not one",
-            "run glassbox in a terminal; for scripts use `glassbox inspect`, `dump` or `export`",
-        );
-    }
+    check_terminal()?;
     let mut terminal = ratatui::try_init().wrap_err("cannot set up the terminal")?;
     install_mouse_restoring_panic_hook();
     let _ = execute!(stdout(), EnableMouseCapture);
+    // A signal (kill -TERM, a closed SSH session, Ctrl-Z) gives the terminal back before the process
+    // ends or stops; after `fg` the screen is taken again and drawn whole.
+    let redraw = events.clone();
+    interrupt::hold_terminal(TerminalHooks {
+        release: Box::new(release_terminal),
+        reclaim: Box::new(move || {
+            take_terminal();
+            let _ = redraw.send(Msg::Redraw);
+        }),
+    });
     let once = args.exit_after_first_frame;
     let mut app = App::new(prompt);
     app.lessons = lessons;
@@ -92,9 +101,41 @@ pub fn run(args: TutorArgs) -> Result<()> {
     if let Some(input) = input {
         let _ = input.join();
     }
-    let _ = execute!(stdout(), DisableMouseCapture);
-    ratatui::restore();
+    interrupt::let_go_of_terminal();
+    release_terminal();
     result
+}
+
+/// The tutor draws with cursor movement and colour escape codes: refuse, before the screen changes,
+/// where they cannot work.
+fn check_terminal() -> Result<()> {
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        return hinted(
+            "the tutor needs an interactive terminal, and this is not one",
+            "run glassbox in a terminal; for scripts use `glassbox inspect`, `dump` or `export`",
+        );
+    }
+    if std::env::var_os("TERM").is_some_and(|t| t == "dumb") {
+        return hinted(
+            "the tutor needs a terminal that can move the cursor, and TERM=dumb says this one cannot",
+            "run it in a terminal emulator (or set TERM=xterm-256color); for scripts use `glassbox inspect`, `dump` or `export`",
+        );
+    }
+    Ok(())
+}
+
+/// Everything the tutor changed in the terminal, undone: mouse reporting, the alternate screen, the
+/// hidden cursor, raw mode. Errors are ignored: the terminal may already be gone (SIGHUP).
+fn release_terminal() {
+    let _ = execute!(stdout(), DisableMouseCapture, LeaveAlternateScreen, Show);
+    let _ = disable_raw_mode();
+}
+
+/// The tutor's terminal modes again, after a suspend.
+fn take_terminal() {
+    let _ = enable_raw_mode();
+    let _ = execute!(stdout(), EnterAlternateScreen, EnableMouseCapture, Hide);
 }
 
 /// ratatui's panic hook restores the screen but not mouse reporting; turn that off first.
@@ -111,6 +152,8 @@ enum Msg {
     Input(Event),
     Worker(Box<Response>),
     Tick,
+    /// The terminal was taken again after a suspend: draw the whole screen, not the difference.
+    Redraw,
 }
 
 /// Terminal input, read on its own thread and forwarded to the loop. It reads only what is already
@@ -160,7 +203,11 @@ fn event_loop(
     theme: Theme,
     exit_after_first_frame: bool,
 ) -> Result<()> {
+    let mut clear = false;
     loop {
+        if std::mem::take(&mut clear) {
+            terminal.clear()?;
+        }
         terminal.draw(|f| f.render_widget(Screen { app: &app, theme }, f.area()))?;
         if exit_after_first_frame && app.snap.is_some() {
             break;
@@ -177,6 +224,10 @@ fn event_loop(
                 Msg::Worker(response) => app.on_response(*response),
                 Msg::Tick => {
                     app.tick = app.tick.wrapping_add(1);
+                    Vec::new()
+                }
+                Msg::Redraw => {
+                    clear = true;
                     Vec::new()
                 }
             };
