@@ -7,10 +7,15 @@ use glassbox::analysis::heatmap::attention_pattern;
 use glassbox::app::lessons::Lessons;
 use glassbox::app::worker::{Request, Response, Session};
 use glassbox::app::{App, Effect, Overlay};
+use glassbox::lesson::progress::Progress;
 use glassbox::lesson::task::{best_head, head_scores, Outcome, TaskKind};
 use glassbox::lesson::{self, check::check_against, check::check_claim};
 use glassbox::model;
+use glassbox::ui::theme::ColorMode;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+#[path = "common/screen.rs"]
+mod screen;
 
 fn lessons_dir() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("lessons")
@@ -68,12 +73,17 @@ struct Rig {
 
 impl Rig {
     fn new() -> Self {
-        let data = tempfile::tempdir().unwrap();
+        Self::with_data(tempfile::tempdir().unwrap())
+    }
+
+    /// An app whose progress file is `data/progress.json`, read as the tutor reads it.
+    fn with_data(data: tempfile::TempDir) -> Self {
         let loaded = model::load(None, &Device::Cpu).unwrap();
         let session = Session::new(loaded);
         let (all, errors) = lesson::load_all(&lessons_dir());
         let mut app = App::new(String::new());
-        app.lessons = Lessons::new(all, errors, Some(data.path().join("progress.json")));
+        let progress = Progress::open(Some(data.path().join("progress.json")));
+        app.lessons = Lessons::new(all, errors, progress);
         let mut rig = Rig {
             app,
             session,
@@ -278,6 +288,92 @@ fn the_app_asks_for_progress_to_be_saved_and_writes_nothing_itself() {
     assert_eq!(saved, rig.app.lessons.progress);
     assert!(rig.app.lessons.save_error.is_none());
     rig.serve(out);
+}
+
+#[test]
+fn a_damaged_progress_file_is_kept_aside_and_the_tutor_says_so() {
+    let data = tempfile::tempdir().unwrap();
+    let path = data.path().join("progress.json");
+    let damaged = r#"{"last": "attention", "lessons": {"tokens": {"step": 2, "done": [1], "completed": false}},}"#;
+    std::fs::write(&path, damaged).unwrap();
+    let mut rig = Rig::with_data(data);
+    let out = rig.app.open_lesson(0);
+    rig.serve(out);
+    // The status line says so until the first key; the lesson list gives the whole story.
+    let screen = screen::text(&screen::render(&rig.app, ColorMode::Mono, 120, 36));
+    assert!(
+        screen.contains("lesson progress was damaged: set aside"),
+        "{screen}"
+    );
+    rig.key(KeyCode::Char('L'));
+    let screen = screen::text(&screen::render(&rig.app, ColorMode::Mono, 120, 36));
+    assert!(screen.contains("trailing comma"), "{screen}");
+    rig.key(KeyCode::Esc);
+    let screen = screen::text(&screen::render(&rig.app, ColorMode::Mono, 120, 36));
+    assert!(!screen.contains("lesson progress was damaged"), "{screen}");
+    // The damaged bytes are kept beside it, and a new progress file is saved next to them.
+    let out = rig.app.open_lesson(1);
+    rig.serve(out);
+    let dir = path.parent().unwrap();
+    let kept: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p != &path)
+        .collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert!(kept[0].to_string_lossy().contains("progress.json.damaged-"));
+    assert_eq!(std::fs::read_to_string(&kept[0]).unwrap(), damaged);
+    let saved = Progress::load(&path).unwrap();
+    assert_eq!(saved, rig.app.lessons.progress);
+}
+
+#[test]
+fn a_failed_save_is_shown_until_a_save_succeeds() {
+    let mut rig = Rig::new();
+    let path = rig.app.lessons.progress_path.clone().unwrap();
+    // Something that is not a file where the progress goes: the save is refused, never replaced.
+    std::fs::create_dir(&path).unwrap();
+    let out = rig.app.open_lesson(1);
+    rig.serve(out);
+    assert!(path.is_dir());
+    let error = rig.app.lessons.save_error.clone().expect("a save error");
+    assert!(error.contains("progress.json"), "{error}");
+    let screen = screen::text(&screen::render(&rig.app, ColorMode::Mono, 120, 36));
+    assert!(
+        screen.contains("progress not saved: cannot write"),
+        "{screen}"
+    );
+    // Once the way is clear, the next save succeeds and the message goes.
+    std::fs::remove_dir(&path).unwrap();
+    let out = rig.app.open_lesson(2);
+    rig.serve(out);
+    assert!(rig.app.lessons.save_error.is_none());
+    assert_eq!(Progress::load(&path).unwrap(), rig.app.lessons.progress);
+}
+
+#[test]
+fn lessons_list_keeps_a_damaged_progress_file_and_says_so() {
+    let data = tempfile::tempdir().unwrap();
+    let path = data.path().join("glassbox").join("progress.json");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, "{\"last\": \"tok").unwrap();
+    let out = Command::cargo_bin("glassbox")
+        .unwrap()
+        .args(["lessons", "list"])
+        .env("XDG_DATA_HOME", data.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with("warning: ")
+            && stderr.contains("was damaged")
+            && stderr.contains("kept as"),
+        "{stderr}"
+    );
+    assert!(!path.exists());
+    let kept = std::fs::read_dir(path.parent().unwrap()).unwrap().count();
+    assert_eq!(kept, 1);
 }
 
 #[test]

@@ -8,12 +8,12 @@ use glassbox::app::worker::{Request, Session};
 use glassbox::app::{App, Effect, Overlay, View};
 use glassbox::model;
 use glassbox::ui::theme::{ColorMode, Theme};
-use glassbox::ui::Screen;
-use ratatui::backend::TestBackend;
-use ratatui::buffer::Buffer;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::style::Color;
-use ratatui::Terminal;
+
+#[path = "common/screen.rs"]
+mod screen;
+use screen::{render, text};
 
 const PROMPT: &str =
     "There was a girl named Zorva Kelpim. Zorva Kelpim went to the park. The next day, Zorva";
@@ -32,36 +32,6 @@ fn serve(app: &mut App, session: &mut Session, queue: Vec<Request>) {
 fn press(app: &mut App, session: &mut Session, code: KeyCode) {
     let requests = app.on_key(KeyEvent::new(code, KeyModifiers::NONE));
     serve(app, session, requests);
-}
-
-fn render(app: &App, mode: ColorMode, w: u16, h: u16) -> Buffer {
-    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
-    terminal
-        .draw(|f| {
-            f.render_widget(
-                Screen {
-                    app,
-                    theme: Theme::new(mode),
-                },
-                f.area(),
-            )
-        })
-        .unwrap();
-    terminal.backend().buffer().clone()
-}
-
-fn text(buf: &Buffer) -> String {
-    let area = buf.area;
-    (0..area.height)
-        .map(|y| {
-            (0..area.width)
-                .map(|x| buf[(x, y)].symbol())
-                .collect::<String>()
-                .trim_end()
-                .to_string()
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 #[test]

@@ -43,10 +43,9 @@ impl App {
         }
     }
 
-    /// How an [`Effect::SaveProgress`] went: an error is kept as `lessons.save_error`.
+    /// How an [`Effect::SaveProgress`] went: an error is kept as `lessons.save_error` (and shown)
+    /// until a later save succeeds.
     pub fn progress_saved(&mut self, result: Result<(), String>) {
-        if let Err(e) = result {
-            self.lessons.save_error = Some(e);
-        }
+        self.lessons.save_error = result.err();
     }
 }

@@ -8,7 +8,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use super::keymap::Action;
 use super::worker::Request;
 use super::{App, Overlay, View};
-use crate::lesson::progress::Progress;
+use crate::lesson::progress::{Notice, Opened, Progress};
 use crate::lesson::task::{check, Criterion, Observed, Outcome};
 use crate::lesson::{Lesson, LessonError, Step};
 
@@ -28,23 +28,27 @@ pub struct Lessons {
     pub temps_seen: Vec<f32>,
     pub progress: Progress,
     pub progress_path: Option<PathBuf>,
-    /// The last problem saving progress (shown once in the status line).
+    /// The last problem saving progress, shown in the status line until a save succeeds.
     pub save_error: Option<String>,
+    /// What happened to a progress file that could not be used (set aside, or not saved to), shown
+    /// in the status line at start and in the lesson list.
+    pub notice: Option<Notice>,
+    /// The learner has pressed a key since: the status line no longer shows the notice.
+    pub notice_seen: bool,
     /// Progress changed since it was last handed over to be saved.
     pub(super) unsaved: bool,
 }
 
 impl Lessons {
-    pub fn new(all: Vec<Lesson>, errors: Vec<LessonError>, progress_path: Option<PathBuf>) -> Self {
-        let progress = progress_path
-            .as_deref()
-            .and_then(|p| Progress::load(p).ok())
-            .unwrap_or_default();
+    /// The lessons, and the progress the shell read (see [`Progress::open`]): the app itself reads
+    /// and writes no file.
+    pub fn new(all: Vec<Lesson>, errors: Vec<LessonError>, opened: Opened) -> Self {
         Self {
             all,
             errors,
-            progress,
-            progress_path,
+            progress: opened.progress,
+            progress_path: opened.path,
+            notice: opened.notice,
             ..Self::default()
         }
     }

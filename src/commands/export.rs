@@ -5,6 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use candle_core::IndexOp;
+use std::io::Write;
+
 use color_eyre::eyre::{Result, WrapErr};
 use glassbox::analysis::heatmap::{
     attention_pattern, attention_scores, position_embedding, position_similarity, sinusoidal,
@@ -44,7 +46,8 @@ fn target(figure: &FigureArgs) -> Result<PathBuf> {
 }
 
 fn report(path: &Path, (w, h): (u32, u32)) {
-    println!("wrote {} ({w}×{h} px)", path.display());
+    // The file is written: a closed pipe while saying so is no reason to fail.
+    let _ = writeln!(std::io::stdout(), "wrote {} ({w}×{h} px)", path.display());
 }
 
 /// The prompt's text and ids; an empty prompt is an error even though BOS alone would run.
@@ -234,7 +237,7 @@ fn screenshots(args: ExportScreenshotsArgs) -> Result<()> {
         .prompt
         .unwrap_or_else(|| super::screenshots::PROMPT.to_string());
     for path in super::screenshots::tutor_screenshots(loaded, &prompt, &args.out, (w, h))? {
-        println!("wrote {}", path.display());
+        writeln!(std::io::stdout(), "wrote {}", path.display())?;
     }
     Ok(())
 }

@@ -1,5 +1,7 @@
 //! `glassbox lessons list` and `glassbox lessons check`.
 
+use std::io::Write;
+
 use color_eyre::eyre::Result;
 use glassbox::error::hinted;
 use glassbox::lesson::progress::Progress;
@@ -38,11 +40,12 @@ pub fn run(cmd: LessonsCommand) -> Result<()> {
                     .filter(|e| !lessons.iter().any(|l| l.path == e.path))
                     .count();
             if errors.is_empty() {
-                println!(
+                writeln!(
+                    std::io::stdout(),
                     "{} lessons checked against {}: no problems",
                     lessons.len(),
                     loaded.files.name
-                );
+                )?;
                 Ok(())
             } else {
                 hinted(
@@ -61,9 +64,13 @@ pub fn run(cmd: LessonsCommand) -> Result<()> {
 fn list() -> Result<()> {
     let dir = lesson::lessons_dir();
     let (lessons, errors) = lesson::load_all(&dir);
-    let progress = Progress::default_path()
-        .and_then(|p| Progress::load(&p).ok())
-        .unwrap_or_default();
+    let opened = Progress::open(Progress::default_path());
+    if let Some(notice) = &opened.notice {
+        eprintln!("warning: {}", notice.full);
+    }
+    let progress = opened.progress;
+    // Written, not printed: `glassbox lessons list | head` closing the pipe is not a crash.
+    let mut out = std::io::stdout().lock();
     for (i, l) in lessons.iter().enumerate() {
         let tasks = l.steps.iter().filter(|s| s.task.is_some()).count();
         let p = progress.lessons.get(&l.meta.id);
@@ -73,12 +80,13 @@ fn list() -> Result<()> {
         } else {
             " "
         };
-        println!(
+        writeln!(
+            out,
             "{mark} {:>2}  {:<28} {:<40} {done}/{tasks} tasks",
             i + 1,
             l.meta.id,
             l.meta.title
-        );
+        )?;
     }
     for e in &errors {
         eprintln!("{e}");

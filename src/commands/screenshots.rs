@@ -59,7 +59,8 @@ pub fn tutor_screenshots(
             .iter()
             .position(|s| s.task.is_some())
             .unwrap_or(0);
-        app.lessons = glassbox::app::lessons::Lessons::new(all.clone(), Vec::new(), None);
+        app.lessons =
+            glassbox::app::lessons::Lessons::new(all.clone(), Vec::new(), Default::default());
         let requests = app.open_lesson(index);
         serve_inline(&mut app, &mut session, requests)?;
         let requests = app.go_to_step(step);

@@ -3,6 +3,8 @@
 use std::io::IsTerminal;
 use std::time::Duration;
 
+use std::io::Write;
+
 use color_eyre::eyre::Result;
 use glassbox::train::{self, Event, TrainConfig};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -85,7 +87,8 @@ pub fn run(args: TrainArgs) -> Result<()> {
     bar.finish_and_clear();
     let log = result?;
     if let Some(last) = log.last() {
-        println!(
+        writeln!(
+            std::io::stdout(),
             "wrote {} after {} steps ({:.0} s): train loss {:.3}, held-out loss {}",
             args.out.display(),
             last.step,
@@ -93,7 +96,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
             last.train_loss,
             last.heldout_loss
                 .map_or("-".to_string(), |l| format!("{l:.3}"))
-        );
+        )?;
     }
     Ok(())
 }

@@ -34,8 +34,7 @@ pub const DEFAULT_PROMPT: &str =
 
 pub fn run(args: TutorArgs) -> Result<()> {
     let (all, errors) = lesson::load_all(&lesson::lessons_dir());
-    let progress_path = Progress::default_path();
-    let lessons = Lessons::new(all, errors, progress_path);
+    let lessons = Lessons::new(all, errors, Progress::open(Progress::default_path()));
     // --lesson, else the lesson open last time unless a prompt was given.
     let open =
         match &args.lesson {

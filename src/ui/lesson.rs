@@ -141,6 +141,10 @@ pub fn list(app: &App, sel: usize, theme: Theme, area: Rect, buf: &mut Buffer) {
     let rect = Rect::new(area.x + (area.width - w) / 2, area.y, w, h);
     Clear.render(rect, buf);
     let mut lines = Vec::new();
+    // Before the list, so it is seen even when the list is long.
+    if let Some(notice) = &app.lessons.notice {
+        lines.push(Line::styled(format!("! {}", notice.full), theme.error()));
+    }
     for (i, lesson) in app.lessons.all.iter().enumerate() {
         let n_tasks = lesson.steps.iter().filter(|s| s.task.is_some()).count();
         let done = app.lessons.done_count(lesson);

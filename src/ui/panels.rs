@@ -138,6 +138,22 @@ pub fn status(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         const SPINNER: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
         let frame = SPINNER[app.tick % SPINNER.len()];
         spans.push(Span::styled(format!("│ {frame} {busy} "), theme.accent()));
+    } else if let Some(e) = &app.lessons.save_error {
+        spans.push(Span::styled(
+            format!("│ progress not saved: {e} "),
+            theme.error(),
+        ));
+    } else if let Some(notice) = app
+        .lessons
+        .notice
+        .as_ref()
+        .filter(|_| !app.lessons.notice_seen)
+    {
+        // Until the learner's first key; the lesson list keeps the whole story.
+        spans.push(Span::styled(
+            format!("│ {} (L: more) ", notice.short),
+            theme.error(),
+        ));
     } else if !app.status.is_empty() {
         spans.push(Span::styled(format!("│ {} ", app.status), theme.dim()));
     }
