@@ -2,7 +2,8 @@
 //!
 //! - SIGINT, SIGTERM, SIGHUP, SIGQUIT: the temporary file of a write in progress is deleted (so that
 //!   [`crate::fsutil::write_atomic`] leaves nothing behind even then: a dump of every hook of GPT-2 at
-//!   1,024 tokens is a 1.8 GB temporary file until it is renamed), the terminal is given back if the
+//!   1,024 tokens is a 1.8 GB temporary file until it is renamed; the same for the temporary folder
+//!   `glassbox train` fills), the terminal is given back if the
 //!   tutor holds it, and the signal's default action then ends the process, so the shell sees the
 //!   usual status (130 for SIGINT, 143 for SIGTERM, …).
 //! - SIGTSTP (`kill -TSTP`; the Ctrl-Z key, which raw mode turns into a key press, calls [`suspend`]):
@@ -17,7 +18,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-/// Delete `tmp` if the process is interrupted, until [`forget`] is called.
+/// Delete `tmp` (a file, or a folder with everything in it) if the process is interrupted, until
+/// [`forget`] is called.
 pub(crate) fn delete_on_interrupt(tmp: &Path) {
     imp::start();
     *lock(&PENDING) = Some(tmp.to_path_buf());
@@ -128,7 +130,19 @@ mod imp {
 
     fn end(sig: libc::c_int) {
         if let Some(tmp) = lock(&PENDING).take() {
-            let _ = std::fs::remove_file(tmp);
+            match tmp.symlink_metadata() {
+                // The main thread may still be adding a file: try again if one appeared.
+                Ok(meta) if meta.is_dir() => {
+                    for _ in 0..5 {
+                        if std::fs::remove_dir_all(&tmp).is_ok() {
+                            break;
+                        }
+                    }
+                }
+                _ => {
+                    let _ = std::fs::remove_file(tmp);
+                }
+            }
         }
         // Standard output stays locked until the process is gone, so nothing draws over the shell.
         let mut out = std::io::stdout().lock();

@@ -254,3 +254,49 @@ fn it_tokenizes_as_transformers_does() {
         "transformers adds no BOS for this file"
     );
 }
+
+/// A dump of a real model takes long enough to be interrupted: SIGTERM while the temporary file is
+/// being written leaves nothing behind, and the process ends by the signal.
+#[cfg(unix)]
+#[test]
+fn a_signal_during_a_dump_leaves_no_temporary_file() {
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::Stdio;
+    if smollm2().is_none() {
+        return;
+    }
+    let model = std::env::var_os("GLASSBOX_SMOLLM2").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("all.safetensors");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_glassbox"))
+        .arg("dump")
+        .arg("--model")
+        .arg(&model)
+        .args(["--prompt", &"The cat sat on the mat. ".repeat(60)])
+        .arg("-o")
+        .arg(&out)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let writing = || {
+        std::fs::read_dir(dir.path()).unwrap().any(|e| {
+            e.unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with(".all.safetensors.tmp-")
+        })
+    };
+    while !writing() {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the dump ended before its temporary file was seen"
+        );
+    }
+    // SAFETY: kill has no memory preconditions.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    let status = child.wait().unwrap();
+    assert_eq!(status.signal(), Some(libc::SIGTERM), "{status:?}");
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert!(left.is_empty(), "{left:?}");
+}

@@ -309,3 +309,71 @@ fn training_gradients_equal_pytorch() {
     }
     assert_eq!(checked, 5);
 }
+
+/// Killed while training (long before the folder exists) or while saving (the temporary folder is
+/// caught as soon as it appears): no temporary folder is left, only nothing or (if the signal came
+/// after the rename) the whole model folder, and the process ends by the signal.
+#[cfg(unix)]
+#[test]
+fn a_signal_while_training_or_saving_leaves_nothing_behind() {
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::Stdio;
+    for (sig, while_saving) in [(libc::SIGINT, false), (libc::SIGTERM, true)] {
+        let mut caught = false;
+        // Saving takes a fraction of a second: a run that finishes before the folder is seen is
+        // tried again.
+        for _attempt in 0..5 {
+            let dir = tempfile::tempdir().unwrap();
+            let out = dir.path().join("m");
+            let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_glassbox"))
+                .arg("train")
+                .arg("--out")
+                .arg(&out)
+                .args(TINY.iter().map(|a| if *a == "40" { "10" } else { a }))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            if while_saving {
+                let saving = || {
+                    std::fs::read_dir(dir.path()).unwrap().any(|e| {
+                        e.unwrap()
+                            .file_name()
+                            .to_string_lossy()
+                            .starts_with(".m.tmp-")
+                    })
+                };
+                while !saving() && child.try_wait().unwrap().is_none() {}
+            } else {
+                std::thread::sleep(std::time::Duration::from_millis(300));
+            }
+            if child.try_wait().unwrap().is_some() {
+                continue; // finished before the signal could be sent
+            }
+            // SAFETY: kill has no memory preconditions.
+            unsafe { libc::kill(child.id() as libc::pid_t, sig) };
+            let status = child.wait().unwrap();
+            assert_eq!(status.signal(), Some(sig), "{status:?}");
+            let left: Vec<String> = std::fs::read_dir(dir.path())
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            match left.as_slice() {
+                [] => {}
+                [m] if m == "m" => {
+                    assert!(
+                        out.join("model.safetensors").is_file()
+                            && out.join("config.json").is_file()
+                    )
+                }
+                _ => panic!("signal {sig} left {left:?}"),
+            }
+            caught = true;
+            break;
+        }
+        assert!(
+            caught,
+            "never caught the run with signal {sig} (saving: {while_saving})"
+        );
+    }
+}

@@ -1,7 +1,7 @@
 //! Writing the output folder atomically: everything goes into a hidden temporary folder beside the
 //! target, which is renamed into place only when complete. A failed run removes its temporary folder;
-//! an interrupted one (Ctrl-C) leaves nothing either, because the folder is only created after
-//! training, when the files are written (a second or two).
+//! an interrupted one (Ctrl-C, SIGTERM) leaves nothing either: the folder is only created after
+//! training, when the files are written, and `interrupt` deletes it if a signal comes then.
 
 use std::path::{Path, PathBuf};
 
@@ -96,10 +96,12 @@ impl OutDir {
     pub fn write(&self, fill: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
         let tmp = self.beside("tmp");
         let _ = std::fs::remove_dir_all(&tmp); // a leftover from a crashed run with our PID
+        crate::interrupt::delete_on_interrupt(&tmp);
         let result = std::fs::create_dir(&tmp)
             .wrap_err_with(|| format!("cannot create {}", tmp.display()))
             .and_then(|()| fill(&tmp))
             .and_then(|()| self.swap_in(&tmp));
+        crate::interrupt::forget();
         if result.is_err() {
             let _ = std::fs::remove_dir_all(&tmp);
         }
