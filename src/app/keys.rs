@@ -92,7 +92,7 @@ impl App {
                 self.busy = Some("removing the last token…".into());
                 out.push(Request::Pop);
             }
-            A::EditPrompt => self.overlay = Overlay::Editing(self.full_text()),
+            A::EditPrompt => self.overlay = Overlay::Editing(self.full_text().as_str().into()),
             A::Ablate => {
                 let selected = (self.layer, self.head);
                 self.ablation = if self.ablation == Some(selected) {
@@ -181,18 +181,14 @@ impl App {
         match key.code {
             KeyCode::Esc => self.overlay = Overlay::None,
             KeyCode::Enter => {
-                let text = std::mem::take(buf);
+                let text = buf.text().to_string();
                 self.overlay = Overlay::None;
                 self.prompt = text.clone();
                 self.prompt_len = 0; // the next snapshot is all prompt
                 self.busy = Some("running the prompt…".into());
                 return vec![Request::Prompt(text)];
             }
-            KeyCode::Backspace => {
-                buf.pop();
-            }
-            KeyCode::Char(c) => buf.push(c),
-            _ => {}
+            _ => buf.on_key(key),
         }
         Vec::new()
     }

@@ -3,6 +3,7 @@
 //! [`Effect`]s (export a PNG, save progress) for the event loop, so the app is testable alone.
 
 mod derived;
+pub mod editor;
 mod effects;
 pub mod keymap;
 pub mod keys;
@@ -15,6 +16,7 @@ use ratatui::layout::Rect;
 
 use crate::analysis::heatmap::Heatmap;
 use crate::lesson::task::Criterion;
+pub use editor::Editor;
 pub use effects::Effect;
 use worker::{AblatedRun, LensAnswer, ModelInfo, Request, Response, Snapshot};
 
@@ -109,7 +111,7 @@ pub enum Overlay {
     /// The key list, scrolled down by `scroll` lines on a terminal too short to show every key.
     Help { scroll: u16 },
     /// The prompt being edited.
-    Editing(String),
+    Editing(Editor),
     /// The lesson list, with the selected row.
     LessonList(usize),
 }

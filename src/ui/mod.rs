@@ -99,7 +99,7 @@ impl Widget for Screen<'_> {
         panels::status(app, self.theme, status, buf);
         match &app.overlay {
             Overlay::None => {}
-            Overlay::Editing(text) => panels::editor(text, self.theme, body, buf),
+            Overlay::Editing(editor) => panels::editor(editor, self.theme, body, buf),
             Overlay::LessonList(sel) => lesson::list(app, *sel, self.theme, body, buf),
             Overlay::Help { scroll } => help(self.theme, *scroll, body, buf),
         }

@@ -8,7 +8,7 @@ use ratatui::widgets::{Block, Clear, Paragraph, Widget, Wrap};
 
 use super::theme::Theme;
 use super::{plain, tab_label};
-use crate::app::{App, View};
+use crate::app::{App, Editor, View};
 use crate::text::visible;
 
 /// One line: the program, the model, and the view tabs (only the current one when narrow).
@@ -169,15 +169,37 @@ pub fn status(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
 }
 
 /// The prompt editor, over the bottom of the view.
-pub fn editor(text: &str, theme: Theme, area: Rect, buf: &mut Buffer) {
+pub fn editor(editor: &Editor, theme: Theme, area: Rect, buf: &mut Buffer) {
     let h = area.height.min(6);
     let rect = Rect::new(area.x, area.bottom() - h, area.width, h);
     Clear.render(rect, buf);
+    let text = editor.text();
+    let at = text
+        .char_indices()
+        .nth(editor.cursor())
+        .map_or(text.len(), |(i, _)| i);
+    let (before, after) = text.split_at(at);
+    let mut rest = after.chars();
+    // The character under the cursor in reverse video, or a bar after the last one.
+    let cursor = match rest.next() {
+        Some(c) => Span::styled(c.to_string(), theme.cursor()),
+        None => Span::styled("▏", theme.accent()),
+    };
+    // Scroll a long prompt so the cursor's line is in the box (measured by ratatui's own wrapping).
+    let (inner_w, inner_h) = (rect.width.saturating_sub(2), rect.height.saturating_sub(2));
+    let upto = Paragraph::new(Line::from(vec![Span::raw(before), Span::raw("▏")]))
+        .wrap(Wrap { trim: false })
+        .line_count(inner_w);
+    let scroll = upto.saturating_sub(usize::from(inner_h)) as u16;
     Paragraph::new(Line::from(vec![
-        Span::raw(text),
-        Span::styled("▏", theme.accent()),
+        Span::raw(before),
+        cursor,
+        Span::raw(rest.as_str()),
     ]))
     .wrap(Wrap { trim: false })
-    .block(Block::bordered().title(" Edit the prompt · Enter runs it · Esc cancels "))
+    .scroll((scroll, 0))
+    .block(
+        Block::bordered().title(" Edit the prompt · Enter runs it · Esc cancels · Ctrl-U clears "),
+    )
     .render(rect, buf);
 }
