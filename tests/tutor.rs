@@ -98,6 +98,32 @@ fn generating_appends_the_greedy_token_and_backspace_removes_it() {
 }
 
 #[test]
+fn generate_presses_while_the_model_works_are_queued_not_dropped() {
+    let (mut app, mut s) = started("The dog bit the man.");
+    let before = app.n_tokens();
+    let n = || KeyEvent::new(KeyCode::Char('n'), KeyModifiers::NONE);
+    // Five presses before the worker answers the first: four wait, and the status line says so.
+    let mut requests = Vec::new();
+    for _ in 0..5 {
+        requests.extend(app.on_key(n()));
+    }
+    assert_eq!((requests.len(), app.queued), (1, 4));
+    let screen = text(&render(&app, ColorMode::Mono, 120, 36));
+    assert!(screen.contains("generating… (4 more queued)"), "{screen}");
+    // Backspace takes back a waiting press rather than a token.
+    requests.extend(app.on_key(KeyEvent::new(KeyCode::Backspace, KeyModifiers::NONE)));
+    assert_eq!(app.queued, 3);
+    serve(&mut app, &mut s, requests);
+    assert_eq!(
+        app.n_tokens(),
+        before + 4,
+        "every press that was not taken back ran"
+    );
+    assert_eq!(app.queued, 0);
+    assert!(app.busy.is_none());
+}
+
+#[test]
 fn editing_the_prompt_runs_the_new_text() {
     let (mut app, mut s) = started(PROMPT);
     press(&mut app, &mut s, KeyCode::Char('e'));

@@ -88,6 +88,8 @@ impl App {
             }
             A::TemperatureUp => self.step_temperature(true),
             A::TemperatureDown => self.step_temperature(false),
+            // Backspace also takes back generate presses still waiting.
+            A::PopToken if self.queued > 0 => self.queued -= 1,
             A::PopToken if self.busy.is_none() && self.n_tokens() > 1 => {
                 self.busy = Some("removing the last token…".into());
                 out.push(Request::Pop);
@@ -138,12 +140,17 @@ impl App {
         out
     }
 
-    fn generate(&mut self) -> Vec<Request> {
+    /// Generate a token now, or once the model is free: presses while it works are counted and
+    /// carried out one after another ([`App::next_queued`]), never dropped.
+    pub(super) fn generate(&mut self) -> Vec<Request> {
+        let n_ctx = self.info.as_ref().map_or(0, |i| i.config.n_ctx);
         if self.busy.is_some() || self.snap.is_none() {
+            let room = n_ctx.saturating_sub(self.n_tokens() + 1);
+            self.queued = (self.queued + 1).min(room);
             return Vec::new();
         }
-        let n_ctx = self.info.as_ref().map_or(0, |i| i.config.n_ctx);
         if self.n_tokens() >= n_ctx {
+            self.queued = 0;
             self.error = Some(format!(
                 "the context is full ({n_ctx} tokens): remove tokens with Backspace"
             ));
@@ -183,6 +190,7 @@ impl App {
             KeyCode::Enter => {
                 let text = buf.text().to_string();
                 self.overlay = Overlay::None;
+                self.queued = 0;
                 self.prompt = text.clone();
                 self.prompt_len = 0; // the next snapshot is all prompt
                 self.busy = Some("running the prompt…".into());

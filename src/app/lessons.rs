@@ -169,6 +169,7 @@ impl App {
     }
 
     fn set_prompt(&mut self, prompt: String) -> Request {
+        self.queued = 0;
         self.prompt = prompt.clone();
         self.prompt_len = 0;
         self.busy = Some("running the prompt…".into());

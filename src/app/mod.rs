@@ -146,6 +146,8 @@ pub struct App {
     pub overlay: Overlay,
     /// Work the worker is doing now, shown in the status line.
     pub busy: Option<String>,
+    /// Generate presses made while the worker was busy, still to be carried out.
+    pub queued: usize,
     pub status: String,
     pub error: Option<String>,
     pub quit: bool,
@@ -186,6 +188,7 @@ impl App {
             dense: false,
             overlay: Overlay::None,
             busy: Some("loading the model…".into()),
+            queued: 0,
             status: String::new(),
             error: None,
             quit: false,
@@ -245,7 +248,8 @@ impl App {
                 self.lens = None;
                 self.ablated = None;
                 self.apply_pending_cursor();
-                let out = self.follow_ups();
+                let mut out = self.follow_ups();
+                out.extend(self.next_queued());
                 self.check_task();
                 out
             }
@@ -257,14 +261,24 @@ impl App {
                 self.busy = None;
                 self.ablated = Some(run);
                 self.check_task();
-                Vec::new()
+                self.next_queued()
             }
             Response::Failed(msg) => {
                 self.busy = None;
+                self.queued = 0;
                 self.error = Some(msg);
                 Vec::new()
             }
         }
+    }
+
+    /// The next queued generate press, once the worker is free.
+    fn next_queued(&mut self) -> Vec<Request> {
+        if self.queued == 0 || self.busy.is_some() {
+            return Vec::new();
+        }
+        self.queued -= 1;
+        self.generate()
     }
 
     /// Requests the current view needs and does not have yet (lens rows, the ablation run).

@@ -137,7 +137,14 @@ pub fn status(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     } else if let Some(busy) = &app.busy {
         const SPINNER: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
         let frame = SPINNER[app.tick % SPINNER.len()];
-        spans.push(Span::styled(format!("│ {frame} {busy} "), theme.accent()));
+        let queued = match app.queued {
+            0 => String::new(),
+            n => format!("({n} more queued) "),
+        };
+        spans.push(Span::styled(
+            format!("│ {frame} {busy} {queued}"),
+            theme.accent(),
+        ));
     } else if let Some(e) = &app.lessons.save_error {
         spans.push(Span::styled(
             format!("│ progress not saved: {e} "),
