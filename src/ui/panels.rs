@@ -13,14 +13,26 @@ use crate::text::visible;
 
 /// One line: the program, the model, and the view tabs (only the current one when narrow).
 pub fn header(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
+    let tabs: Vec<String> = View::ALL.iter().map(|&v| tab_label(v)).collect();
+    let all_w: usize = tabs.iter().map(|t| t.chars().count() + 2).sum();
+    // The model's size where the tabs leave room for it.
     let model = match &app.info {
-        Some(i) => format!(" glassbox · {} ", i.name),
+        Some(i) => {
+            let sized = format!(
+                " glassbox · {} · {} parameters ",
+                i.name,
+                short_count(i.n_params)
+            );
+            if sized.chars().count() + all_w <= usize::from(area.width) {
+                sized
+            } else {
+                format!(" glassbox · {} ", i.name)
+            }
+        }
         None => " glassbox ".to_string(),
     };
     buf.set_string(area.x, area.y, &model, theme.accent());
     let mut x = area.x + model.chars().count() as u16;
-    let tabs: Vec<String> = View::ALL.iter().map(|&v| tab_label(v)).collect();
-    let all_w: usize = tabs.iter().map(|t| t.chars().count() + 2).sum();
     let room = usize::from(area.right().saturating_sub(x));
     let mut hits = app.hits.borrow_mut();
     if all_w <= room {
@@ -43,6 +55,24 @@ pub fn header(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         }
         buf.set_string(x, area.y, text, theme.cursor());
     }
+}
+
+/// A count in three significant figures at most: 1,150,848 → "1.15M", 134,515,008 → "135M".
+fn short_count(n: usize) -> String {
+    let (value, unit) = match n {
+        0..=999 => return n.to_string(),
+        1_000..=999_999 => (n as f64 / 1e3, "k"),
+        1_000_000..=999_999_999 => (n as f64 / 1e6, "M"),
+        _ => (n as f64 / 1e9, "B"),
+    };
+    let decimals = if value < 10.0 {
+        2
+    } else if value < 100.0 {
+        1
+    } else {
+        0
+    };
+    format!("{value:.decimals$}{unit}")
 }
 
 /// Token boxes laid out in lines of `width`: (line, x, text) per token.
@@ -209,4 +239,21 @@ pub fn editor(editor: &Editor, theme: Theme, area: Rect, buf: &mut Buffer) {
         Block::bordered().title(" Edit the prompt · Enter runs it · Esc cancels · Ctrl-U clears "),
     )
     .render(rect, buf);
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn counts_are_short() {
+        let cases = [
+            (7, "7"),
+            (1_150_848, "1.15M"),
+            (134_515_008, "135M"),
+            (81_912, "81.9k"),
+            (6_738_415_616, "6.74B"),
+        ];
+        for (n, want) in cases {
+            assert_eq!(super::short_count(n), want);
+        }
+    }
 }
