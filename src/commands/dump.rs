@@ -2,17 +2,19 @@
 //! hook names, for Python users. The tensors stream to the file as the pass computes them (`glassbox::dump`).
 
 use std::collections::HashMap;
+use std::path::Path;
 
 use color_eyre::eyre::Result;
 use glassbox::dump::{dump_prompt, DumpFile};
 use glassbox::error::hinted;
-use glassbox::fsutil::write_atomic;
+use glassbox::fsutil::{existing_parent, write_atomic};
 use glassbox::model::hooks::{all_hook_names, NamesFilter};
 
 use super::{load_model, read_prompt};
 use crate::cli::DumpArgs;
 
 pub fn run(args: DumpArgs) -> Result<()> {
+    check_out(&args.out)?;
     let loaded = load_model(&args.model)?;
     let (prompt, ids) = read_prompt(&args.prompt, &loaded)?;
     let cfg = loaded.model.config();
@@ -58,5 +60,18 @@ pub fn run(args: DumpArgs) -> Result<()> {
         ids.len(),
         args.out.display()
     );
+    Ok(())
+}
+
+/// The output path, checked before the model loads, as export checks its own: its folder exists and
+/// it is not a folder itself.
+fn check_out(out: &Path) -> Result<()> {
+    existing_parent(out)?;
+    if out.is_dir() {
+        return hinted(
+            format!("cannot write {}: it is a folder", out.display()),
+            "give a file name, e.g. -o cache.safetensors",
+        );
+    }
     Ok(())
 }

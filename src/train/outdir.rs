@@ -36,7 +36,22 @@ impl OutDir {
             force,
         };
         out.refuse_existing()?;
+        out.probe()?;
         Ok(out)
+    }
+
+    /// Create and remove the temporary folder once, so an unwritable place fails now.
+    fn probe(&self) -> Result<()> {
+        let tmp = self.beside("tmp");
+        let _ = std::fs::remove_dir_all(&tmp); // a leftover from a crashed run with our PID
+        if let Err(e) = std::fs::create_dir(&tmp) {
+            return hinted(
+                format!("cannot write in {}: {e}", self.parent.display()),
+                "choose a folder you can write to",
+            );
+        }
+        let _ = std::fs::remove_dir(&tmp);
+        Ok(())
     }
 
     fn refuse_existing(&self) -> Result<()> {
