@@ -16,24 +16,37 @@ const MIN_DOC_BYTES: f64 = 64.0;
 /// Bytes per parameter while training in float32: the weight, its gradient, and AdamW's two moments.
 const BYTES_PER_PARAM: f64 = 16.0;
 
+/// Bytes the tokenizer trainer sets aside per token of `--vocab-size` before it merges anything
+/// (`--vocab-size 100000000` asked for 4.4 GB at once).
+const BPE_BYTES_PER_TOKEN: f64 = 40.0;
+
+/// The smallest vocabulary training can end with: 256 bytes and <|endoftext|>. The real one is
+/// at most `--vocab-size`, but only as large as the corpus allows, which is known only after the
+/// tokenizer is trained; so the model is counted with this one.
+const MIN_VOCAB: usize = 257;
+
 impl TrainConfig {
-    /// Parameters of the model these options describe, as a float so huge options cannot overflow.
-    fn params_estimate(&self) -> f64 {
+    /// Parameters of the model these options describe with a vocabulary of `vocab`, as a float so
+    /// huge options cannot overflow.
+    fn params_estimate(&self, vocab: usize) -> f64 {
         let (d, l) = (self.d_model as f64, self.n_layers as f64);
-        let (vocab, ctx) = (self.vocab_size as f64, self.n_ctx as f64);
+        let (vocab, ctx) = (vocab as f64, self.n_ctx as f64);
         // Embeddings (W_E tied to the unembedding, W_pos); per block: attention 4d², MLP 8d², biases
         // and LayerNorms 13d; the final LayerNorm.
         vocab * d + ctx * d + l * (12.0 * d * d + 13.0 * d) + 2.0 * d
     }
 
-    /// The fewest bytes a run needs: the corpus, the parameters with their gradients and AdamW
-    /// moments, and one batch's logits and attention patterns (kept for the backward pass).
+    /// The fewest bytes a run needs: the corpus, the tokenizer trainer's tables, the parameters with
+    /// their gradients and AdamW moments, and one batch's logits and attention patterns (kept for
+    /// the backward pass).
     fn min_memory_bytes(&self) -> f64 {
         let corpus = (self.docs as f64 + self.eval_docs as f64) * MIN_DOC_BYTES;
+        let tokenizer = self.vocab_size as f64 * BPE_BYTES_PER_TOKEN;
         let positions = self.batch as f64 * self.seq_len as f64;
         let patterns = self.n_layers as f64 * self.n_heads as f64 * self.seq_len as f64;
-        let activations = positions * (self.vocab_size as f64 + patterns) * 4.0;
-        corpus + self.params_estimate() * BYTES_PER_PARAM + activations
+        let activations = positions * (MIN_VOCAB as f64 + patterns) * 4.0;
+        let model = self.params_estimate(MIN_VOCAB) * BYTES_PER_PARAM;
+        corpus + tokenizer + model + activations
     }
 
     /// Refuse sizes whose run cannot fit in memory, naming what to lower.
@@ -47,9 +60,9 @@ impl TrainConfig {
         }
         hinted(
             format!(
-                "training this model needs at least {} of memory ({} parameters with their gradients and AdamW moments, the corpus and a batch), more than this machine's {}",
+                "training this model needs at least {} of memory ({} parameters or more, with their gradients and AdamW moments, the corpus and a batch), more than this machine's {}",
                 gigabytes(need),
-                count(self.params_estimate()),
+                count(self.params_estimate(MIN_VOCAB)),
                 gigabytes(have as f64),
             ),
             "lower --d-model, --layers, --vocab-size, --context, --batch, --seq-len or --docs (the bundled model: 4 layers, d_model 128, 2048 tokens)",
@@ -94,7 +107,7 @@ mod tests {
         let bundled = TrainConfig::default();
         // The count the saved model's config gives, and well under a gigabyte.
         let exact = bundled.model_config(bundled.vocab_size, 0).n_params();
-        assert_eq!(bundled.params_estimate(), exact as f64);
+        assert_eq!(bundled.params_estimate(bundled.vocab_size), exact as f64);
         assert!(bundled.min_memory_bytes() < 1e9);
         for huge in [
             TrainConfig {
