@@ -1,4 +1,7 @@
 //! The command line. Doc comments here are the `--help` text.
+//!
+//! Numeric options accept a leading minus (`allow_negative_numbers`), so `-t -1` reaches the command's
+//! own range check, which names the option, instead of clap's "unexpected argument '-1'".
 
 use std::path::PathBuf;
 
@@ -115,7 +118,7 @@ pub struct InspectArgs {
     #[command(flatten)]
     pub prompt: PromptArgs,
     /// How many next-token candidates to list.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, allow_negative_numbers = true)]
     pub top: usize,
     /// Print JSON instead of a table.
     #[arg(long)]
@@ -143,20 +146,21 @@ pub struct GenerateArgs {
     pub model: ModelArgs,
     #[command(flatten)]
     pub prompt: PromptArgs,
-    /// Number of tokens to add.
-    #[arg(long, short = 'n', default_value_t = 20)]
+    /// Number of tokens to add (fewer when the context fills up first).
+    #[arg(long, short = 'n', default_value_t = 20, allow_negative_numbers = true)]
     pub max_tokens: usize,
     /// Sampling temperature; 0 picks the most likely token every time.
-    #[arg(long, short, default_value_t = 0.0)]
+    #[arg(long, short, default_value_t = 0.0, allow_negative_numbers = true)]
     pub temperature: f64,
-    /// Sample only among the k most likely tokens.
-    #[arg(long)]
+    /// Sample only among the k most likely tokens (needs a temperature above 0).
+    #[arg(long, allow_negative_numbers = true)]
     pub top_k: Option<usize>,
-    /// Sample only among the most likely tokens whose probabilities add up to p.
-    #[arg(long)]
+    /// Sample only among the most likely tokens whose probabilities add up to p (needs a temperature
+    /// above 0).
+    #[arg(long, allow_negative_numbers = true)]
     pub top_p: Option<f64>,
     /// Random seed, so a sampled continuation can be repeated.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
     pub seed: u64,
 }
 
@@ -169,57 +173,57 @@ pub struct TrainArgs {
     #[arg(long)]
     pub force: bool,
     /// Seed for the corpus, the weights and the batches. Default: the bundled model's.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub seed: Option<u64>,
     /// Optimiser steps.
-    #[arg(long, default_value_t = 3000)]
+    #[arg(long, default_value_t = 3000, allow_negative_numbers = true)]
     pub steps: usize,
     /// Training documents to generate.
-    #[arg(long, default_value_t = 28_000)]
+    #[arg(long, default_value_t = 28_000, allow_negative_numbers = true)]
     pub docs: usize,
     /// Held-out documents for the evaluation loss.
-    #[arg(long, default_value_t = 500)]
+    #[arg(long, default_value_t = 500, allow_negative_numbers = true)]
     pub eval_docs: usize,
     /// Tokenizer vocabulary size, <|endoftext|> included.
-    #[arg(long, default_value_t = 2048)]
+    #[arg(long, default_value_t = 2048, allow_negative_numbers = true)]
     pub vocab_size: usize,
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = 4, allow_negative_numbers = true)]
     pub layers: usize,
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = 4, allow_negative_numbers = true)]
     pub heads: usize,
-    #[arg(long, default_value_t = 128)]
+    #[arg(long, default_value_t = 128, allow_negative_numbers = true)]
     pub d_model: usize,
     /// Context length (positions the model can see).
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, default_value_t = 256, allow_negative_numbers = true)]
     pub context: usize,
     /// Windows per batch.
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value_t = 16, allow_negative_numbers = true)]
     pub batch: usize,
     /// Tokens per training window; the default is the context length, so every position embedding
     /// is trained.
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, default_value_t = 256, allow_negative_numbers = true)]
     pub seq_len: usize,
     /// Peak learning rate.
-    #[arg(long, default_value_t = glassbox::train::TrainConfig::default().lr)]
+    #[arg(long, default_value_t = glassbox::train::TrainConfig::default().lr, allow_negative_numbers = true)]
     pub lr: f64,
     /// Steps of linear warmup before the cosine decay to lr/10.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 100, allow_negative_numbers = true)]
     pub warmup: usize,
     /// AdamW weight decay on weight matrices and embeddings (never on biases or LayerNorm).
-    #[arg(long, default_value_t = 0.1)]
+    #[arg(long, default_value_t = 0.1, allow_negative_numbers = true)]
     pub weight_decay: f64,
     /// Compute the held-out loss every this many steps (and at the end).
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 100, allow_negative_numbers = true)]
     pub eval_every: usize,
     /// Held-out windows of --seq-len tokens averaged for that loss.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 64, allow_negative_numbers = true)]
     pub eval_windows: usize,
     /// Share of training documents that are spans of random words repeated later (induction food).
-    #[arg(long, default_value_t = glassbox::train::TrainConfig::default().repeat_fraction)]
+    #[arg(long, default_value_t = glassbox::train::TrainConfig::default().repeat_fraction, allow_negative_numbers = true)]
     pub repeat_fraction: f64,
     /// Share of training documents that are echo lines: random words, each repeating the word two
     /// before it half the time (food for a sharp previous-token head).
-    #[arg(long, default_value_t = glassbox::train::TrainConfig::default().echo_fraction)]
+    #[arg(long, default_value_t = glassbox::train::TrainConfig::default().echo_fraction, allow_negative_numbers = true)]
     pub echo_fraction: f64,
     /// How the learned position embedding starts: GPT-2's noise, or the sinusoidal encoding.
     #[arg(long, value_enum, default_value_t = glassbox::train::TrainConfig::default().pos_init)]
@@ -255,7 +259,7 @@ pub struct FigureArgs {
     #[arg(long, short, value_name = "FILE.png|FILE.svg", required = true)]
     pub out: Option<PathBuf>,
     /// Size multiplier, 0.25 to 8: 2 doubles the width and height (and the fonts).
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
     pub scale: f32,
 }
 
@@ -266,10 +270,15 @@ pub struct ExportAttentionArgs {
     #[command(flatten)]
     pub prompt: PromptArgs,
     /// The layer, from 0.
-    #[arg(long, short, required_unless_present = "all")]
+    #[arg(
+        long,
+        short,
+        required_unless_present = "all",
+        allow_negative_numbers = true
+    )]
     pub layer: Option<usize>,
     /// The head, from 0. Without it: every head of the layer, in a grid.
-    #[arg(long, requires = "layer")]
+    #[arg(long, requires = "layer", allow_negative_numbers = true)]
     pub head: Option<usize>,
     /// Every layer × every head, in one grid.
     #[arg(long, conflicts_with_all = ["layer", "head"])]
@@ -293,7 +302,7 @@ pub struct ExportPosArgs {
     #[command(flatten)]
     pub model: ModelArgs,
     /// How many positions to show. Default: the whole context, at most 256.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub positions: Option<usize>,
     #[command(flatten)]
     pub figure: FigureArgs,
@@ -306,13 +315,13 @@ pub struct ExportProbsArgs {
     #[command(flatten)]
     pub prompt: PromptArgs,
     /// The position (from 0, BOS included) whose next token is predicted. Default: the last.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub position: Option<usize>,
     /// How many candidates to show (1 to 50).
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, allow_negative_numbers = true)]
     pub top: usize,
     /// Softmax temperature: below 1 sharpens the distribution, above 1 flattens it, 0 is greedy.
-    #[arg(long, short, default_value_t = 1.0)]
+    #[arg(long, short, default_value_t = 1.0, allow_negative_numbers = true)]
     pub temperature: f32,
     #[command(flatten)]
     pub figure: FigureArgs,
@@ -330,9 +339,9 @@ pub struct ExportScreenshotsArgs {
     #[arg(long, short, value_name = "DIR", default_value = "screenshots")]
     pub out: PathBuf,
     /// Terminal width in cells.
-    #[arg(long, default_value_t = 120)]
+    #[arg(long, default_value_t = 120, allow_negative_numbers = true)]
     pub width: u16,
     /// Terminal height in cells.
-    #[arg(long, default_value_t = 40)]
+    #[arg(long, default_value_t = 40, allow_negative_numbers = true)]
     pub height: u16,
 }

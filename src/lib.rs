@@ -15,5 +15,6 @@ pub mod malloc;
 pub mod model;
 pub mod shell;
 pub mod text;
+pub mod textfile;
 pub mod train;
 pub mod ui;

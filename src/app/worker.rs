@@ -262,7 +262,7 @@ impl Session {
         match request {
             Request::Prompt(text) => {
                 let bos = self.loaded.codec.prepends_bos();
-                let ids = self.loaded.codec.encode(&text, bos)?;
+                let ids = self.loaded.encode_prompt(&text, bos)?;
                 let trace = self
                     .loaded
                     .model

@@ -1,8 +1,11 @@
 //! `glassbox generate`: continue a prompt one token at a time (each step reuses the KV cache).
+//! Every option is checked before the model loads, and a continuation cut short by the end of the
+//! context says so on standard error.
 
 use std::io::Write;
 
 use color_eyre::eyre::Result;
+use glassbox::error::hinted;
 use glassbox::model::sampling::{Sampler, SamplingConfig};
 use glassbox::model::NamesFilter;
 
@@ -10,25 +13,31 @@ use super::{load_model, read_prompt};
 use crate::cli::GenerateArgs;
 
 pub fn run(args: GenerateArgs) -> Result<()> {
-    let loaded = load_model(&args.model)?;
-    let (prompt, ids) = read_prompt(&args.prompt, &loaded)?;
-    let model = &loaded.model;
-    let room = model.config().n_ctx.saturating_sub(ids.len());
-    // Generation needs no activations: record nothing.
-    let mut trace = model.trace(&ids, NamesFilter::names::<&str>(&[]))?;
-    let mut sampler = Sampler::new(SamplingConfig {
+    let sampling = SamplingConfig {
         temperature: args.temperature,
         top_k: args.top_k,
         top_p: args.top_p,
         seed: args.seed,
-    });
+    };
+    check_options(&args, &sampling)?;
+    let loaded = load_model(&args.model)?;
+    let (prompt, ids) = read_prompt(&args.prompt, &loaded)?;
+    let model = &loaded.model;
+    // Generation needs no activations: record nothing. (A prompt longer than the context stops here.)
+    let mut trace = model.trace(&ids, NamesFilter::names::<&str>(&[]))?;
+    // Each new token is fed back in, except the last: so a prompt that fills the context still
+    // gets the one token its last position predicts.
+    let n_ctx = model.config().n_ctx;
+    let room = n_ctx - ids.len() + 1;
+    let mut sampler = Sampler::new(sampling);
     let mut out = std::io::stdout().lock();
     write!(out, "{prompt}")?;
     // Byte-level tokens can end inside a UTF-8 character: decode everything generated so far and print
     // only the new text, holding back a trailing partial character until it is complete.
     let mut generated: Vec<u32> = Vec::new();
     let mut printed = 0;
-    for _ in 0..args.max_tokens.min(room) {
+    let steps = args.max_tokens.min(room);
+    for _ in 0..steps {
         let next = sampler.sample(trace.next_logits())?;
         generated.push(next);
         let text = loaded.codec.decode(&generated);
@@ -37,9 +46,40 @@ pub fn run(args: GenerateArgs) -> Result<()> {
             out.flush()?;
             printed = text.len();
         }
-        model.step(&mut trace, next)?;
+        // The last token needs no step: nothing comes after it (and a full context has no room).
+        if generated.len() < steps {
+            model.step(&mut trace, next)?;
+        }
     }
     let text = loaded.codec.decode(&generated);
     writeln!(out, "{}", text.get(printed..).unwrap_or_default())?;
+    if steps < args.max_tokens {
+        eprintln!(
+            "note: stopped after {steps} of {} tokens: the context of {n_ctx} tokens is full",
+            args.max_tokens
+        );
+    }
+    Ok(())
+}
+
+/// Each option in its range, named as on the command line, as `glassbox export` checks its own.
+fn check_options(args: &GenerateArgs, sampling: &SamplingConfig) -> Result<()> {
+    if args.max_tokens == 0 {
+        return hinted(
+            "--max-tokens 0 is out of range",
+            "generate at least one token: -n 1 or more",
+        );
+    }
+    if let Err(bad) = sampling.check() {
+        return hinted(
+            format!(
+                "--{} {} {}",
+                bad.name.replace('_', "-"),
+                bad.value,
+                bad.problem
+            ),
+            bad.fix,
+        );
+    }
     Ok(())
 }

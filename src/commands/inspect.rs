@@ -6,6 +6,7 @@ use std::io::Write as _;
 use color_eyre::eyre::Result;
 use glassbox::analysis::heads::{best_previous_token_heads, HeadScore};
 use glassbox::analysis::predictions::{entropy_bits, softmax, top_k};
+use glassbox::error::hinted;
 use glassbox::model::hooks::{block_hook, BlockHook};
 use glassbox::model::NamesFilter;
 use glassbox::text::visible;
@@ -44,6 +45,13 @@ struct Report {
 }
 
 pub fn run(args: InspectArgs) -> Result<()> {
+    // More than the vocabulary simply lists all of it.
+    if args.top == 0 {
+        return hinted(
+            "--top 0 is out of range",
+            "list at least one candidate: --top 1 or more",
+        );
+    }
     let loaded = load_model(&args.model)?;
     let (prompt, ids) = read_prompt(&args.prompt, &loaded)?;
     let cfg = loaded.model.config().clone();

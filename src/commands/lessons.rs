@@ -15,7 +15,12 @@ pub fn run(cmd: LessonsCommand) -> Result<()> {
         LessonsCommand::List => list(),
         LessonsCommand::Check { files, model } => {
             let (lessons, mut errors) = if files.is_empty() {
-                lesson::load_all(&lesson::lessons_dir())
+                let dir = lesson::lessons_dir();
+                let (lessons, errors) = lesson::load_all(&dir);
+                if lessons.is_empty() && errors.is_empty() {
+                    return no_lessons(&dir);
+                }
+                (lessons, errors)
             } else {
                 let mut ok = Vec::new();
                 let mut bad = Vec::new();
@@ -92,12 +97,18 @@ fn list() -> Result<()> {
         eprintln!("{e}");
     }
     if lessons.is_empty() && errors.is_empty() {
-        return hinted(
-            format!("no lessons in {}", dir.display()),
-            "set GLASSBOX_LESSONS to a folder of NN-name.md lesson files",
-        );
+        return no_lessons(&dir);
     }
     Ok(())
+}
+
+/// A lessons folder that is missing or holds no lesson file: nothing to list or check is an error,
+/// not "0 lessons: no problems".
+fn no_lessons(dir: &std::path::Path) -> Result<()> {
+    hinted(
+        format!("no lessons in {}", dir.display()),
+        "set GLASSBOX_LESSONS to a folder of NN-name.md lesson files",
+    )
 }
 
 /// "1 problem", "2 problems".

@@ -9,7 +9,7 @@ mod screenshots;
 mod train;
 mod tutor;
 
-use color_eyre::eyre::{Result, WrapErr};
+use color_eyre::eyre::Result;
 use glassbox::error::hinted;
 use glassbox::model::{self, LoadedModel};
 
@@ -37,8 +37,7 @@ fn load_model(args: &ModelArgs) -> Result<LoadedModel> {
 fn read_prompt(args: &PromptArgs, loaded: &LoadedModel) -> Result<(String, Vec<u32>)> {
     let text = match (&args.source.prompt, &args.source.prompt_file) {
         (Some(p), _) => p.clone(),
-        (None, Some(path)) => std::fs::read_to_string(path)
-            .wrap_err_with(|| format!("cannot read the prompt file {}", path.display()))?,
+        (None, Some(path)) => model::prompt::read_prompt_file(path, Some(loaded))?,
         (None, None) => {
             return hinted(
                 "no prompt given",
@@ -46,9 +45,7 @@ fn read_prompt(args: &PromptArgs, loaded: &LoadedModel) -> Result<(String, Vec<u
             )
         }
     };
-    let ids = loaded
-        .codec
-        .encode(&text, !args.no_bos && loaded.codec.prepends_bos())?;
+    let ids = loaded.encode_prompt(&text, !args.no_bos && loaded.codec.prepends_bos())?;
     if ids.is_empty() {
         return hinted("the prompt is empty", "give some text, or drop --no-bos");
     }

@@ -55,8 +55,7 @@ pub fn run(args: TutorArgs) -> Result<()> {
         };
     let prompt = match (&args.prompt, &args.prompt_file, open) {
         (Some(p), _, _) => p.clone(),
-        (None, Some(path), _) => std::fs::read_to_string(path)
-            .wrap_err_with(|| format!("cannot read the prompt file {}", path.display()))?,
+        (None, Some(path), _) => model::prompt::read_prompt_file(path, None)?,
         (None, None, Some(i)) => lessons.all[i].meta.prompt.clone(),
         (None, None, None) => DEFAULT_PROMPT.to_string(),
     };

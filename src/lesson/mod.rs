@@ -16,6 +16,11 @@ use serde::Deserialize;
 
 pub use task::{Task, TaskKind};
 
+use crate::textfile::read_text;
+
+/// A lesson is a few kilobytes of Markdown; a file past this is not one (and is not read whole).
+const MAX_LESSON_BYTES: u64 = 1 << 20;
+
 /// Front matter: what the lesson is and what it runs on.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -295,10 +300,10 @@ impl Lesson {
     }
 
     pub fn load(path: &Path) -> Result<Lesson, LessonError> {
-        let text = std::fs::read_to_string(path).map_err(|e| LessonError {
+        let text = read_text(path, MAX_LESSON_BYTES).map_err(|e| LessonError {
             path: path.to_path_buf(),
             line: 1,
-            message: format!("cannot read: {e}"),
+            message: format!("the file {e}"),
         })?;
         Lesson::parse(path, &text)
     }

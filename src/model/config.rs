@@ -98,6 +98,26 @@ impl Arch {
     }
 }
 
+/// The largest size a config may give (2^24): real models stay far below it (vocabularies of 256k,
+/// MLPs of 53k, hidden sizes of 16k, a few hundred layers), and below it the products the model forms
+/// (3 × d_model, heads × d_head, the element count of a [vocab, d_model] weight) cannot overflow.
+pub const MAX_SIZE: usize = 1 << 24;
+
+/// Each size must be above 0 and at most [`MAX_SIZE`]; the error names the first that is not.
+pub fn check_sizes(sizes: &[(&str, usize)]) -> Result<(), String> {
+    for &(name, v) in sizes {
+        if v == 0 {
+            return Err(format!("{name} is 0"));
+        }
+        if v > MAX_SIZE {
+            return Err(format!(
+                "{name} {v} is larger than any model's (at most {MAX_SIZE})"
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The resolved architecture.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Config {
@@ -146,16 +166,13 @@ impl Config {
                 hf.activation_function
             )
         })?;
-        for (name, v) in [
+        check_sizes(&[
             ("n_embd", hf.n_embd),
             ("n_head", hf.n_head),
             ("n_layer", hf.n_layer),
             ("vocab_size", hf.vocab_size),
-        ] {
-            if v == 0 {
-                return Err(format!("{name} is 0"));
-            }
-        }
+            ("n_inner", hf.n_inner.unwrap_or(1)),
+        ])?;
         if !hf.n_embd.is_multiple_of(hf.n_head) {
             return Err(format!(
                 "n_embd {} is not divisible by n_head {}",
@@ -166,6 +183,10 @@ impl Config {
             .n_positions
             .or(hf.n_ctx)
             .ok_or("neither n_positions nor n_ctx is set")?;
+        // The context is not capped: it multiplies nothing that could overflow.
+        if n_ctx == 0 {
+            return Err("n_positions is 0: the model could not see a single token".into());
+        }
         Ok(Self {
             arch: Arch::Gpt2,
             d_model: hf.n_embd,

@@ -259,10 +259,12 @@ impl NamesFilter {
     }
 
     /// The first pattern that matches none of `names`, so a typo is reported instead of silently
-    /// capturing nothing.
+    /// capturing nothing. A list with no pattern at all ("" or " , ") matches nothing either, and is
+    /// reported as the empty pattern.
     pub fn unmatched<'a>(&'a self, names: &[String]) -> Option<&'a str> {
         match self {
             Self::All => None,
+            Self::Patterns(pats) if pats.is_empty() => Some(""),
             Self::Patterns(pats) => pats
                 .iter()
                 .find(|p| !names.iter().any(|n| glob_match(p, n)))
@@ -364,5 +366,7 @@ mod tests {
         let f = NamesFilter::parse("logits,blocks.*.hook_patern");
         assert_eq!(f.unmatched(&names), Some("blocks.*.hook_patern"));
         assert_eq!(NamesFilter::parse("logits").unmatched(&names), None);
+        // No pattern at all selects nothing, like a typo does.
+        assert_eq!(NamesFilter::parse(" , ").unmatched(&names), Some(""));
     }
 }

@@ -7,7 +7,7 @@
 
 use serde::Deserialize;
 
-use super::config::{Activation, Arch, Config};
+use super::config::{check_sizes, Activation, Arch, Config};
 
 /// `rope_parameters` (transformers 5) or `rope_scaling` (earlier): which rotary variant and its base.
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -94,17 +94,15 @@ impl Config {
                 hf.hidden_act
             )
         })?;
-        for (name, v) in [
+        check_sizes(&[
             ("hidden_size", hf.hidden_size),
             ("intermediate_size", hf.intermediate_size),
             ("num_attention_heads", hf.num_attention_heads),
             ("num_hidden_layers", hf.num_hidden_layers),
             ("vocab_size", hf.vocab_size),
-        ] {
-            if v == 0 {
-                return Err(format!("{name} is 0"));
-            }
-        }
+            ("num_key_value_heads", hf.num_key_value_heads.unwrap_or(1)),
+            ("head_dim", hf.head_dim.unwrap_or(2)),
+        ])?;
         let n_heads = hf.num_attention_heads;
         let n_kv_heads = hf.num_key_value_heads.unwrap_or(n_heads);
         if n_kv_heads == 0 || !n_heads.is_multiple_of(n_kv_heads) {
@@ -128,6 +126,11 @@ impl Config {
             ));
         }
         let rope_theta = resolve_rope(hf)?;
+        if hf.max_position_embeddings == Some(0) {
+            return Err(
+                "max_position_embeddings is 0: the model could not see a single token".into(),
+            );
+        }
         Ok(Self {
             arch: Arch::Llama,
             d_model: hf.hidden_size,

@@ -20,6 +20,7 @@ pub mod llama;
 pub mod llama_config;
 pub mod loader;
 mod mapped_weights;
+pub mod prompt;
 pub mod rope;
 pub mod sampling;
 pub mod tokenizer;

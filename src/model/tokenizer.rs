@@ -1,6 +1,7 @@
 //! The tokenizer (a Hugging Face `tokenizer.json`), with GPT-2's BOS handling.
 
 use std::path::Path;
+use std::sync::OnceLock;
 
 use color_eyre::eyre::{eyre, Result};
 
@@ -15,6 +16,8 @@ pub struct TextCodec {
     /// Whether a prompt starts with `bos` by default: always for GPT-2 (as TransformerLens does);
     /// for Llama-family models when their own tokenizer adds it (as transformers does).
     prepend_bos: bool,
+    /// The longest vocabulary entry in bytes, measured once when first asked.
+    longest: OnceLock<usize>,
 }
 
 impl TextCodec {
@@ -31,6 +34,7 @@ impl TextCodec {
             inner,
             bos,
             prepend_bos: true,
+            longest: OnceLock::new(),
         })
     }
 
@@ -59,6 +63,7 @@ impl TextCodec {
             inner,
             bos,
             prepend_bos: prepend_bos && bos.is_some(),
+            longest: OnceLock::new(),
         }
     }
 
@@ -73,6 +78,21 @@ impl TextCodec {
 
     pub fn vocab_size(&self) -> usize {
         self.inner.get_vocab_size(true)
+    }
+
+    /// The longest vocabulary entry (special tokens included), in bytes as the vocabulary spells it.
+    /// That spelling is never shorter than the text the token stands for: byte-level BPE writes each
+    /// byte as a character of one or two bytes ("Ġ" for a space), SentencePiece writes a space as the
+    /// three-byte "▁" and a fallback byte as "<0x0A>".
+    pub fn longest_token_bytes(&self) -> usize {
+        *self.longest.get_or_init(|| {
+            self.inner
+                .get_vocab(true)
+                .keys()
+                .map(String::len)
+                .max()
+                .unwrap_or(0)
+        })
     }
 
     /// Token ids for `text`, with BOS in front when `bos` is set (as TransformerLens does by default).

@@ -5,6 +5,7 @@
 //! same corpus, tokenizer, initial weights and batches on every run.
 
 mod bpe;
+mod budget;
 mod init;
 mod outdir;
 mod probes;
@@ -173,18 +174,19 @@ impl TrainConfig {
                 "lower one of them",
             );
         }
-        let lr_ok = self.lr.is_finite() && self.lr > 0.0;
-        let decay_ok = self.weight_decay.is_finite() && self.weight_decay >= 0.0;
-        if !(lr_ok && decay_ok) {
+        if !(self.lr.is_finite() && self.lr > 0.0) {
             return hinted(
-                format!(
-                    "--lr {} / --weight-decay {} out of range",
-                    self.lr, self.weight_decay
-                ),
-                "use a positive learning rate and a non-negative weight decay",
+                format!("--lr {} is out of range", self.lr),
+                "use a positive learning rate, e.g. 0.002",
             );
         }
-        Ok(())
+        if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
+            return hinted(
+                format!("--weight-decay {} is out of range", self.weight_decay),
+                "use 0 (no decay) or a positive weight decay, e.g. 0.1",
+            );
+        }
+        self.check_memory()
     }
 
     /// The model architecture for a tokenizer of `d_vocab` tokens whose `<|endoftext|>` is `bos`.

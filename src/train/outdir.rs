@@ -43,7 +43,22 @@ impl OutDir {
             force,
         };
         out.refuse_existing()?;
+        out.probe()?;
         Ok(out)
+    }
+
+    /// Create and remove the temporary folder once, so an unwritable place fails now.
+    fn probe(&self) -> Result<()> {
+        let tmp = self.beside("probe"); // not "tmp": that name means a model being saved
+        let _ = std::fs::remove_dir_all(&tmp); // a leftover from a crashed run with our PID
+        if let Err(e) = std::fs::create_dir(&tmp) {
+            return hinted(
+                format!("cannot write in {}: {e}", self.parent.display()),
+                "choose a folder you can write to",
+            );
+        }
+        let _ = std::fs::remove_dir(&tmp);
+        Ok(())
     }
 
     /// Without --force nothing that exists is replaced; with it, only a folder (a model written

@@ -8,10 +8,12 @@ use candle_core::quantized::gguf_file::Value;
 use color_eyre::eyre::{eyre, Result};
 
 use crate::error::{hinted, Hinted};
-use crate::model::config::{Activation, Arch, Config};
+use crate::model::config::{check_sizes, Activation, Arch, Config};
 
 /// The architectures whose GGUF files we read.
 const SUPPORTED: &str = "llama (Llama, SmolLM2, TinyLlama and other Llama-shaped models)";
+
+const CONVERT_HINT: &str = "the file may be corrupt or written by an unusual converter; convert the model again with llama.cpp's convert_hf_to_gguf.py";
 
 /// A GGUF file's metadata, with the file named in every error.
 pub(super) struct Meta<'a> {
@@ -27,7 +29,15 @@ impl Meta<'_> {
     fn bad(&self, key: &str, what: &str) -> color_eyre::Report {
         eyre!(Hinted::new(
             format!("{}: metadata {key} {what}", self.file.display()),
-            "the file may be corrupt or written by an unusual converter; convert the model again with llama.cpp's convert_hf_to_gguf.py",
+            CONVERT_HINT,
+        ))
+    }
+
+    /// A size out of range, as [`check_sizes`] words it ("llama.block_count is 0").
+    fn bad_sizes(&self, sentence: &str) -> color_eyre::Report {
+        eyre!(Hinted::new(
+            format!("{}: metadata {sentence}", self.file.display()),
+            CONVERT_HINT,
         ))
     }
 
@@ -92,6 +102,9 @@ pub(super) fn config(meta: &Meta, shapes: &HashMap<String, Vec<usize>>) -> Resul
         .unwrap_or(n_heads);
     let d_mlp = meta.required(&key("feed_forward_length"))?;
     let n_ctx = meta.usize(&key("context_length"))?.unwrap_or(2048);
+    if n_ctx == 0 {
+        return Err(meta.bad(&key("context_length"), "is 0"));
+    }
     if let Some(kind) = meta.string(&key("rope.scaling.type")) {
         if kind != "none" {
             return hinted(
@@ -103,19 +116,23 @@ pub(super) fn config(meta: &Meta, shapes: &HashMap<String, Vec<usize>>) -> Resul
             );
         }
     }
-    if d_model == 0 || n_layers == 0 || n_heads == 0 || n_kv_heads == 0 || d_mlp == 0 {
-        return Err(meta.bad("llama.*", "gives a size of 0"));
-    }
+    let d_head_meta = meta.usize(&key("rope.dimension_count"))?;
+    check_sizes(&[
+        (&key("embedding_length"), d_model),
+        (&key("block_count"), n_layers),
+        (&key("attention.head_count"), n_heads),
+        (&key("attention.head_count_kv"), n_kv_heads),
+        (&key("feed_forward_length"), d_mlp),
+        (&key("rope.dimension_count"), d_head_meta.unwrap_or(2)),
+    ])
+    .map_err(|e| meta.bad_sizes(&e))?;
     if !n_heads.is_multiple_of(n_kv_heads) {
         return Err(meta.bad(
             &key("attention.head_count_kv"),
             &format!("({n_kv_heads}) does not divide the head count ({n_heads})"),
         ));
     }
-    let d_head = match meta.usize(&key("rope.dimension_count"))? {
-        Some(d) => d,
-        None => d_model / n_heads,
-    };
+    let d_head = d_head_meta.unwrap_or(d_model / n_heads);
     if d_head == 0 || d_head % 2 == 1 {
         return Err(meta.bad(&key("rope.dimension_count"), "must be even and above 0"));
     }
@@ -123,6 +140,30 @@ pub(super) fn config(meta: &Meta, shapes: &HashMap<String, Vec<usize>>) -> Resul
         .get("token_embd.weight")
         .ok_or_else(|| meta.bad("token_embd.weight", "(the token embedding) is missing"))?;
     let d_vocab = embed.first().copied().unwrap_or(0);
+    // The blocks the tensors hold must be block_count: past it they would be left out without a word
+    // (a truncated model that still runs), and a huge count must not become a huge list below.
+    let blocks = shapes
+        .keys()
+        .filter_map(|n| {
+            n.strip_prefix("blk.")?
+                .split_once('.')?
+                .0
+                .parse::<usize>()
+                .ok()
+        })
+        .max()
+        .map_or(0, |last| last + 1);
+    if blocks != n_layers {
+        return hinted(
+            format!(
+                "{}: the tensors hold {blocks} blocks (blk.0 to blk.{}), but {} is {n_layers}",
+                meta.file.display(),
+                blocks.saturating_sub(1),
+                key("block_count")
+            ),
+            "the metadata disagrees with the weights; convert the model again",
+        );
+    }
     // Every shape the metadata implies, so a mismatch names the tensor and not a candle internal.
     let mut expect = vec![("token_embd.weight".to_string(), vec![d_vocab, d_model])];
     for l in 0..n_layers {

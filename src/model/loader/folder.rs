@@ -1,6 +1,8 @@
 //! A model folder in Hugging Face layout: config.json (GPT-2 or Llama family), tokenizer.json and
 //! safetensors weights, memory-mapped while they load.
 
+use std::sync::Arc;
+
 use candle_core::{safetensors::MmapedSafetensors, DType, Device};
 use candle_nn::VarBuilder;
 use color_eyre::eyre::{eyre, Result, WrapErr};
@@ -13,7 +15,7 @@ use crate::model::family::Model;
 use crate::model::gpt2::Gpt2;
 use crate::model::llama::Llama;
 use crate::model::llama_config::HfLlamaConfig;
-use crate::model::mapped_weights::ReleasingMmap;
+use crate::model::mapped_weights::{Refused, ReleasingMmap};
 use crate::model::tokenizer::TextCodec;
 
 /// Which family a config.json describes, from its `model_type` (GPT-2 when absent, as older GPT-2
@@ -129,6 +131,7 @@ fn load_weights(
             format!("glassbox reads {naming} checkpoints in Hugging Face naming"),
         );
     }
+    check_block_count(&st, cfg, files, &shown)?;
     let mut types = std::collections::BTreeMap::<String, usize>::new();
     for (_, view) in st.tensors() {
         *types.entry(format!("{:?}", view.dtype())).or_default() += 1;
@@ -137,11 +140,19 @@ fn load_weights(
         let list: Vec<String> = types.iter().map(|(t, n)| format!("{t} ({n})")).collect();
         format!("safetensors {}, converted to float32", list.join(", "))
     });
-    let vb = VarBuilder::from_backend(Box::new(ReleasingMmap(st)), DType::F32, device.clone());
+    let refused = Refused::default();
+    let backend = ReleasingMmap::new(st, Arc::clone(&refused));
+    let vb = VarBuilder::from_backend(Box::new(backend), DType::F32, device.clone());
     let model: candle_core::Result<Model> = match cfg.arch {
         Arch::Gpt2 => Gpt2::load(vb, cfg, prefixed).map(Model::from),
         Arch::Llama => Llama::load(vb, cfg).map(Model::from),
     };
+    if let (Err(_), Some((name, dtype))) = (&model, refused.get()) {
+        return hinted(
+            format!("{shown}: tensor {name} is stored as {dtype:?}; glassbox reads weights stored as floating point (F32, F16, BF16)"),
+            "integer and 8-bit weights need their own dequantization: save the checkpoint in float32, float16 or bfloat16, or use a GGUF file",
+        );
+    }
     let model = model.map_err(|e| {
         let first = e.to_string().lines().next().unwrap_or_default().to_string();
         eyre!(Hinted::new(
@@ -153,4 +164,45 @@ fn load_weights(
         ))
     })?;
     Ok((model, stored_as))
+}
+
+/// The checkpoint must hold exactly the blocks config.json counts. Blocks past the count would be
+/// left out without a word (a truncated model that still runs), so extra blocks are a mismatch like
+/// missing ones; other extra tensors (GPT-2's attention-mask buffers) are harmless and ignored.
+fn check_block_count(
+    st: &MmapedSafetensors,
+    cfg: &Config,
+    files: &ModelFiles,
+    shown: &str,
+) -> Result<()> {
+    let (prefix, field) = match cfg.arch {
+        Arch::Gpt2 => ("h.", "n_layer"),
+        Arch::Llama => ("model.layers.", "num_hidden_layers"),
+    };
+    let block_of = |name: &str| -> Option<usize> {
+        let name = name.strip_prefix("transformer.").unwrap_or(name);
+        let rest = name.strip_prefix(prefix)?;
+        rest.split_once('.')?.0.parse().ok()
+    };
+    let blocks = st
+        .tensors()
+        .iter()
+        .filter_map(|(name, _)| block_of(name))
+        .max()
+        .map_or(0, |last| last + 1);
+    if blocks == cfg.n_layers {
+        return Ok(());
+    }
+    let which = match blocks {
+        0 => format!("no {prefix}N tensors"),
+        n => format!("{prefix}0 to {prefix}{}", n - 1),
+    };
+    hinted(
+        format!(
+            "{shown} holds {blocks} blocks ({which}), but {} says {field} {}",
+            files.config.display(),
+            cfg.n_layers
+        ),
+        format!("set {field} in config.json to {blocks}, the checkpoint's number of blocks"),
+    )
 }

@@ -4,6 +4,7 @@
 //! memory-mapped while loading.
 
 mod folder;
+mod paths;
 mod resolve;
 
 use std::path::{Path, PathBuf};

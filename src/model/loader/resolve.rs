@@ -1,11 +1,12 @@
 //! What `--model` names: the bundled model, a folder in Hugging Face layout, a GGUF file (or a folder
 //! holding one), or a hub name in the local cache; and the files of a folder, refusing pickles.
 
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use color_eyre::eyre::{eyre, Result, WrapErr};
 use serde::Deserialize;
 
+use super::paths::{present, why_unreachable};
 use super::{Format, ModelFiles, BUNDLED_MODEL};
 use crate::error::{hinted, Hinted};
 use crate::model::{gguf, hub};
@@ -48,6 +49,10 @@ pub fn resolve(spec: Option<&str>) -> Result<ModelFiles> {
             format!("--model {spec}: this is neither a file nor a folder"),
             format!("pass a .gguf file or a model folder; {LAYOUT_HINT}"),
         );
+    }
+    // A link to nothing, a link loop, a path through a file: each said as it is, not as "missing".
+    if let Err(e) = std::fs::metadata(path) {
+        why_unreachable(path, &e)?;
     }
     if !hub::is_hub_name(spec) {
         return hinted(
@@ -143,11 +148,11 @@ fn bundled_dir() -> Result<PathBuf> {
 /// Locate the files inside a model folder, refusing pickles.
 pub fn locate_files(name: String, dir: &Path) -> Result<ModelFiles> {
     let config = dir.join("config.json");
-    if !config.is_file() {
+    if !present(&config)? {
         return hinted(format!("{} is missing", config.display()), LAYOUT_HINT);
     }
     let tokenizer = dir.join("tokenizer.json");
-    if !tokenizer.is_file() {
+    if !present(&tokenizer)? {
         return hinted(
             format!("{} is missing", tokenizer.display()),
             "save the tokenizer beside the weights (tokenizer.save_pretrained(folder) writes tokenizer.json)",
@@ -155,9 +160,9 @@ pub fn locate_files(name: String, dir: &Path) -> Result<ModelFiles> {
     }
     let single = dir.join("model.safetensors");
     let index = dir.join("model.safetensors.index.json");
-    let weights = if single.is_file() {
+    let weights = if present(&single)? {
         vec![single]
-    } else if index.is_file() {
+    } else if present(&index)? {
         shards_from_index(dir, &index)?
     } else if dir.join("pytorch_model.bin").is_file() {
         return hinted(
@@ -191,24 +196,57 @@ struct ShardIndex {
     weight_map: std::collections::BTreeMap<String, String>,
 }
 
+const INDEX_HINT: &str =
+    "the index must be the model.safetensors.index.json save_pretrained writes; download it again";
+
 fn shards_from_index(dir: &Path, index: &Path) -> Result<Vec<PathBuf>> {
     let text =
         std::fs::read_to_string(index).wrap_err_with(|| format!("reading {}", index.display()))?;
-    let parsed: ShardIndex = serde_json::from_str(&text)
-        .wrap_err_with(|| format!("{} is not a valid shard index", index.display()))?;
+    let parsed: ShardIndex = serde_json::from_str(&text).map_err(|e| {
+        eyre!(Hinted::new(
+            format!("{} is not a valid shard index: {e}", index.display()),
+            INDEX_HINT,
+        ))
+    })?;
     let mut files: Vec<&String> = parsed.weight_map.values().collect();
     files.sort();
     files.dedup();
-    let shards: Vec<PathBuf> = files.into_iter().map(|f| dir.join(f)).collect();
-    if let Some(missing) = shards.iter().find(|p| !p.is_file()) {
+    if files.is_empty() {
+        return hinted(format!("{} lists no shards", index.display()), INDEX_HINT);
+    }
+    // An index names files beside it. One that climbs out of the folder (../../etc/passwd) or names
+    // an absolute path is refused, never opened. (The shards themselves may be links, as in the
+    // Hugging Face cache, whose snapshot files point into its blobs folder.)
+    if let Some(outside) = files.iter().find(|f| !stays_inside(f)) {
         return hinted(
             format!(
-                "{} lists {}, which is missing",
-                index.display(),
-                missing.display()
+                "{} names the shard \"{outside}\", which lies outside the model folder",
+                index.display()
             ),
-            "download every shard the index names",
+            "an index names its shards by file name, e.g. model-00001-of-00002.safetensors; download the index again",
         );
     }
+    let shards: Vec<PathBuf> = files.into_iter().map(|f| dir.join(f)).collect();
+    for shard in &shards {
+        if !present(shard)? {
+            return hinted(
+                format!(
+                    "{} lists {}, which is missing",
+                    index.display(),
+                    shard.display()
+                ),
+                "download every shard the index names",
+            );
+        }
+    }
     Ok(shards)
+}
+
+/// Whether `name`, joined to a folder, stays inside it: a relative path of plain names only.
+fn stays_inside(name: &str) -> bool {
+    let path = Path::new(name);
+    !name.is_empty()
+        && path
+            .components()
+            .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
 }
