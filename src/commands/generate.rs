@@ -16,6 +16,8 @@ pub fn run(args: GenerateArgs) -> Result<()> {
     let room = model.config().n_ctx.saturating_sub(ids.len());
     // Generation needs no activations: record nothing.
     let mut trace = model.trace(&ids, NamesFilter::names::<&str>(&[]))?;
+    // Before the prompt is echoed: a model whose output is not a number generates nothing.
+    trace.finite_logits()?;
     let mut sampler = Sampler::new(SamplingConfig {
         temperature: args.temperature,
         top_k: args.top_k,
@@ -29,7 +31,14 @@ pub fn run(args: GenerateArgs) -> Result<()> {
     let mut generated: Vec<u32> = Vec::new();
     let mut printed = 0;
     for _ in 0..args.max_tokens.min(room) {
-        let next = sampler.sample(trace.next_logits())?;
+        let next = match trace.finite_logits() {
+            Ok(logits) => sampler.sample(logits)?,
+            Err(e) => {
+                // End the text's line, so the error stands on its own.
+                writeln!(out)?;
+                return Err(e);
+            }
+        };
         generated.push(next);
         let text = loaded.codec.decode(&generated);
         if let Some(new) = text.get(printed..).filter(|_| !text.ends_with('\u{FFFD}')) {

@@ -15,6 +15,7 @@ use crate::model::llama::Llama;
 use crate::model::llama_config::HfLlamaConfig;
 use crate::model::mapped_weights::ReleasingMmap;
 use crate::model::tokenizer::TextCodec;
+use crate::model::weight_check::{bad_weights, BadWeight, Recorded};
 
 /// Which family a config.json describes, from its `model_type` (GPT-2 when absent, as older GPT-2
 /// configs have none).
@@ -52,7 +53,7 @@ pub(super) fn load(files: ModelFiles, device: &Device) -> Result<LoadedModel> {
         Arch::Llama => TextCodec::from_file_llama(&files.tokenizer, cfg.bos_token_id)?,
     };
     check_vocab(&codec, &cfg, &files.tokenizer, &files.config)?;
-    let (model, stored_as) = load_weights(&files, &cfg, device)?;
+    let (model, stored_as, bad_weights) = load_weights(&files, &cfg, device)?;
     Ok(LoadedModel {
         model,
         codec,
@@ -60,6 +61,7 @@ pub(super) fn load(files: ModelFiles, device: &Device) -> Result<LoadedModel> {
         config_json,
         stored_as,
         chat_template: None,
+        bad_weights,
     })
 }
 
@@ -93,12 +95,12 @@ fn llama_config(files: &ModelFiles, json: &str) -> Result<Config> {
     })
 }
 
-/// The model, and how its weights were stored when not all float32.
+/// The model, how its weights were stored when not all float32, and the weights that are not numbers.
 fn load_weights(
     files: &ModelFiles,
     cfg: &Config,
     device: &Device,
-) -> Result<(Model, Option<String>)> {
+) -> Result<(Model, Option<String>, Vec<BadWeight>)> {
     let shown = files
         .weights
         .iter()
@@ -137,7 +139,8 @@ fn load_weights(
         let list: Vec<String> = types.iter().map(|(t, n)| format!("{t} ({n})")).collect();
         format!("safetensors {}, converted to float32", list.join(", "))
     });
-    let vb = VarBuilder::from_backend(Box::new(ReleasingMmap(st)), DType::F32, device.clone());
+    let (backend, taken) = Recorded::new(ReleasingMmap(st));
+    let vb = VarBuilder::from_backend(Box::new(backend), DType::F32, device.clone());
     let model: candle_core::Result<Model> = match cfg.arch {
         Arch::Gpt2 => Gpt2::load(vb, cfg, prefixed).map(Model::from),
         Arch::Llama => Llama::load(vb, cfg).map(Model::from),
@@ -152,5 +155,7 @@ fn load_weights(
             "config.json must describe this checkpoint (its sizes: layers, heads, hidden size, vocabulary)",
         ))
     })?;
-    Ok((model, stored_as))
+    let taken = std::mem::take(&mut *taken.lock().map_err(|_| eyre!("loading failed"))?);
+    let bad = bad_weights(&taken)?;
+    Ok((model, stored_as, bad))
 }
