@@ -2,7 +2,8 @@
 //! holds a NaN or an infinity, so the warning points at the file rather than at what the model says.
 //!
 //! The loaders hand over every tensor the model took (a folder's through [`Recorded`], a GGUF file's
-//! from its table); the check runs on every core and costs one read of the weights (BENCHMARKS.md).
+//! from its table); the check runs on every core and costs one read of the weights: 50–90 ms for
+//! SmolLM2's 135M float32 values on two busy cores, where the whole load took 0.73–0.76 s.
 //! Nothing here prints: the warnings travel on the loaded model, for a command to print or the tutor
 //! to show in its status line.
 
