@@ -15,13 +15,28 @@ pub enum Scale {
     Signed { max_abs: f32 },
 }
 
-/// rows × cols values, row-major. A non-finite value is a masked cell (a future position).
+/// What one cell of a heatmap shows.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Cell {
+    /// A number to colour.
+    Value(f32),
+    /// Hidden by the causal mask (a key after its query): drawn apart, never as a value.
+    Masked,
+    /// NaN or ±∞ where a number belongs: the model went wrong (a NaN weight, an overflow). Drawn with
+    /// its own mark, never as the mask and never as a colour of the scale.
+    NotANumber,
+}
+
+/// rows × cols values, row-major, and which cells the causal mask hides. The mask is its own field,
+/// not a value: a NaN that the model computed must never pass for a masked cell.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Heatmap {
     pub title: String,
     pub rows: usize,
     pub cols: usize,
     pub values: Vec<f32>,
+    /// Row-major like `values`; empty when nothing is masked.
+    pub masked: Vec<bool>,
     pub row_labels: Vec<String>,
     pub col_labels: Vec<String>,
     /// What the rows and columns are ("query", "key", "position", "dimension").
@@ -31,13 +46,50 @@ pub struct Heatmap {
 }
 
 impl Heatmap {
-    /// The value at (row, col); `None` for a masked cell or outside the map.
-    pub fn get(&self, row: usize, col: usize) -> Option<f32> {
+    /// What the cell at (row, col) shows; `None` outside the map.
+    pub fn cell(&self, row: usize, col: usize) -> Option<Cell> {
         if row >= self.rows || col >= self.cols {
             return None;
         }
-        let v = self.values[row * self.cols + col];
-        v.is_finite().then_some(v)
+        let i = row * self.cols + col;
+        if self.masked.get(i).copied().unwrap_or(false) {
+            return Some(Cell::Masked);
+        }
+        let v = self.values[i];
+        Some(if v.is_finite() {
+            Cell::Value(v)
+        } else {
+            Cell::NotANumber
+        })
+    }
+
+    /// The number at (row, col); `None` for a masked cell, a value that is not a number, or outside.
+    pub fn get(&self, row: usize, col: usize) -> Option<f32> {
+        match self.cell(row, col)? {
+            Cell::Value(v) => Some(v),
+            Cell::Masked | Cell::NotANumber => None,
+        }
+    }
+
+    /// Whether any cell is masked.
+    pub fn has_masked(&self) -> bool {
+        self.masked.iter().any(|&m| m)
+    }
+
+    /// How many unmasked cells hold NaN or ±∞.
+    pub fn not_a_number(&self) -> usize {
+        self.values
+            .iter()
+            .enumerate()
+            .filter(|&(i, v)| !v.is_finite() && !self.masked.get(i).copied().unwrap_or(false))
+            .count()
+    }
+
+    /// How many unmasked cells of `row` hold NaN or ±∞.
+    pub fn not_a_number_in_row(&self, row: usize) -> usize {
+        (0..self.cols)
+            .filter(|&c| self.cell(row, c) == Some(Cell::NotANumber))
+            .count()
     }
 
     pub fn row(&self, row: usize) -> &[f32] {
@@ -71,17 +123,25 @@ impl Heatmap {
             .map(|(c, _)| c)
     }
 
-    /// A signed heatmap whose colour range is the largest finite |value|.
-    fn signed(title: String, rows: usize, cols: usize, values: Vec<f32>) -> Self {
+    /// A signed heatmap whose colour range is the largest finite |value| outside `masked`.
+    fn signed(
+        title: String,
+        rows: usize,
+        cols: usize,
+        values: Vec<f32>,
+        masked: Vec<bool>,
+    ) -> Self {
         let max_abs = values
             .iter()
-            .filter(|v| v.is_finite())
-            .fold(0f32, |m, v| m.max(v.abs()));
+            .enumerate()
+            .filter(|&(i, v)| v.is_finite() && !masked.get(i).copied().unwrap_or(false))
+            .fold(0f32, |m, (_, v)| m.max(v.abs()));
         Self {
             title,
             rows,
             cols,
             values,
+            masked,
             row_labels: (0..rows).map(|i| i.to_string()).collect(),
             col_labels: (0..cols).map(|i| i.to_string()).collect(),
             row_axis: "position".into(),
@@ -113,13 +173,13 @@ pub fn attention_pattern(
 ) -> Result<Heatmap> {
     let values = head_matrix(capture, layer, head, BlockHook::Pattern)?;
     let n = capture.seq_len();
-    // Above the diagonal the pattern is exactly 0; mark it masked so views can draw it apart.
-    let values = mask_future(values, n, f32::NAN);
     Ok(Heatmap {
         title: format!("attention pattern L{layer}H{head}"),
         rows: n,
         cols: n,
         values,
+        // Above the diagonal the pattern is exactly 0; mark it masked so views can draw it apart.
+        masked: causal_mask(n),
         row_labels: tokens.to_vec(),
         col_labels: tokens.to_vec(),
         row_axis: "query".into(),
@@ -152,6 +212,7 @@ pub fn attention_scores(
         n,
         n,
         values,
+        causal_mask(n),
     );
     map.row_labels = tokens.to_vec();
     map.col_labels = tokens.to_vec();
@@ -183,19 +244,16 @@ pub fn pattern_thumbnails(
     let values = small.squeeze(0)?.to_vec3::<f32>()?;
     Ok((0..n_heads)
         .map(|h| {
-            let mut v: Vec<f32> = values[h].concat();
-            for (i, &q) in row_src.iter().enumerate() {
-                for (j, &k) in col_src.iter().enumerate() {
-                    if k > q {
-                        v[i * c + j] = f32::NAN;
-                    }
-                }
-            }
+            let masked: Vec<bool> = row_src
+                .iter()
+                .flat_map(|&q| col_src.iter().map(move |&k| k > q))
+                .collect();
             Heatmap {
                 title: format!("L{layer}H{h}"),
                 rows: r,
                 cols: c,
-                values: v,
+                values: values[h].concat(),
+                masked,
                 row_labels: vec![String::new(); r],
                 col_labels: vec![String::new(); c],
                 row_axis: "query".into(),
@@ -206,17 +264,17 @@ pub fn pattern_thumbnails(
         .collect())
 }
 
-fn mask_future(mut values: Vec<f32>, n: usize, fill: f32) -> Vec<f32> {
-    for q in 0..n {
-        for k in q + 1..n {
-            values[q * n + k] = fill;
-        }
-    }
-    values
+/// An n × n causal mask, row-major: true where the key comes after the query.
+fn causal_mask(n: usize) -> Vec<bool> {
+    (0..n).flat_map(|q| (0..n).map(move |k| k > q)).collect()
 }
 
-/// softmax over the finite entries of one row of scores (masked entries get 0).
+/// softmax over one row of scores, where −∞ is a masked entry (it gets 0). A NaN or +∞ among them
+/// makes every weight NaN, as the model's own softmax does: a row that is not numbers stays so.
 pub fn softmax_row(scores: &[f32]) -> Vec<f32> {
+    if scores.iter().any(|v| v.is_nan() || *v == f32::INFINITY) {
+        return vec![f32::NAN; scores.len()];
+    }
     let max = scores
         .iter()
         .copied()
@@ -244,7 +302,13 @@ pub fn position_embedding(w_pos: &Tensor, n_pos: usize) -> Result<Heatmap> {
     let (n_ctx, d) = w_pos.dims2()?;
     let n = n_pos.clamp(1, n_ctx);
     let values = w_pos.narrow(0, 0, n)?.flatten_all()?.to_vec1::<f32>()?;
-    Ok(Heatmap::signed("learned W_pos".into(), n, d, values))
+    Ok(Heatmap::signed(
+        "learned W_pos".into(),
+        n,
+        d,
+        values,
+        Vec::new(),
+    ))
 }
 
 /// Cosine similarity between the position embeddings of positions 0..n_pos: [n_pos, n_pos].
@@ -263,7 +327,13 @@ pub fn position_similarity(w_pos: &Tensor, n_pos: usize) -> Result<Heatmap> {
             values[i * n + j] = dot / (norms[i] * norms[j]);
         }
     }
-    let mut map = Heatmap::signed("cosine similarity of W_pos rows".into(), n, n, values);
+    let mut map = Heatmap::signed(
+        "cosine similarity of W_pos rows".into(),
+        n,
+        n,
+        values,
+        Vec::new(),
+    );
     map.scale = Scale::Signed { max_abs: 1.0 };
     map.col_axis = "position".into();
     Ok(map)
@@ -280,7 +350,13 @@ pub fn sinusoidal(n_pos: usize, d: usize) -> Heatmap {
             values[p * d + k] = if k % 2 == 0 { angle.sin() } else { angle.cos() } as f32;
         }
     }
-    let mut map = Heatmap::signed("sinusoidal (Vaswani 2017)".into(), n_pos, d, values);
+    let mut map = Heatmap::signed(
+        "sinusoidal (Vaswani 2017)".into(),
+        n_pos,
+        d,
+        values,
+        Vec::new(),
+    );
     map.scale = Scale::Signed { max_abs: 1.0 };
     map
 }
@@ -301,7 +377,7 @@ pub fn rotary_angles(freqs: &[f64], n_pos: usize, sine: bool) -> Heatmap {
     } else {
         "rotary: cos(position × θ_i)"
     };
-    let mut map = Heatmap::signed(title.into(), n_pos, d, values);
+    let mut map = Heatmap::signed(title.into(), n_pos, d, values, Vec::new());
     map.col_axis = "dimension pair".into();
     map.scale = Scale::Signed { max_abs: 1.0 };
     map
@@ -332,9 +408,37 @@ mod tests {
     }
 
     #[test]
-    fn softmax_row_ignores_masked_entries() {
+    fn softmax_row_ignores_masked_entries_but_not_nan() {
         let p = softmax_row(&[0.0, 0.0, f32::NEG_INFINITY]);
         assert_eq!(p, vec![0.5, 0.5, 0.0]);
+        let p = softmax_row(&[0.0, f32::NAN, f32::NEG_INFINITY]);
+        assert!(p.iter().all(|v| v.is_nan()), "{p:?}");
+    }
+
+    #[test]
+    fn a_nan_cell_is_not_a_number_and_a_masked_one_is_masked() {
+        let ninf = f32::NEG_INFINITY;
+        // Scores of two positions: the mask's −∞ above the diagonal, a NaN and a stray −∞ below.
+        let m = Heatmap::signed(
+            "s".into(),
+            2,
+            2,
+            vec![f32::NAN, ninf, ninf, -3.0],
+            causal_mask(2),
+        );
+        assert_eq!(m.cell(0, 0), Some(Cell::NotANumber));
+        assert_eq!(m.cell(0, 1), Some(Cell::Masked));
+        assert_eq!(
+            m.cell(1, 0),
+            Some(Cell::NotANumber),
+            "−∞ below the diagonal"
+        );
+        assert_eq!(m.cell(1, 1), Some(Cell::Value(-3.0)));
+        assert_eq!(m.cell(2, 0), None);
+        assert_eq!((m.not_a_number(), m.not_a_number_in_row(1)), (2, 1));
+        assert!(m.has_masked());
+        // The colour range comes from the numbers alone.
+        assert_eq!(m.range(), (-3.0, 3.0));
     }
 
     #[test]
@@ -354,7 +458,7 @@ mod tests {
 
     #[test]
     fn normalized_puts_zero_in_the_middle_of_a_signed_scale() {
-        let m = Heatmap::signed("t".into(), 1, 2, vec![-2.0, 1.0]);
+        let m = Heatmap::signed("t".into(), 1, 2, vec![-2.0, 1.0], Vec::new());
         assert_eq!(m.normalized(0.0), 0.5);
         assert_eq!(m.normalized(-2.0), 0.0);
         assert_eq!(m.normalized(1.0), 0.75);

@@ -1,9 +1,14 @@
 //! Next-token distributions: softmax with temperature, top-k, entropy.
 
-/// softmax(logits / temperature); temperature 0 puts all mass on the argmax (greedy).
+/// softmax(logits / temperature); temperature 0 puts all mass on the argmax (greedy). Logits with a
+/// NaN or a +∞ give every probability NaN, greedy or not: no token is "most probable" among values
+/// that are not numbers (a −∞ logit is a token ruled out, probability 0).
 pub fn softmax(logits: &[f32], temperature: f32) -> Vec<f32> {
     if logits.is_empty() {
         return Vec::new();
+    }
+    if logits.iter().any(|l| l.is_nan() || *l == f32::INFINITY) {
+        return vec![f32::NAN; logits.len()];
     }
     if temperature <= 0.0 {
         let best = argmax(logits);
@@ -45,8 +50,11 @@ pub fn top_k(probs: &[f32], k: usize) -> Vec<(u32, f32)> {
     idx.into_iter().map(|i| (i as u32, probs[i])).collect()
 }
 
-/// Shannon entropy in bits.
+/// Shannon entropy in bits; NaN when a probability is (never the 0 bits of a certain prediction).
 pub fn entropy_bits(probs: &[f32]) -> f32 {
+    if probs.iter().any(|p| p.is_nan()) {
+        return f32::NAN;
+    }
     -probs
         .iter()
         .filter(|&&p| p > 0.0)
@@ -72,5 +80,15 @@ mod tests {
         assert_eq!(softmax(&l, 0.0), vec![0.0, 1.0, 0.0]);
         assert!((entropy_bits(&[0.5, 0.5]) - 1.0).abs() < 1e-6);
         assert_eq!(top_k(&p, 10).len(), 3);
+    }
+
+    #[test]
+    fn logits_that_are_not_numbers_give_no_probabilities_and_no_entropy() {
+        for t in [0.0, 1.0] {
+            let p = softmax(&[1.0, f32::NAN, 2.0], t);
+            assert!(p.iter().all(|v| v.is_nan()), "T = {t}: {p:?}");
+            assert!(entropy_bits(&p).is_nan());
+        }
+        assert_eq!(softmax(&[0.0, f32::NEG_INFINITY], 1.0), vec![1.0, 0.0]);
     }
 }

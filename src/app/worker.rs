@@ -9,7 +9,9 @@ use color_eyre::eyre::{Result, WrapErr};
 
 use crate::analysis::residual::{logit_lens, LensRow};
 use crate::model::family::Positions;
+use crate::model::finite::NonFinite;
 use crate::model::sampling::{Sampler, SamplingConfig};
+use crate::model::weight_check::warning_lines;
 use crate::model::{LoadedModel, NamesFilter, Trace};
 
 /// Everything the views read about one state of the prompt.
@@ -22,6 +24,8 @@ pub struct Snapshot {
     pub tokens: Vec<String>,
     /// Hooks the tutor shows (see [`TUTOR_HOOKS`]), one chunk each.
     pub capture: crate::model::Capture,
+    /// Where the pass first went NaN or infinite, when the next-token logits are not numbers.
+    pub non_finite: Option<NonFinite>,
 }
 
 /// What the tutor records: patterns, scores, the residual stream's parts, and the logits.
@@ -50,6 +54,9 @@ pub struct ModelInfo {
     pub device: String,
     /// The tokenizer, so the UI can label predicted tokens without asking the worker.
     pub codec: crate::model::tokenizer::TextCodec,
+    /// Weights that hold NaN or infinite values, one line each (the status line shows them: the
+    /// tutor never prints while its screen is up).
+    pub weight_warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -254,6 +261,7 @@ impl Session {
             },
             device: format!("{:?}", self.loaded.model.device().location()),
             codec: self.loaded.codec.clone(),
+            weight_warnings: warning_lines(&self.loaded.bad_weights),
         }
     }
 
@@ -277,7 +285,8 @@ impl Session {
                     seed: config.seed ^ trace.len() as u64,
                     ..config
                 });
-                let id = sampler.sample(trace.next_logits())?;
+                // Logits that are not numbers: the error names the hook, not the sampler's complaint.
+                let id = sampler.sample(trace.finite_logits()?)?;
                 let model = &self.loaded.model;
                 let trace = self.trace.as_mut().expect("checked by current()");
                 model.step(trace, id)?;
@@ -344,6 +353,7 @@ impl Session {
             tokens: self.loaded.codec.token_strs(&ids),
             ids,
             capture: trace.capture().clone(),
+            non_finite: trace.non_finite().cloned(),
         })))
     }
 

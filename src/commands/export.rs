@@ -12,12 +12,13 @@ use glassbox::analysis::heatmap::{
     attention_pattern, attention_scores, position_embedding, position_similarity, sinusoidal,
 };
 use glassbox::analysis::predictions::softmax;
-use glassbox::error::hinted;
+use glassbox::error::{hinted, Hinted};
 use glassbox::export::{self, check_target, NextTokens, PlotOptions};
+use glassbox::model::finite::Count;
 use glassbox::model::hooks::{block_hook, BlockHook};
 use glassbox::model::{LoadedModel, NamesFilter};
 
-use super::{load_model, read_prompt};
+use super::{load_model, read_prompt, warn_non_finite};
 use crate::cli::{
     ExportArgs, ExportAttentionArgs, ExportChart, ExportPosArgs, ExportProbsArgs,
     ExportScreenshotsArgs, FigureArgs, PromptArgs,
@@ -104,6 +105,8 @@ fn attention(args: ExportAttentionArgs) -> Result<()> {
     };
     let hooks: Vec<String> = layers.iter().map(|&l| block_hook(l, hook)).collect();
     let trace = loaded.model.trace(&ids, NamesFilter::names(&hooks))?;
+    // The figure is still drawn: its NaN cells carry their own mark.
+    warn_non_finite(&trace);
     let opts = PlotOptions {
         cmap: args.cmap,
         values: args.values,
@@ -202,6 +205,17 @@ fn probs(args: ExportProbsArgs) -> Result<()> {
         .i((0, position))?
         .to_vec1::<f32>()
         .wrap_err("reading the logits")?;
+    // A chart of NaN probabilities says nothing: stop, naming where the NaN came from.
+    if !Count::of(logits.iter().copied()).is_empty() {
+        return Err(match trace.non_finite() {
+            Some(at) => at.error(),
+            None => Hinted::new(
+                format!("the model's output after position {position} is not a number"),
+                "the checkpoint holds NaN or infinite weights (loading warns which)",
+            )
+            .into(),
+        });
+    }
     let probs = softmax(&logits, args.temperature);
     let data = NextTokens::from_probs(
         &probs,

@@ -25,6 +25,8 @@ pub fn run(args: GenerateArgs) -> Result<()> {
     let model = &loaded.model;
     // Generation needs no activations: record nothing. (A prompt longer than the context stops here.)
     let mut trace = model.trace(&ids, NamesFilter::names::<&str>(&[]))?;
+    // Before the prompt is echoed: a model whose output is not a number generates nothing.
+    trace.finite_logits()?;
     // Each new token is fed back in, except the last: so a prompt that fills the context still
     // gets the one token its last position predicts.
     let n_ctx = model.config().n_ctx;
@@ -38,7 +40,14 @@ pub fn run(args: GenerateArgs) -> Result<()> {
     let mut printed = 0;
     let steps = args.max_tokens.min(room);
     for _ in 0..steps {
-        let next = sampler.sample(trace.next_logits())?;
+        let next = match trace.finite_logits() {
+            Ok(logits) => sampler.sample(logits)?,
+            Err(e) => {
+                // End the text's line, so the error stands on its own.
+                writeln!(out)?;
+                return Err(e);
+            }
+        };
         generated.push(next);
         let text = loaded.codec.decode(&generated);
         if let Some(new) = text.get(printed..).filter(|_| !text.ends_with('\u{FFFD}')) {

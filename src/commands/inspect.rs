@@ -59,7 +59,8 @@ pub fn run(args: InspectArgs) -> Result<()> {
         .map(|l| block_hook(l, BlockHook::Pattern))
         .collect();
     let trace = loaded.model.trace(&ids, NamesFilter::names(&patterns))?;
-    let probs = softmax(&trace.next_logits().to_vec1::<f32>()?, 1.0);
+    // No "NaN%" and "entropy 0.00 bits": an output that is not a number is an error naming its source.
+    let probs = softmax(&trace.finite_logits()?.to_vec1::<f32>()?, 1.0);
     let report = Report {
         model: loaded.files.name.clone(),
         family: cfg.arch.name().to_string(),

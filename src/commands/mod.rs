@@ -11,6 +11,7 @@ mod tutor;
 
 use color_eyre::eyre::Result;
 use glassbox::error::hinted;
+use glassbox::model::weight_check::warning_lines;
 use glassbox::model::{self, LoadedModel};
 
 use crate::cli::{Cli, Command, ModelArgs, PromptArgs};
@@ -28,9 +29,22 @@ pub fn run(cli: Cli) -> Result<()> {
     }
 }
 
+/// Load the model `--model` names, and warn on standard error about weights that are not numbers.
 fn load_model(args: &ModelArgs) -> Result<LoadedModel> {
     let device = model::device::select(args.device)?;
-    model::load(args.model.as_deref(), &device)
+    let loaded = model::load(args.model.as_deref(), &device)?;
+    for line in warning_lines(&loaded.bad_weights) {
+        eprintln!("warning: {line}");
+    }
+    Ok(loaded)
+}
+
+/// Say where a trace's output stopped being numbers, for commands whose result is still worth having
+/// (a figure whose NaN cells are marked, a file of activations).
+fn warn_non_finite(trace: &model::Trace) {
+    if let Some(at) = trace.non_finite() {
+        eprintln!("warning: the model's output is not a number: {at}");
+    }
 }
 
 /// The prompt text and its token ids (BOS first unless --no-bos).

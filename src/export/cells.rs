@@ -1,11 +1,12 @@
 //! The matrix itself: one rectangle per cell (or per pixel when there are more cells than pixels),
-//! the masked cells hatched, and optionally each cell's value printed in a contrasting colour.
+//! the masked cells hatched, cells that are not numbers crossed out in magenta, and optionally each
+//! cell's value printed in a contrasting colour.
 
 use plotters::prelude::DrawingBackend;
 
-use super::colors::{text_on, ColorScale, MASK_FILL, MASK_HATCH};
+use super::colors::{text_on, ColorScale, MASK_FILL, MASK_HATCH, NAN_FILL, NAN_MARK};
 use super::pen::{Align, DrawResult, Font, Pen};
-use crate::analysis::heatmap::{Heatmap, Scale};
+use crate::analysis::heatmap::{Cell, Heatmap, Scale};
 
 /// Where the matrix goes, in pixels.
 #[derive(Debug, Clone, Copy)]
@@ -85,17 +86,19 @@ pub fn draw_cells<DB: DrawingBackend>(
         let mut run: Option<i32> = None;
         for (j, &c) in cols.src.iter().enumerate() {
             let (x0, x1) = (cols.edges[j], cols.edges[j + 1]);
-            match map.get(r, c) {
-                Some(v) => {
-                    if let Some(start) = run.take() {
-                        hatch(pen, start, y0, x0, y1, hatch_gap)?;
-                    }
-                    // One pixel of overlap into the next cell (drawn over it later, or under the
-                    // frame at the edge): SVG viewers anti-alias the seam between touching
-                    // rectangles into a visible hairline otherwise.
-                    pen.fill(x0, y0, x1 + 1, y1 + 1, colors.value(map, v))?;
+            let cell = map.cell(r, c).unwrap_or(Cell::Masked);
+            if cell != Cell::Masked {
+                if let Some(start) = run.take() {
+                    hatch(pen, start, y0, x0, y1, hatch_gap)?;
                 }
-                None => {
+            }
+            match cell {
+                // One pixel of overlap into the next cell (drawn over it later, or under the
+                // frame at the edge): SVG viewers anti-alias the seam between touching
+                // rectangles into a visible hairline otherwise.
+                Cell::Value(v) => pen.fill(x0, y0, x1 + 1, y1 + 1, colors.value(map, v))?,
+                Cell::NotANumber => not_a_number(pen, x0, y0, x1, y1)?,
+                Cell::Masked => {
                     pen.fill(x0, y0, x1 + 1, y1 + 1, MASK_FILL)?;
                     run.get_or_insert(x0);
                 }
@@ -120,6 +123,28 @@ pub fn draw_cells<DB: DrawingBackend>(
                 }
             }
         }
+    }
+    Ok(())
+}
+
+/// A cell that is not a number: magenta (no colour map here has it) crossed out when there is room for
+/// the cross, so it reads in greyscale too and never as a value or as the mask's hatching.
+pub fn not_a_number<DB: DrawingBackend>(
+    pen: &Pen<DB>,
+    x0: i32,
+    y0: i32,
+    x1: i32,
+    y1: i32,
+) -> DrawResult<DB> {
+    pen.fill(x0, y0, x1 + 1, y1 + 1, NAN_FILL)?;
+    let side = (x1 - x0).min(y1 - y0);
+    if side >= 6 {
+        // Inset a little, so the crosses of neighbouring cells stay apart.
+        let inset = (side / 5).max(1);
+        let (a, b) = ((x0 + inset, y0 + inset), (x1 - inset, y1 - inset));
+        let width = (side / 12).max(1) as u32;
+        pen.line(&[a, b], NAN_MARK, width)?;
+        pen.line(&[(a.0, b.1), (b.0, a.1)], NAN_MARK, width)?;
     }
     Ok(())
 }

@@ -1,14 +1,90 @@
-//! The colour bar beside a heatmap (with tick values), and the legend swatch for masked cells.
+//! The colour bar beside a heatmap (with tick values), and under it the legend for what is not on the
+//! bar: masked cells, and cells that are not numbers.
 
 use plotters::prelude::DrawingBackend;
 
-use super::cells::hatch;
+use super::cells::{hatch, not_a_number};
 use super::colors::{ColorScale, MASK_FILL, MUTED, RULE};
 use super::pen::{Align, DrawResult, Font, Pen};
-use crate::analysis::heatmap::Scale;
+use crate::analysis::heatmap::{Heatmap, Scale};
 
 /// What the masked cells are, in the legend.
 pub const MASK_LABEL: &str = "future (masked)";
+/// What the magenta crossed-out cells are, in the legend.
+pub const NAN_LABEL: &str = "not a number (NaN/∞)";
+
+/// One entry of the legend under the colour bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LegendKey {
+    Masked,
+    NotANumber,
+}
+
+impl LegendKey {
+    fn label(self) -> &'static str {
+        match self {
+            Self::Masked => MASK_LABEL,
+            Self::NotANumber => NAN_LABEL,
+        }
+    }
+}
+
+/// The keys that `maps` need, in the order they are drawn.
+pub fn legend_keys<'m>(maps: impl IntoIterator<Item = &'m Heatmap> + Clone) -> Vec<LegendKey> {
+    let mut keys = Vec::new();
+    if maps.clone().into_iter().any(Heatmap::has_masked) {
+        keys.push(LegendKey::Masked);
+    }
+    if maps.into_iter().any(|m| m.not_a_number() > 0) {
+        keys.push(LegendKey::NotANumber);
+    }
+    keys
+}
+
+/// From one key's top to the next one's, for swatches `side` high.
+pub fn key_step(side: f64) -> f64 {
+    side * 1.75
+}
+
+/// The keys stacked from (x, y) down: a swatch drawn as those cells are, and its label beside it.
+pub fn draw_legend<DB: DrawingBackend>(
+    pen: &Pen<DB>,
+    keys: &[LegendKey],
+    (x, y): (i32, i32),
+    side: i32,
+    font: Font,
+    hatch_gap: i32,
+) -> DrawResult<DB> {
+    for (i, key) in keys.iter().enumerate() {
+        let ky = y + (key_step(f64::from(side)) * i as f64).round() as i32;
+        match key {
+            LegendKey::Masked => {
+                pen.fill(x, ky, x + side, ky + side, MASK_FILL)?;
+                hatch(pen, x, ky, x + side, ky + side, hatch_gap)?;
+            }
+            LegendKey::NotANumber => not_a_number(pen, x, ky, x + side, ky + side)?,
+        }
+        pen.frame(x, ky, x + side, ky + side, RULE)?;
+        pen.text(
+            key.label(),
+            f64::from(x + side + side / 2),
+            f64::from(ky) + f64::from(side) / 2.0,
+            Font {
+                color: MUTED,
+                ..font
+            },
+            Align::Left,
+        )?;
+    }
+    Ok(())
+}
+
+/// Width of the legend [`draw_legend`] draws.
+pub fn legend_width(keys: &[LegendKey], side: f64, font: Font) -> f64 {
+    keys.iter()
+        .map(|k| side * 1.5 + font.width(k.label()))
+        .fold(0.0, f64::max)
+}
 
 /// Tick values along the bar, low to high, with their labels.
 pub fn ticks(colors: &ColorScale) -> Vec<(f32, String)> {
@@ -87,35 +163,6 @@ pub fn draw_bar<DB: DrawingBackend>(
         )?;
     }
     Ok(())
-}
-
-/// A hatched square like the masked cells, and [`MASK_LABEL`] beside it.
-pub fn draw_mask_legend<DB: DrawingBackend>(
-    pen: &Pen<DB>,
-    x: i32,
-    y: i32,
-    side: i32,
-    font: Font,
-    hatch_gap: i32,
-) -> DrawResult<DB> {
-    pen.fill(x, y, x + side, y + side, MASK_FILL)?;
-    hatch(pen, x, y, x + side, y + side, hatch_gap)?;
-    pen.frame(x, y, x + side, y + side, RULE)?;
-    pen.text(
-        MASK_LABEL,
-        f64::from(x + side + side / 2),
-        f64::from(y) + f64::from(side) / 2.0,
-        Font {
-            color: MUTED,
-            ..font
-        },
-        Align::Left,
-    )
-}
-
-/// Width of the legend drawn by [`draw_mask_legend`].
-pub fn mask_legend_width(side: f64, font: Font) -> f64 {
-    side * 1.5 + font.width(MASK_LABEL)
 }
 
 #[cfg(test)]

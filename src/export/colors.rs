@@ -1,5 +1,6 @@
 //! Colours of exported figures: the same colorous maps the terminal uses (viridis for 0..1, red–blue
-//! centred on 0 for signed values), a masked-cell colour that no map contains, and ink colours.
+//! centred on 0 for signed values), masked-cell and not-a-number colours that no map contains, and
+//! ink colours.
 
 use plotters::style::RGBColor;
 
@@ -83,6 +84,10 @@ pub const RULE: RGBColor = RGBColor(150, 150, 158);
 /// lines through it, so the masked triangle never reads as "weight 0".
 pub const MASK_FILL: RGBColor = RGBColor(234, 234, 236);
 pub const MASK_HATCH: RGBColor = RGBColor(178, 178, 184);
+/// Cells whose value is NaN or ±∞: magenta, which none of the maps above contains, crossed out in a
+/// dark ink (see [`super::cells::not_a_number`]).
+pub const NAN_FILL: RGBColor = RGBColor(255, 0, 255);
+pub const NAN_MARK: RGBColor = RGBColor(40, 0, 40);
 /// Probability bars.
 pub const BAR: RGBColor = RGBColor(59, 117, 175);
 

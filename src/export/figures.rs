@@ -4,9 +4,11 @@
 use plotters::prelude::DrawingBackend;
 
 use super::cells::{draw_cells, Rect};
-use super::colorbar::{draw_bar, draw_mask_legend, label_width, mask_legend_width};
+use super::colorbar::{
+    draw_bar, draw_legend, key_step, label_width, legend_keys, legend_width, LegendKey,
+};
 use super::colors::{ColorScale, INK, MUTED, RULE};
-use super::panel::{has_mask, hatch_gap, value_cell, Panel, PanelSpec};
+use super::panel::{hatch_gap, value_cell, Panel, PanelSpec};
 use super::pen::{Align, DrawResult, Font, Pen};
 use super::PlotOptions;
 use crate::analysis::heatmap::Heatmap;
@@ -217,6 +219,8 @@ pub struct GridFigure<'a> {
     columns: usize,
     plot: f64,
     colors: ColorScale,
+    /// What the legend under the shared colour bar explains.
+    keys: Vec<LegendKey>,
     s: f64,
 }
 
@@ -248,6 +252,7 @@ impl<'a> GridFigure<'a> {
             columns: columns.max(1),
             plot,
             colors,
+            keys: legend_keys(maps),
             s,
         }
     }
@@ -278,10 +283,10 @@ impl<'a> GridFigure<'a> {
         let s = self.s;
         let tf = Font::new(11.0 * s, MUTED);
         let bar = 24.0 * s + 14.0 * s + 5.0 * s + 3.0 + label_width(&self.colors, tf);
-        let legend = if self.maps.iter().any(has_mask) {
-            24.0 * s + mask_legend_width(12.0 * s, tf)
-        } else {
+        let legend = if self.keys.is_empty() {
             0.0
+        } else {
+            24.0 * s + legend_width(&self.keys, 12.0 * s, tf)
         };
         bar.max(legend)
     }
@@ -290,7 +295,11 @@ impl<'a> GridFigure<'a> {
 impl Figure for GridFigure<'_> {
     fn size(&self) -> (u32, u32) {
         let (gw, gh) = self.grid_size();
-        let right_h = self.panel_title_h() + self.bar_h() + 40.0 * self.s;
+        let more_keys = self.keys.len().saturating_sub(1) as f64;
+        let right_h = self.panel_title_h()
+            + self.bar_h()
+            + 40.0 * self.s
+            + more_keys * key_step(12.0 * self.s);
         page_size(
             &self.title,
             gw + self.right_w(),
@@ -349,10 +358,15 @@ impl Figure for GridFigure<'_> {
             tf,
             (5.0 * s).round() as i32,
         )?;
-        if self.maps.iter().any(has_mask) {
-            let side = (12.0 * s).round() as i32;
-            draw_mask_legend(pen, bx, by + bh + side, side, tf, hatch_gap(s))?;
-        }
+        let side = (12.0 * s).round() as i32;
+        draw_legend(
+            pen,
+            &self.keys,
+            (bx, by + bh + side),
+            side,
+            tf,
+            hatch_gap(s),
+        )?;
         Ok(())
     }
 }

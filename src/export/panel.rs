@@ -1,12 +1,14 @@
 //! One heatmap with everything a reader needs around it: an optional title, token labels on both
 //! axes (rotated on the x axis when they do not fit), axis names, a colour bar with values, and the
-//! legend for masked cells. Laid out once (sizes measured with the embedded font), then drawn at any
+//! legend for masked cells and cells that are not numbers. Laid out once (sizes measured with the embedded font), then drawn at any
 //! offset, so single maps and side-by-side charts share it.
 
 use plotters::prelude::DrawingBackend;
 
 use super::cells::{draw_cells, widest_value, Bands, Rect};
-use super::colorbar::{draw_bar, draw_mask_legend, label_width, mask_legend_width};
+use super::colorbar::{
+    draw_bar, draw_legend, key_step, label_width, legend_keys, legend_width, LegendKey,
+};
 use super::colors::{ColorScale, INK, MUTED, RULE};
 use super::pen::{Align, DrawResult, Font, Pen};
 use crate::analysis::heatmap::Heatmap;
@@ -38,6 +40,8 @@ pub struct Panel<'a> {
     col_labels: Vec<(usize, String)>,
     /// Column labels run upward (they are wider than a column).
     rotate_cols: bool,
+    /// What the legend under the colour bar explains.
+    keys: Vec<LegendKey>,
     left: f64,
     top: f64,
     bottom: f64,
@@ -137,12 +141,13 @@ impl<'a> Panel<'a> {
         let bottom = pad + col_extent + pad + axis_h;
         let top = if spec.title.is_some() { 24.0 * s } else { 0.0 };
         let tf = tick_font(s);
+        let keys = legend_keys([map]);
         let right = if spec.colorbar {
             let bar = 14.0 * s + 14.0 * s + 5.0 * s + 3.0 + label_width(&colors, tf);
-            let legend = if has_mask(map) {
-                14.0 * s + mask_legend_width(12.0 * s, tf)
-            } else {
+            let legend = if keys.is_empty() {
                 0.0
+            } else {
+                14.0 * s + legend_width(&keys, 12.0 * s, tf)
             };
             bar.max(legend) + pad
         } else {
@@ -150,7 +155,7 @@ impl<'a> Panel<'a> {
         };
         let mut height = top + spec.plot_h + bottom;
         if spec.colorbar {
-            let (bar_h, legend_h) = bar_and_legend(map, spec.plot_h, s);
+            let (bar_h, legend_h) = bar_and_legend(&keys, spec.plot_h, s);
             height = height.max(top + bar_h + legend_h + pad);
         }
         Self {
@@ -161,6 +166,7 @@ impl<'a> Panel<'a> {
             row_labels,
             col_labels,
             rotate_cols,
+            keys,
             left,
             top,
             bottom,
@@ -243,7 +249,7 @@ impl<'a> Panel<'a> {
         )?;
 
         if self.spec.colorbar {
-            let (bar_h, _) = bar_and_legend(map, self.spec.plot_h, s);
+            let (bar_h, _) = bar_and_legend(&self.keys, self.spec.plot_h, s);
             let bx = plot.x + plot.w + (14.0 * s).round() as i32;
             let bw = (14.0 * s).round() as i32;
             let bh = bar_h.round() as i32;
@@ -257,11 +263,9 @@ impl<'a> Panel<'a> {
                 tick_font(s),
                 (5.0 * s).round() as i32,
             )?;
-            if has_mask(map) {
-                let side = (12.0 * s).round() as i32;
-                let ly = plot.y + bh + (14.0 * s).round() as i32;
-                draw_mask_legend(pen, bx, ly, side, tick_font(s), hatch_gap(s))?;
-            }
+            let side = (12.0 * s).round() as i32;
+            let ly = plot.y + bh + (14.0 * s).round() as i32;
+            draw_legend(pen, &self.keys, (bx, ly), side, tick_font(s), hatch_gap(s))?;
         }
         Ok(())
     }
@@ -272,14 +276,13 @@ pub fn hatch_gap(s: f64) -> i32 {
     (6.0 * s).round() as i32
 }
 
-pub fn has_mask(map: &Heatmap) -> bool {
-    map.values.iter().any(|v| !v.is_finite())
-}
-
 /// The colour bar's height (at least 120 px at scale 1, so its ticks never crowd) and the room the
-/// masked-cell legend takes under it.
-fn bar_and_legend(map: &Heatmap, plot_h: f64, s: f64) -> (f64, f64) {
+/// legend's `keys` take under it.
+fn bar_and_legend(keys: &[LegendKey], plot_h: f64, s: f64) -> (f64, f64) {
     let bar = plot_h.max(120.0 * s);
-    let legend = if has_mask(map) { 30.0 * s } else { 0.0 };
+    let legend = match keys.len() {
+        0 => 0.0,
+        n => 30.0 * s + (n - 1) as f64 * key_step(12.0 * s),
+    };
     (bar, legend)
 }

@@ -8,6 +8,7 @@ pub mod device;
 pub mod download;
 pub mod family;
 pub(crate) mod fast_ops;
+pub mod finite;
 pub mod gguf;
 pub mod gpt2;
 pub mod hook;
@@ -25,6 +26,7 @@ pub mod rope;
 pub mod sampling;
 pub mod tokenizer;
 pub mod trace;
+pub mod weight_check;
 
 pub use capture::Capture;
 pub use config::{Arch, Config};

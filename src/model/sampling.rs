@@ -3,6 +3,8 @@
 use candle_core::{Result, Tensor};
 use candle_transformers::generation::{LogitsProcessor, Sampling};
 
+use super::finite::all_finite;
+
 /// How to pick the next token. `temperature == 0` means greedy.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SamplingConfig {
@@ -123,8 +125,15 @@ impl Sampler {
         self.config
     }
 
-    /// `logits: [d_vocab]` -> the chosen token id.
+    /// `logits: [d_vocab]` -> the chosen token id. Logits that are not all numbers are refused: an
+    /// argmax over NaN picks an arbitrary token and the random sampler fails with its own message.
+    /// [`crate::model::Trace::finite_logits`] also names where the NaN came from.
     pub fn sample(&mut self, logits: &Tensor) -> Result<u32> {
+        if !all_finite(logits)? {
+            candle_core::bail!(
+                "cannot choose the next token: the model's output is not a number (NaN or infinity)"
+            );
+        }
         self.inner.sample(logits)
     }
 }
@@ -189,6 +198,20 @@ mod tests {
         // top-k 3 never picks the smallest logit (index 0), and a high temperature picks more than one.
         assert!(a.iter().all(|&t| t != 0));
         assert!(a.iter().any(|&t| t != a[0]));
+        Ok(())
+    }
+
+    #[test]
+    fn logits_that_are_not_numbers_are_refused_greedy_or_sampled() -> Result<()> {
+        let logits = Tensor::new(&[0.1f32, f32::NAN, 0.2], &Device::Cpu)?;
+        let sampled = SamplingConfig {
+            temperature: 1.0,
+            ..SamplingConfig::default()
+        };
+        for cfg in [SamplingConfig::default(), sampled] {
+            let err = Sampler::new(cfg).sample(&logits).unwrap_err().to_string();
+            assert!(err.contains("not a number"), "{err}");
+        }
         Ok(())
     }
 }

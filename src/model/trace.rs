@@ -6,6 +6,7 @@ use color_eyre::eyre::WrapErr;
 
 use super::capture::Capture;
 use super::family::Model;
+use super::finite::{all_finite, Count, FirstNonFinite, NonFinite};
 use super::hook::{Chain, Hook, Hooks, Recorder};
 use super::hooks::NamesFilter;
 use super::kv_cache::KvCache;
@@ -19,6 +20,8 @@ pub struct Trace {
     capture: Capture,
     /// Next-token logits after the last position [d_vocab], kept even when `logits` is not captured.
     next_logits: Tensor,
+    /// Where the last pass first went NaN or infinite, when its next-token logits are not all finite.
+    non_finite: Option<NonFinite>,
 }
 
 impl Trace {
@@ -42,9 +45,24 @@ impl Trace {
         &mut self.capture
     }
 
-    /// Logits for the token after the last one, `[d_vocab]`.
+    /// Logits for the token after the last one, `[d_vocab]`, whether or not they are numbers: read
+    /// them through [`Trace::finite_logits`] wherever a result is shown or a token chosen.
     pub fn next_logits(&self) -> &Tensor {
         &self.next_logits
+    }
+
+    /// Where the pass first produced a NaN or an infinity, when the next-token logits hold one.
+    pub fn non_finite(&self) -> Option<&NonFinite> {
+        self.non_finite.as_ref()
+    }
+
+    /// The next-token logits `[d_vocab]`, or the error that names the hook where they stopped being
+    /// numbers.
+    pub fn finite_logits(&self) -> color_eyre::Result<&Tensor> {
+        match &self.non_finite {
+            Some(at) => Err(at.error()),
+            None => Ok(&self.next_logits),
+        }
     }
 }
 
@@ -73,6 +91,7 @@ impl Model {
                 candle_core::DType::F32,
                 self.device(),
             )?,
+            non_finite: None,
         };
         self.extend(&mut trace, ids, intervention)
             .wrap_err("running the model on the prompt")?;
@@ -132,7 +151,7 @@ impl Model {
         &self,
         trace: &mut Trace,
         new_ids: &[u32],
-        intervention: Option<&mut dyn Hook>,
+        mut intervention: Option<&mut dyn Hook>,
     ) -> Result<()> {
         let start = trace.ids.len();
         let ids = Tensor::new(new_ids, self.device())?.unsqueeze(0)?; // [1, t]
@@ -141,7 +160,7 @@ impl Model {
             capture: &mut trace.capture,
         };
         let mut chain;
-        let hook: &mut dyn Hook = match intervention {
+        let hook: &mut dyn Hook = match intervention.as_deref_mut() {
             Some(first) => {
                 chain = Chain(vec![first, &mut rec]);
                 &mut chain
@@ -156,7 +175,42 @@ impl Model {
         )?;
         trace.next_logits = last_row(&logits)?;
         trace.ids.extend_from_slice(new_ids);
+        // The cheap check on every pass; the search for where it started only when it fails.
+        trace.non_finite = if all_finite(&trace.next_logits)? {
+            None
+        } else {
+            let found = self.first_non_finite(&trace.ids, intervention)?;
+            Some(found.unwrap_or(NonFinite {
+                hook: super::hooks::LOGITS.into(),
+                layer: None,
+                position: trace.ids.len() - 1,
+                count: Count::of_tensor(&trace.next_logits)?,
+                values: trace.next_logits.elem_count(),
+            }))
+        };
         Ok(())
+    }
+
+    /// Run `ids` from the start with every hook point checked (after `intervention`, so the pass is
+    /// the one that failed) and name the first that holds a NaN or an infinity. A whole extra pass:
+    /// only for when the output is already known not to be finite.
+    pub fn first_non_finite(
+        &self,
+        ids: &[u32],
+        intervention: Option<&mut dyn Hook>,
+    ) -> Result<Option<NonFinite>> {
+        let input = Tensor::new(ids, self.device())?.unsqueeze(0)?; // [1, t]
+        let mut check = FirstNonFinite::default();
+        let mut chain;
+        let hook: &mut dyn Hook = match intervention {
+            Some(first) => {
+                chain = Chain(vec![first, &mut check]);
+                &mut chain
+            }
+            None => &mut check,
+        };
+        self.forward_hooked(&input, None, &mut Hooks::new(Some(hook), 0), false)?;
+        Ok(check.found)
     }
 
     /// A prompt the model can run: at least one token, and no more than its context.

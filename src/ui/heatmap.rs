@@ -10,9 +10,13 @@ use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::widgets::Widget;
 
-use super::theme::{ColorMode, Palette, Theme};
+use super::theme::{ColorMode, Palette, Theme, MASKED_GLYPH, NAN_GLYPH};
+use crate::analysis::heatmap::Cell;
 use crate::analysis::{Heatmap, Scale};
 use crate::text::visible;
+
+/// The legend's words for cells that are not numbers.
+const NAN_LABEL: &str = "not a number (NaN/∞)";
 
 pub struct HeatmapView<'a> {
     pub map: &'a Heatmap,
@@ -137,18 +141,24 @@ impl<'a> HeatmapView<'a> {
         Some(placement)
     }
 
-    fn cell_style(&self, upper: Option<f32>, lower: Option<f32>) -> (char, Style) {
-        let color = |v: Option<f32>| match v {
-            Some(v) => self.theme.color(self.palette(), self.map.normalized(v)),
-            None => self.theme.masked(),
-        };
-        if self.theme.mode == ColorMode::Mono {
-            return match upper {
-                Some(v) => (Theme::glyph(self.map.normalized(v)), Style::default()),
-                None => ('·', Style::default()),
-            };
+    /// The colour of a cell: its value on the palette, the mask's grey, or the not-a-number colour.
+    fn color(&self, cell: Option<Cell>) -> ratatui::style::Color {
+        match cell {
+            Some(Cell::Value(v)) => self.theme.color(self.palette(), self.map.normalized(v)),
+            Some(Cell::NotANumber) => self.theme.not_a_number(),
+            Some(Cell::Masked) | None => self.theme.masked(),
         }
-        ('▀', Style::default().fg(color(upper)).bg(color(lower)))
+    }
+
+    /// Two rows in one character (the upper half block), or without colour the upper row's glyph.
+    fn cell_style(&self, upper: Option<Cell>, lower: Option<Cell>) -> (char, Style) {
+        if self.theme.mode == ColorMode::Mono {
+            return (mono_glyph(self.map, upper), Style::default());
+        }
+        (
+            '▀',
+            Style::default().fg(self.color(upper)).bg(self.color(lower)),
+        )
     }
 
     fn draw_cells(&self, p: Placement, buf: &mut Buffer) {
@@ -164,9 +174,9 @@ impl<'a> HeatmapView<'a> {
                 if c >= m.cols {
                     break;
                 }
-                let upper = m.get(r, c);
+                let upper = m.cell(r, c);
                 let (ch, style) = match r2 {
-                    Some(r2) if r2 < m.rows => self.cell_style(upper, m.get(r2, c)),
+                    Some(r2) if r2 < m.rows => self.cell_style(upper, m.cell(r2, c)),
                     Some(_) => {
                         let (ch, s) = self.cell_style(upper, None);
                         (ch, s.bg(ratatui::style::Color::Reset))
@@ -180,23 +190,24 @@ impl<'a> HeatmapView<'a> {
         }
     }
 
-    /// One row per line: a full cell of colour (or a glyph without colour).
-    fn full_cell(&self, v: Option<f32>) -> (char, Style) {
+    /// One row per line: a full cell of colour (or a glyph without colour); a cell that is not a
+    /// number also carries its glyph, so it reads the same in every colour mode.
+    fn full_cell(&self, cell: Option<Cell>) -> (char, Style) {
         if self.theme.mode == ColorMode::Mono {
-            return self.cell_style(v, None);
+            return self.cell_style(cell, None);
         }
-        let bg = match v {
-            Some(v) => self.theme.color(self.palette(), self.map.normalized(v)),
-            None => self.theme.masked(),
-        };
-        (' ', Style::default().bg(bg))
+        let style = Style::default().bg(self.color(cell));
+        match cell {
+            Some(Cell::NotANumber) => (NAN_GLYPH, style.fg(ratatui::style::Color::Black)),
+            _ => (' ', style),
+        }
     }
 
     fn draw_fit(&self, plot: Rect, buf: &mut Buffer, rows_per_line: usize) {
         let m = self.map;
         let px_h = usize::from(plot.height) * rows_per_line;
         let px_w = usize::from(plot.width);
-        let sample = |py: usize, px: usize| m.get(py * m.rows / px_h, px * m.cols / px_w);
+        let sample = |py: usize, px: usize| m.cell(py * m.rows / px_h, px * m.cols / px_w);
         for line in 0..plot.height {
             for x in 0..plot.width {
                 let py = usize::from(line) * rows_per_line;
@@ -271,10 +282,22 @@ impl<'a> HeatmapView<'a> {
         let (lo, hi) = self.map.range();
         let lo_s = format!("{lo:.2} ");
         let hi_s = format!(" {hi:.2}");
-        let bar_w = area
-            .width
-            .saturating_sub((lo_s.len() + hi_s.len()) as u16)
-            .min(24);
+        let mono = self.theme.mode == ColorMode::Mono;
+        // What is drawn apart from the colour bar: values that are not numbers first (where room is
+        // short, that is the key a reader must not miss), then the mask.
+        let mut keys: Vec<(char, ratatui::style::Color, &str)> = Vec::new();
+        if self.map.not_a_number() > 0 {
+            keys.push((NAN_GLYPH, self.theme.not_a_number(), NAN_LABEL));
+        }
+        if self.map.has_masked() {
+            let glyph = if mono { MASKED_GLYPH } else { ' ' };
+            keys.push((glyph, self.theme.masked(), "masked (future)"));
+        }
+        // Each key is a swatch, a space and its label, two spaces apart; the bar gives up room for
+        // them, down to 4 cells.
+        let keys_w: usize = keys.iter().map(|k| 4 + k.2.chars().count()).sum();
+        let fit = area.width.saturating_sub((lo_s.len() + hi_s.len()) as u16);
+        let bar_w = fit.saturating_sub(keys_w as u16).max(fit.min(4)).min(24);
         buf.set_string(area.x, area.y, &lo_s, self.theme.dim());
         let x0 = area.x + lo_s.len() as u16;
         for i in 0..bar_w {
@@ -294,22 +317,37 @@ impl<'a> HeatmapView<'a> {
             buf[(x0 + i, area.y)].set_char(ch).set_style(style);
         }
         buf.set_string(x0 + bar_w, area.y, &hi_s, self.theme.dim());
-        let after = x0 + bar_w + hi_s.len() as u16 + 2;
-        if after + 8 < area.x + area.width {
-            let masked = if self.theme.mode == ColorMode::Mono {
-                "· masked (future)"
+        let mut x = x0 + bar_w + hi_s.len() as u16 + 2;
+        let right = area.x + area.width;
+        for (i, (glyph, color, label)) in keys.into_iter().enumerate() {
+            // The first key is shown, cut at the edge if it must, when a few letters of it fit; the
+            // next only whole.
+            let need = if i == 0 {
+                8
             } else {
-                "  masked (future)"
+                2 + label.chars().count() as u16
             };
-            let has_mask = self.map.values.iter().any(|v| !v.is_finite());
-            if has_mask {
-                buf.set_string(after, area.y, masked, self.theme.dim());
-                if self.theme.mode != ColorMode::Mono {
-                    buf[(after, area.y)].set_bg(self.theme.masked());
-                    buf[(after + 1, area.y)].set_bg(self.theme.masked());
-                }
+            if x + need > right {
+                break;
             }
+            let mut swatch = Style::default();
+            if !mono {
+                swatch = swatch.bg(color).fg(ratatui::style::Color::Black);
+            }
+            buf[(x, area.y)].set_char(glyph).set_style(swatch);
+            let room = usize::from(right - x - 2);
+            buf.set_stringn(x + 2, area.y, label, room, self.theme.dim());
+            x += 2 + label.chars().count() as u16 + 2;
         }
+    }
+}
+
+/// Without colour: the ramp for a value, `·` for the mask, `×` for a value that is not a number.
+fn mono_glyph(map: &Heatmap, cell: Option<Cell>) -> char {
+    match cell {
+        Some(Cell::Value(v)) => Theme::glyph(map.normalized(v)),
+        Some(Cell::NotANumber) => NAN_GLYPH,
+        Some(Cell::Masked) | None => MASKED_GLYPH,
     }
 }
 
@@ -363,7 +401,7 @@ mod tests {
     #[test]
     fn a_long_map_scrolls_to_the_cursor_and_keeps_the_diagonal_in_view() {
         let n = 1024;
-        let mut values = vec![f32::NAN; n * n];
+        let mut values = vec![0.0; n * n];
         for q in 0..n {
             values[q * n] = 0.5;
             values[q * n + q] = 0.5;
@@ -373,6 +411,7 @@ mod tests {
             rows: n,
             cols: n,
             values,
+            masked: (0..n * n).map(|i| i % n > i / n).collect(),
             row_labels: (0..n).map(|i| format!("t{i}")).collect(),
             col_labels: (0..n).map(|i| format!("t{i}")).collect(),
             row_axis: "query".into(),

@@ -6,7 +6,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Widget, Wrap};
 
-use super::theme::Theme;
+use super::theme::{Theme, NAN_GLYPH};
 use super::{plain, tab_label};
 use crate::app::{App, Editor, View};
 use crate::text::visible;
@@ -162,6 +162,8 @@ pub fn status(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
             ));
         }
     }
+    let non_finite = app.snap.as_ref().and_then(|s| s.non_finite.as_ref());
+    let weights = app.info.as_ref().and_then(|i| i.weight_warnings.first());
     if let Some(err) = &app.error {
         spans.push(Span::styled(format!("│ {err} "), theme.error()));
     } else if let Some(busy) = &app.busy {
@@ -175,6 +177,19 @@ pub fn status(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
             format!("│ {frame} {busy} {queued}"),
             theme.accent(),
         ));
+    } else if let Some(at) = non_finite {
+        // Kept until the prompt changes: every number this state shows comes after it.
+        spans.push(Span::styled(
+            format!(
+                "│ {NAN_GLYPH} not a number from {}, position {} ",
+                at.place(),
+                at.position
+            ),
+            theme.error(),
+        ));
+        if let Some(w) = weights {
+            spans.push(Span::styled(format!("│ {w} "), theme.error()));
+        }
     } else if let Some(e) = &app.lessons.save_error {
         spans.push(Span::styled(
             format!("│ progress not saved: {e} "),
@@ -193,6 +208,8 @@ pub fn status(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         ));
     } else if !app.status.is_empty() {
         spans.push(Span::styled(format!("│ {} ", app.status), theme.dim()));
+    } else if let Some(w) = weights {
+        spans.push(Span::styled(format!("│ {w} "), theme.error()));
     }
     let keys = if app.lessons.all.is_empty() {
         "│ ? keys  q quit"

@@ -43,6 +43,10 @@ pub enum Palette {
 
 /// The glyph ramp for NO_COLOR, from 0 to 1.
 pub const RAMP: [char; 5] = [' ', '░', '▒', '▓', '█'];
+/// A masked cell without colour.
+pub const MASKED_GLYPH: char = '·';
+/// A cell that is not a number (NaN or ±∞), with or without colour: apart from the ramp and the mask.
+pub const NAN_GLYPH: char = '×';
 
 #[derive(Debug, Clone, Copy)]
 pub struct Theme {
@@ -76,6 +80,12 @@ impl Theme {
     /// Cells above the diagonal, where the causal mask hides future keys.
     pub fn masked(&self) -> Color {
         self.rgb(48, 48, 52)
+    }
+
+    /// Cells whose value is NaN or ±∞: magenta, a colour neither viridis nor the red–blue map has,
+    /// and never the mask's grey.
+    pub fn not_a_number(&self) -> Color {
+        self.rgb(255, 0, 255)
     }
 
     pub fn glyph(t: f32) -> char {

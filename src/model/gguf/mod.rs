@@ -21,6 +21,7 @@ use super::config::Config;
 use super::family::Model;
 use super::llama::Llama;
 use super::loader::{check_vocab, LoadedModel, ModelFiles};
+use super::weight_check::bad_weights;
 use crate::error::Hinted;
 use config::{config, hf_config_json, Meta};
 
@@ -172,6 +173,13 @@ pub fn load(files: ModelFiles, device: &Device) -> Result<LoadedModel> {
     check_vocab(&codec, &cfg, &path, &path)?;
     let (tensors, counts) = read_tensors(&content, &map, &cfg, &path)?;
     drop(map);
+    let mut named: Vec<(String, Tensor)> = tensors
+        .iter()
+        .map(|(n, t)| (n.clone(), t.clone()))
+        .collect();
+    named.sort_by_key(|(n, _)| natural_key(n));
+    let bad_weights = bad_weights(&named)?;
+    drop(named);
     let vb = VarBuilder::from_tensors(tensors, DType::F32, device);
     let model = Llama::load(vb, &cfg).map_err(|e| {
         let first = e.to_string().lines().next().unwrap_or_default().to_string();
@@ -195,7 +203,31 @@ pub fn load(files: ModelFiles, device: &Device) -> Result<LoadedModel> {
         stored_as: Some(format!("GGUF {stored_as}, dequantized to float32")),
         chat_template,
         files,
+        bad_weights,
     })
+}
+
+/// A name as a key that sorts "layers.2" before "layers.10": digit runs compare as numbers.
+fn natural_key(name: &str) -> Vec<(String, u64)> {
+    let mut key = Vec::new();
+    let mut text = String::new();
+    let mut chars = name.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() {
+            let mut digits = c.to_string();
+            while let Some(d) = chars.next_if(char::is_ascii_digit) {
+                digits.push(d);
+            }
+            key.push((
+                std::mem::take(&mut text),
+                digits.parse().unwrap_or(u64::MAX),
+            ));
+        } else {
+            text.push(c);
+        }
+    }
+    key.push((text, 0));
+    key
 }
 
 #[cfg(test)]
@@ -214,6 +246,16 @@ mod tests {
         );
         assert_eq!(hf_name("output.weight").as_deref(), Some("lm_head.weight"));
         assert_eq!(hf_name("rope_freqs.weight"), None);
+    }
+
+    #[test]
+    fn names_sort_by_layer_number() {
+        let mut names = ["model.layers.10.x", "model.norm.weight", "model.layers.2.x"];
+        names.sort_by_key(|n| natural_key(n));
+        assert_eq!(
+            names,
+            ["model.layers.2.x", "model.layers.10.x", "model.norm.weight"]
+        );
     }
 
     /// llama.cpp's permute, written out as in convert_hf_to_gguf.py, then ours undoes it.

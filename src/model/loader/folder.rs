@@ -17,6 +17,7 @@ use crate::model::llama::Llama;
 use crate::model::llama_config::HfLlamaConfig;
 use crate::model::mapped_weights::{Refused, ReleasingMmap};
 use crate::model::tokenizer::TextCodec;
+use crate::model::weight_check::{bad_weights, BadWeight, Recorded};
 
 /// Which family a config.json describes, from its `model_type` (GPT-2 when absent, as older GPT-2
 /// configs have none).
@@ -54,7 +55,7 @@ pub(super) fn load(files: ModelFiles, device: &Device) -> Result<LoadedModel> {
         Arch::Llama => TextCodec::from_file_llama(&files.tokenizer, cfg.bos_token_id)?,
     };
     check_vocab(&codec, &cfg, &files.tokenizer, &files.config)?;
-    let (model, stored_as) = load_weights(&files, &cfg, device)?;
+    let (model, stored_as, bad_weights) = load_weights(&files, &cfg, device)?;
     Ok(LoadedModel {
         model,
         codec,
@@ -62,6 +63,7 @@ pub(super) fn load(files: ModelFiles, device: &Device) -> Result<LoadedModel> {
         config_json,
         stored_as,
         chat_template: None,
+        bad_weights,
     })
 }
 
@@ -95,12 +97,12 @@ fn llama_config(files: &ModelFiles, json: &str) -> Result<Config> {
     })
 }
 
-/// The model, and how its weights were stored when not all float32.
+/// The model, how its weights were stored when not all float32, and the weights that are not numbers.
 fn load_weights(
     files: &ModelFiles,
     cfg: &Config,
     device: &Device,
-) -> Result<(Model, Option<String>)> {
+) -> Result<(Model, Option<String>, Vec<BadWeight>)> {
     let shown = files
         .weights
         .iter()
@@ -141,7 +143,7 @@ fn load_weights(
         format!("safetensors {}, converted to float32", list.join(", "))
     });
     let refused = Refused::default();
-    let backend = ReleasingMmap::new(st, Arc::clone(&refused));
+    let (backend, taken) = Recorded::new(ReleasingMmap::new(st, Arc::clone(&refused)));
     let vb = VarBuilder::from_backend(Box::new(backend), DType::F32, device.clone());
     let model: candle_core::Result<Model> = match cfg.arch {
         Arch::Gpt2 => Gpt2::load(vb, cfg, prefixed).map(Model::from),
@@ -163,7 +165,9 @@ fn load_weights(
             "config.json must describe this checkpoint (its sizes: layers, heads, hidden size, vocabulary)",
         ))
     })?;
-    Ok((model, stored_as))
+    let taken = std::mem::take(&mut *taken.lock().map_err(|_| eyre!("loading failed"))?);
+    let bad = bad_weights(&taken)?;
+    Ok((model, stored_as, bad))
 }
 
 /// The checkpoint must hold exactly the blocks config.json counts. Blocks past the count would be

@@ -17,6 +17,7 @@ pub use resolve::{locate_files, resolve};
 use super::config::Config;
 use super::family::Model;
 use super::tokenizer::TextCodec;
+use super::weight_check::BadWeight;
 use crate::error::hinted;
 
 /// The bundled model's folder, relative to the repository root.
@@ -59,6 +60,8 @@ pub struct LoadedModel {
     pub stored_as: Option<String>,
     /// A GGUF file's chat template, if it has one.
     pub chat_template: Option<String>,
+    /// Weights holding NaN or infinite values, for a warning (loading itself prints nothing).
+    pub bad_weights: Vec<BadWeight>,
 }
 
 /// Resolve `spec` and load everything.

@@ -13,7 +13,7 @@ use crate::app::{App, HeatmapHit, View};
 use crate::text::visible;
 use crate::ui::fit_label;
 use crate::ui::heatmap::HeatmapView;
-use crate::ui::theme::Theme;
+use crate::ui::theme::{Theme, NAN_GLYPH};
 
 /// Width of the column listing the cursor row's weights.
 const ROW_LIST_W: u16 = 28;
@@ -85,6 +85,10 @@ fn weights_list(map: &Heatmap, cursor: usize, width: usize) -> Vec<Line<'static>
         .filter_map(|k| map.get(cursor, k).map(|w| (k, w)))
         .collect();
     keys.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let nan = map.not_a_number_in_row(cursor);
+    if nan > 0 {
+        lines.push(Line::from(format!("{NAN_GLYPH} {nan} are not numbers")));
+    }
     for (k, w) in keys.into_iter().take(40) {
         let label = fit_label(&visible(&map.col_labels[k]), width.saturating_sub(19));
         lines.push(Line::from(format!(
@@ -196,14 +200,21 @@ pub fn scores(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     let body = titled(title, area, buf);
     map_with_row_list(app, theme, &map, body, buf, |cursor, map, width| {
         let probs = softmax_row(map.row(cursor));
+        let nan = map.not_a_number_in_row(cursor);
+        let mut lines = vec![Line::from(format!("query {cursor}: score → softmax"))];
+        if nan > 0 {
+            lines.push(Line::from(format!("{NAN_GLYPH} {nan} scores: not numbers")));
+        }
+        if probs.iter().any(|p| p.is_nan()) {
+            // A NaN or +∞ score takes the whole row's softmax with it (a stray −∞ only gets 0).
+            lines.push(Line::from("so no weight here is a number"));
+            return lines;
+        }
         let max = probs.iter().copied().fold(0f32, f32::max);
-        let mut lines = vec![
-            Line::from(format!("query {cursor}: score → softmax")),
-            Line::from(format!(
-                "largest weight {max:.3}{}",
-                if max > 0.95 { " (saturated)" } else { "" }
-            )),
-        ];
+        lines.push(Line::from(format!(
+            "largest weight {max:.3}{}",
+            if max > 0.95 { " (saturated)" } else { "" }
+        )));
         let mut keys: Vec<usize> = (0..map.cols)
             .filter(|&k| map.get(cursor, k).is_some())
             .collect();

@@ -10,7 +10,7 @@ use crate::analysis::predictions::{entropy_bits, top_k};
 use crate::app::App;
 use crate::text::visible;
 use crate::ui::fit_label;
-use crate::ui::theme::Theme;
+use crate::ui::theme::{Theme, NAN_GLYPH};
 
 /// The residual stream at the cursor, block by block, and its final norm across positions.
 pub fn residual(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
@@ -119,6 +119,14 @@ pub fn lens(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         let Some(&(_, p)) = row.top.first() else {
             continue;
         };
+        if p.is_nan() {
+            // The tokens "ranked" first among NaN are arbitrary: show none.
+            lines.push(Line::from(vec![
+                Span::raw(format!("{:<26} {:>6}  ", row.hook, "—")),
+                Span::styled(format!("{NAN_GLYPH} not a number"), theme.error()),
+            ]));
+            continue;
+        }
         let others: Vec<String> = texts.iter().skip(1).map(|t| visible(t)).collect();
         lines.push(Line::from(vec![
             Span::raw(format!("{:<26} {p:>6.3}  ", row.hook)),
@@ -143,6 +151,23 @@ pub fn next_token(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         ),
         theme.accent(),
     )])];
+    if probs.iter().any(|p| p.is_nan()) {
+        // No ranking, no "NaN%", no "entropy 0.00 bits": say what happened and where it began.
+        lines.push(Line::styled(
+            format!("{NAN_GLYPH} the logits here are not numbers: no token can be ranked"),
+            theme.error(),
+        ));
+        if let Some(at) = app.snap.as_ref().and_then(|s| s.non_finite.as_ref()) {
+            lines.push(Line::styled(
+                format!("first at {}, position {}", at.place(), at.position),
+                theme.dim(),
+            ));
+        }
+        Paragraph::new(lines)
+            .wrap(ratatui::widgets::Wrap { trim: true })
+            .render(area, buf);
+        return;
+    }
     lines.push(Line::styled(
         format!("entropy {:.2} bits", entropy_bits(&probs)),
         theme.dim(),
@@ -167,7 +192,7 @@ pub fn next_token(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         ];
         if let Some(ab) = &ablated {
             spans.push(Span::styled(
-                format!(" → {:.3}", ab[id as usize]),
+                format!(" → {}", prob_text(ab[id as usize])),
                 theme.bar_alt(),
             ));
         }
@@ -175,6 +200,14 @@ pub fn next_token(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     }
     if let (Some(ab), Some((l, h))) = (&ablated, app.ablation) {
         let (id, p) = top_k(ab, 1)[0];
+        if p.is_nan() {
+            lines.push(Line::styled(
+                format!("L{l}H{h} off: the output is not a number"),
+                theme.error(),
+            ));
+            Paragraph::new(lines).render(area, buf);
+            return;
+        }
         lines.push(Line::styled(
             format!(
                 // Short enough for the panel's width at 100 columns.
@@ -185,6 +218,15 @@ pub fn next_token(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         ));
     }
     Paragraph::new(lines).render(area, buf);
+}
+
+/// A probability with three decimals, or "—" for one that is not a number.
+fn prob_text(p: f32) -> String {
+    if p.is_finite() {
+        format!("{p:.3}")
+    } else {
+        "—".into()
+    }
 }
 
 /// The lesson pane.
