@@ -245,16 +245,23 @@ fn failures_leave_nothing_behind() {
         .stderr(predicates::str::contains("leave no room"));
     assert!(entries(tmp.path()).is_empty(), "{:?}", entries(tmp.path()));
 
-    // An existing folder is kept unless --force, which replaces it whole.
+    // An existing folder is kept unless --force, which replaces a folder of training's files whole,
+    // and never one holding anything else.
     let out = tmp.path().join("m");
     std::fs::create_dir(&out).unwrap();
     std::fs::write(out.join("keep.txt"), "x").unwrap();
     train(&out, &["--steps", "2"])
         .failure()
         .stderr(predicates::str::contains("already exists"));
+    train(&out, &["--steps", "2", "--force"])
+        .failure()
+        .stderr(predicates::str::contains("keep.txt, which training did not write"));
     assert_eq!(entries(&out), ["keep.txt"]);
+    std::fs::remove_file(out.join("keep.txt")).unwrap();
+    std::fs::write(out.join("train_log.csv"), "x").unwrap();
     train(&out, &["--steps", "2", "--force"]).success();
-    assert!(!out.join("keep.txt").exists() && out.join("model.safetensors").is_file());
+    assert!(out.join("model.safetensors").is_file());
+    assert_ne!(std::fs::read(out.join("train_log.csv")).unwrap(), b"x");
     assert_eq!(entries(tmp.path()), ["m"]);
 }
 
