@@ -262,10 +262,46 @@ fn every_task_is_solvable_and_a_wrong_answer_is_rejected() {
         }
     }
     assert!(solved >= 12, "{solved} tasks");
+    // Every task is done, but only lessons whose last step was reached (a task on it) are complete.
+    for l in &lessons {
+        let p = &rig.app.lessons.progress.lessons[&l.meta.id];
+        let last_has_task = l.steps.last().is_some_and(|s| s.task.is_some());
+        assert_eq!(p.completed, last_has_task, "lesson {}", l.meta.id);
+    }
+    // Reaching the last step afterwards completes every lesson.
+    for (li, l) in lessons.iter().enumerate() {
+        rig.open(li, l.steps.len() - 1);
+        let p = &rig.app.lessons.progress.lessons[&l.meta.id];
+        assert!(p.completed, "lesson {} did not complete", l.meta.id);
+    }
     // Progress was saved on the way and reads back.
     let path = rig.app.lessons.progress_path.clone().unwrap();
     let saved = glassbox::lesson::progress::Progress::load(&path).unwrap();
     assert_eq!(saved, rig.app.lessons.progress);
+}
+
+/// The last step seen first, the tasks done after: the lesson completes with its last task.
+#[test]
+fn a_lesson_completes_whichever_comes_last_its_tasks_or_its_last_step() {
+    let mut rig = Rig::new();
+    let lessons = rig.app.lessons.all.clone();
+    let (li, l) = lessons
+        .iter()
+        .enumerate()
+        .find(|(_, l)| l.steps.iter().filter(|s| s.task.is_some()).count() >= 2)
+        .expect("a lesson with two tasks");
+    rig.open(li, l.steps.len() - 1);
+    let tasks: Vec<usize> = (0..l.steps.len())
+        .filter(|&i| l.steps[i].task.is_some())
+        .collect();
+    for &si in &tasks {
+        rig.open(li, si);
+        let kind = l.steps[si].task.as_ref().unwrap().kind.clone();
+        solve(&mut rig, &kind, li, si);
+    }
+    let p = &rig.app.lessons.progress.lessons[&l.meta.id];
+    assert_eq!(p.furthest, l.steps.len() - 1);
+    assert!(p.completed, "{p:?}");
 }
 
 #[test]

@@ -255,7 +255,9 @@ fn failures_leave_nothing_behind() {
         .stderr(predicates::str::contains("already exists"));
     train(&out, &["--steps", "2", "--force"])
         .failure()
-        .stderr(predicates::str::contains("keep.txt, which training did not write"));
+        .stderr(predicates::str::contains(
+            "keep.txt, which training did not write",
+        ));
     assert_eq!(entries(&out), ["keep.txt"]);
     std::fs::remove_file(out.join("keep.txt")).unwrap();
     std::fs::write(out.join("train_log.csv"), "x").unwrap();

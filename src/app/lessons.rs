@@ -117,6 +117,8 @@ impl App {
         self.lessons.temps_seen.clear();
         let entry = self.lessons.progress.lesson_mut(&lesson.meta.id);
         entry.step = step;
+        entry.furthest = entry.furthest.max(step);
+        self.update_completion();
         self.lessons.save();
         let mut out = Vec::new();
         if let Some(view) = &lesson.steps[step].view {
@@ -216,20 +218,30 @@ impl App {
             outcome.is_done() && !matches!(self.lessons.outcome, Some(Outcome::Done(_)));
         self.lessons.outcome = Some(outcome);
         if newly_done {
-            let (step, n_steps) = (
-                self.lessons.step,
-                self.lessons.lesson().map_or(0, |l| l.steps.len()),
-            );
-            let n_tasks = self
-                .lessons
-                .lesson()
-                .map_or(0, |l| l.steps.iter().filter(|s| s.task.is_some()).count());
+            let step = self.lessons.step;
             if let Some(id) = self.lessons.lesson().map(|l| l.meta.id.clone()) {
-                let entry = self.lessons.progress.lesson_mut(&id);
-                entry.done.insert(step);
-                entry.completed = entry.done.len() >= n_tasks && step + 1 >= n_steps;
+                self.lessons.progress.lesson_mut(&id).done.insert(step);
+                self.update_completion();
                 self.lessons.save();
             }
+        }
+    }
+
+    /// The open lesson is complete once every task is done and its last step has been reached, in
+    /// whichever order the learner got there.
+    fn update_completion(&mut self) {
+        let Some(lesson) = self.lessons.lesson() else {
+            return;
+        };
+        let n_steps = lesson.steps.len();
+        let tasks: Vec<usize> = (0..n_steps)
+            .filter(|&i| lesson.steps[i].task.is_some())
+            .collect();
+        let id = lesson.meta.id.clone();
+        let entry = self.lessons.progress.lesson_mut(&id);
+        let all_done = tasks.iter().all(|i| entry.done.contains(i));
+        if all_done && entry.furthest + 1 >= n_steps {
+            entry.completed = true;
         }
     }
 

@@ -17,6 +17,10 @@ pub struct LessonProgress {
     pub done: BTreeSet<usize>,
     /// Every task done and the last step reached.
     pub completed: bool,
+    /// The furthest step reached (0-based), so a lesson whose last step was seen before its last task
+    /// was done still completes. Absent in files of earlier versions.
+    #[serde(default)]
+    pub furthest: usize,
 }
 
 /// The progress a session starts from, the file it saves to (None: it does not save), and what to
