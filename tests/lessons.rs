@@ -410,6 +410,13 @@ fn lessons_list_keeps_a_damaged_progress_file_and_says_so() {
     assert!(!path.exists());
     let kept = std::fs::read_dir(path.parent().unwrap()).unwrap().count();
     assert_eq!(kept, 1);
+    // The task counts line up in one column, however long a title is.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let columns: std::collections::BTreeSet<usize> = stdout
+        .lines()
+        .map(|l| l[..l.rfind("  ").unwrap()].chars().count())
+        .collect();
+    assert_eq!(columns.len(), 1, "{stdout}");
 }
 
 #[test]
