@@ -280,6 +280,30 @@ fn every_task_is_solvable_and_a_wrong_answer_is_rejected() {
     assert_eq!(saved, rig.app.lessons.progress);
 }
 
+/// What-ifs set during one step (an ablated head, the scaling removed, a temperature, sampling) are
+/// gone when the next step or another lesson opens, from the state and from the status line.
+#[test]
+fn what_ifs_do_not_leak_into_the_next_step_or_lesson() {
+    let mut rig = Rig::new();
+    rig.open(0, 0);
+    for key in ['a', 'u', '+', 's'] {
+        rig.key(KeyCode::Char(key));
+    }
+    assert!(rig.app.ablation.is_some() && rig.app.unscaled && rig.app.sampling);
+    assert_ne!(rig.app.temperature, 1.0);
+    rig.key(KeyCode::Char('>'));
+    assert_eq!(rig.app.lessons.step, 1);
+    assert!(rig.app.ablation.is_none() && !rig.app.unscaled && !rig.app.sampling);
+    assert_eq!(rig.app.temperature, 1.0);
+    let screen = screen::text(&screen::render(&rig.app, ColorMode::Mono, 120, 36));
+    assert!(!screen.contains("ablated"), "{screen}");
+    // The same on opening another lesson.
+    rig.key(KeyCode::Char('a'));
+    assert!(rig.app.ablation.is_some());
+    rig.open(2, 0);
+    assert!(rig.app.ablation.is_none());
+}
+
 /// The last step seen first, the tasks done after: the lesson completes with its last task.
 #[test]
 fn a_lesson_completes_whichever_comes_last_its_tasks_or_its_last_step() {

@@ -115,6 +115,13 @@ impl App {
         self.lessons.scroll = 0;
         self.lessons.outcome = None;
         self.lessons.temps_seen.clear();
+        // The what-ifs of one step (or lesson) do not leak into the next: each starts from the model
+        // as it is, unless its view sets them, and the status line forgets what no longer holds.
+        self.ablation = None;
+        self.unscaled = false;
+        self.temperature = 1.0;
+        self.sampling = false;
+        self.status.clear();
         let entry = self.lessons.progress.lesson_mut(&lesson.meta.id);
         entry.step = step;
         entry.furthest = entry.furthest.max(step);

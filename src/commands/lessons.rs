@@ -77,8 +77,16 @@ fn list() -> Result<()> {
     // Written, not printed: `glassbox lessons list | head` closing the pipe is not a crash.
     let mut out = std::io::stdout().lock();
     // Columns as wide as their longest entry, so a long title never pushes the counts out of line.
-    let id_w = lessons.iter().map(|l| l.meta.id.chars().count()).max().unwrap_or(0);
-    let title_w = lessons.iter().map(|l| l.meta.title.chars().count()).max().unwrap_or(0);
+    let id_w = lessons
+        .iter()
+        .map(|l| l.meta.id.chars().count())
+        .max()
+        .unwrap_or(0);
+    let title_w = lessons
+        .iter()
+        .map(|l| l.meta.title.chars().count())
+        .max()
+        .unwrap_or(0);
     for (i, l) in lessons.iter().enumerate() {
         let tasks = l.steps.iter().filter(|s| s.task.is_some()).count();
         let p = progress.lessons.get(&l.meta.id);
