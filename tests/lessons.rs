@@ -203,12 +203,41 @@ fn solve(rig: &mut Rig, kind: &TaskKind, lesson: usize, step: usize) {
             assert!(!rig.outcome().is_done(), "one token short was accepted");
             rig.key(KeyCode::Char('n'));
         }
-        TaskKind::Visit { panel } => {
+        TaskKind::Visit { panel, move_cursor } => {
             let other = if panel == "attention" { '2' } else { '1' };
             rig.key(KeyCode::Char(other));
             assert!(!rig.outcome().is_done());
             let i = lesson::PANELS.iter().position(|p| p == panel).unwrap();
             rig.key(KeyCode::Char(char::from(b'1' + i as u8)));
+            if *move_cursor {
+                assert!(!rig.outcome().is_done(), "opened without moving the cursor");
+                let back = if rig.app.cursor > 0 {
+                    KeyCode::Left
+                } else {
+                    KeyCode::Right
+                };
+                rig.key(back);
+            }
+        }
+        TaskKind::PromptContains { text } => {
+            rig.key(KeyCode::Char('e'));
+            rig.app
+                .on_key(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL));
+            for c in format!("No {}", text.chars().rev().collect::<String>()).chars() {
+                rig.key(KeyCode::Char(c));
+            }
+            rig.key(KeyCode::Enter);
+            assert!(
+                !rig.outcome().is_done(),
+                "a prompt without {text:?} was accepted"
+            );
+            rig.key(KeyCode::Char('e'));
+            rig.app
+                .on_key(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL));
+            for c in format!("The {text} said that").chars() {
+                rig.key(KeyCode::Char(c));
+            }
+            rig.key(KeyCode::Enter);
         }
         TaskKind::Unscaled => {
             rig.key(KeyCode::Char('3'));
@@ -278,6 +307,34 @@ fn every_task_is_solvable_and_a_wrong_answer_is_rejected() {
     let path = rig.app.lessons.progress_path.clone().unwrap();
     let saved = glassbox::lesson::progress::Progress::load(&path).unwrap();
     assert_eq!(saved, rig.app.lessons.progress);
+}
+
+/// Walking every lesson as a learner does (step by step with >, doing each task on the way), no task
+/// is done on arrival: the step's setup, and what earlier steps did, never complete it.
+#[test]
+fn no_task_is_done_by_the_steps_setup_or_an_earlier_step() {
+    let mut rig = Rig::new();
+    let lessons = rig.app.lessons.all.clone();
+    let mut checked = 0;
+    for (li, l) in lessons.iter().enumerate() {
+        rig.open(li, 0);
+        for (si, step) in l.steps.iter().enumerate() {
+            assert_eq!(rig.app.lessons.step, si);
+            if let Some(task) = &step.task {
+                let arrival = rig.outcome();
+                assert!(
+                    !arrival.is_done(),
+                    "lesson {} step {} is done on arrival: {arrival:?}",
+                    li + 1,
+                    si + 1
+                );
+                solve(&mut rig, &task.kind, li, si);
+                checked += 1;
+            }
+            rig.key(KeyCode::Char('>'));
+        }
+    }
+    assert!(checked >= 12, "{checked} tasks");
 }
 
 /// What-ifs set during one step (an ablated head, the scaling removed, a temperature, sampling) are

@@ -9,7 +9,7 @@ use super::keymap::Action;
 use super::worker::Request;
 use super::{App, Overlay, View};
 use crate::lesson::progress::{Notice, Opened, Progress};
-use crate::lesson::task::{check, Criterion, Observed, Outcome};
+use crate::lesson::task::{check, Acted, Criterion, Observed, Outcome};
 use crate::lesson::{Lesson, LessonError, Step};
 
 #[derive(Debug, Default)]
@@ -24,8 +24,14 @@ pub struct Lessons {
     pub hints_shown: usize,
     /// Lines the step's text is scrolled by.
     pub scroll: u16,
-    /// Temperatures the next-token distribution was shown at during this step.
+    /// Temperatures the next-token distribution was shown at during this step, once the learner
+    /// changed it.
     pub temps_seen: Vec<f32>,
+    /// The state the step's setup left (taken at the first check after its prompt ran), against
+    /// which the learner's own actions are told apart from the setup's.
+    pub start: Option<StepStart>,
+    /// What the learner has changed since the step began.
+    pub acted: Acted,
     pub progress: Progress,
     pub progress_path: Option<PathBuf>,
     /// The last problem saving progress, shown in the status line until a save succeeds.
@@ -37,6 +43,34 @@ pub struct Lessons {
     pub notice_seen: bool,
     /// Progress changed since it was last handed over to be saved.
     pub(super) unsaved: bool,
+}
+
+/// What a task may depend on, as the step's setup left it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepStart {
+    pub cursor: usize,
+    pub head: (usize, usize),
+    pub view: View,
+    pub temperature: f32,
+    pub ablation: Option<(usize, usize)>,
+    pub unscaled: bool,
+    pub n_tokens: usize,
+    pub prompt: String,
+}
+
+impl StepStart {
+    fn of(app: &App) -> Self {
+        Self {
+            cursor: app.cursor,
+            head: (app.layer, app.head),
+            view: app.view,
+            temperature: app.temperature,
+            ablation: app.ablation,
+            unscaled: app.unscaled,
+            n_tokens: app.n_tokens(),
+            prompt: app.prompt.clone(),
+        }
+    }
 }
 
 impl Lessons {
@@ -115,6 +149,8 @@ impl App {
         self.lessons.scroll = 0;
         self.lessons.outcome = None;
         self.lessons.temps_seen.clear();
+        self.lessons.start = None;
+        self.lessons.acted = Acted::default();
         // The what-ifs of one step (or lesson) do not leak into the next: each starts from the model
         // as it is, unless its view sets them, and the status line forgets what no longer holds.
         self.ablation = None;
@@ -194,14 +230,33 @@ impl App {
             return;
         };
         let kind = task.kind;
-        if self.busy.is_some() {
+        // Not while the step's prompt runs or its cursor waits to be placed; and a task once done
+        // stays done for the step, wherever the learner looks next.
+        let done = matches!(self.lessons.outcome, Some(Outcome::Done(_)));
+        if self.busy.is_some() || self.pending_cursor.is_some() || done {
             return;
         }
-        if !self.lessons.temps_seen.contains(&self.temperature) {
+        let now = StepStart::of(self);
+        let start = self
+            .lessons
+            .start
+            .get_or_insert_with(|| now.clone())
+            .clone();
+        let acted = &mut self.lessons.acted;
+        acted.cursor |= now.cursor != start.cursor;
+        acted.head |= now.head != start.head;
+        acted.view |= now.view != start.view;
+        acted.temperature |= now.temperature != start.temperature;
+        acted.ablation |= now.ablation != start.ablation;
+        acted.unscaled |= now.unscaled != start.unscaled;
+        acted.prompt |= now.prompt != start.prompt;
+        acted.generated = now.n_tokens.saturating_sub(start.n_tokens);
+        if acted.temperature && !self.lessons.temps_seen.contains(&self.temperature) {
             self.lessons.temps_seen.push(self.temperature);
         }
         let clean = self.next_probs();
         let ablated = self.ablated_probs();
+        let full_text = self.full_text();
         let observed = Observed {
             ids: &snap.ids,
             capture: &snap.capture,
@@ -212,7 +267,8 @@ impl App {
             panel: self.view.panel(),
             unscaled: self.unscaled,
             temperatures_seen: &self.lessons.temps_seen,
-            generated: snap.ids.len().saturating_sub(self.prompt_len),
+            acted: self.lessons.acted,
+            prompt: &full_text,
             ablation: self.ablation,
             clean_probs: clean.as_deref(),
             ablated_probs: ablated.as_deref(),

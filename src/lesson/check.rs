@@ -247,7 +247,7 @@ pub fn check_against(lesson: &Lesson, model: &LoadedModel) -> Vec<LessonError> {
                         );
                     }
                 }
-                TaskKind::Visit { panel } if !super::PANELS.contains(&panel.as_str()) => {
+                TaskKind::Visit { panel, .. } if !super::PANELS.contains(&panel.as_str()) => {
                     err(
                         line,
                         format!(

@@ -44,8 +44,15 @@ pub enum TaskKind {
     AblateHead { criterion: Criterion },
     /// Generate at least `count` tokens.
     Generate { count: usize },
-    /// Open a panel.
-    Visit { panel: String },
+    /// Open a panel; with `move_cursor`, also move the cursor while it is open (for a step whose
+    /// view is open already, so the action is the exploring, not the opening).
+    Visit {
+        panel: String,
+        #[serde(default)]
+        move_cursor: bool,
+    },
+    /// Edit the prompt (e) into one that contains `text`, and run it.
+    PromptContains { text: String },
     /// Turn off the 1/√dₖ scaling in the scores view.
     Unscaled,
 }
@@ -78,7 +85,7 @@ impl Task {
                     "temperatures needs low < high (low = {low}, high = {high})"
                 )));
             }
-            TaskKind::Visit { panel } if !super::PANELS.contains(&panel.as_str()) => {
+            TaskKind::Visit { panel, .. } if !super::PANELS.contains(&panel.as_str()) => {
                 return Err(serde::de::Error::custom(format!(
                     "unknown panel {panel:?}: use one of {}",
                     super::PANELS.join(", ")
@@ -101,13 +108,32 @@ pub struct Observed<'a> {
     pub head: usize,
     pub panel: &'a str,
     pub unscaled: bool,
-    /// Every temperature the next-token view was shown at since the step began.
+    /// Every temperature the next-token view was shown at since the learner first changed it.
     pub temperatures_seen: &'a [f32],
-    pub generated: usize,
+    /// What the learner has changed since the step's setup ran: a task is never done by the setup.
+    pub acted: Acted,
+    /// The prompt as it is now (generated tokens included).
+    pub prompt: &'a str,
     pub ablation: Option<(usize, usize)>,
     /// Next-token probabilities at the cursor, clean and with the ablation (when it has run).
     pub clean_probs: Option<&'a [f32]>,
     pub ablated_probs: Option<&'a [f32]>,
+}
+
+/// What the learner has changed since the step began (each stays true once it happened), and how
+/// many tokens have been added since.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Acted {
+    pub cursor: bool,
+    /// The selected layer or head.
+    pub head: bool,
+    pub view: bool,
+    pub temperature: bool,
+    pub ablation: bool,
+    pub unscaled: bool,
+    /// The prompt's text.
+    pub prompt: bool,
+    pub generated: usize,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -135,7 +161,35 @@ fn resolve(index: i64, len: usize) -> Option<usize> {
     (0..len as i64).contains(&i).then_some(i as usize)
 }
 
+/// Whether `o` shows the task done. The learner must have made the change the task asks for since
+/// the step began: a step whose setup already shows the answer still waits for the learner.
 pub fn check(kind: &TaskKind, o: &Observed) -> Result<Outcome> {
+    let a = o.acted;
+    let waiting = match kind {
+        TaskKind::SelectHead { .. } if !a.head => {
+            Some("select a head: ↑ ↓ [ ], or click one in the Heads view")
+        }
+        TaskKind::CursorOnTopKey { .. } if !a.cursor => {
+            Some("move the cursor: ← →, or click a token")
+        }
+        TaskKind::AblateHead { .. } if !a.ablation => {
+            Some("select the head and press a to ablate it")
+        }
+        TaskKind::Visit {
+            move_cursor: true, ..
+        } if !a.cursor => Some("move the cursor along the prompt: ← →"),
+        TaskKind::Visit {
+            move_cursor: false, ..
+        } if !a.view => Some("open the view with Tab or its number"),
+        TaskKind::PromptContains { .. } if !a.prompt => {
+            Some("press e, edit the prompt, and press Enter")
+        }
+        TaskKind::Unscaled if !a.unscaled => Some("open Scores (3) and press u"),
+        _ => None,
+    };
+    if let Some(what) = waiting {
+        return Ok(Outcome::NotYet(what.into()));
+    }
     Ok(match kind {
         TaskKind::SelectHead {
             criterion,
@@ -220,13 +274,21 @@ pub fn check(kind: &TaskKind, o: &Observed) -> Result<Outcome> {
             }
         }
         TaskKind::Generate { count } => {
-            if o.generated >= *count {
-                Outcome::Done(format!("{} tokens generated", o.generated))
+            let n = a.generated;
+            if n >= *count {
+                Outcome::Done(format!("{n} tokens generated"))
             } else {
-                Outcome::NotYet(format!("{} of {count} tokens generated (n)", o.generated))
+                Outcome::NotYet(format!("{n} of {count} tokens generated in this step (n)"))
             }
         }
-        TaskKind::Visit { panel } => {
+        TaskKind::PromptContains { text } => {
+            if o.prompt.contains(text.as_str()) {
+                Outcome::Done(format!("the prompt now contains {text:?}"))
+            } else {
+                Outcome::NotYet(format!("press e and write a prompt with {text:?} in it"))
+            }
+        }
+        TaskKind::Visit { panel, .. } => {
             if o.panel == panel {
                 Outcome::Done(format!("the {panel} view is open"))
             } else {
