@@ -361,6 +361,28 @@ fn what_ifs_do_not_leak_into_the_next_step_or_lesson() {
     assert!(rig.app.ablation.is_none());
 }
 
+/// After the learner edits the prompt as a step invites, R brings the step's own prompt back.
+#[test]
+fn r_restores_the_steps_prompt_after_an_edit() {
+    let mut rig = Rig::new();
+    rig.open(10, 1);
+    let lesson_prompt = rig.app.prompt.clone();
+    rig.key(KeyCode::Char('e'));
+    rig.app
+        .on_key(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL));
+    for c in "The engineer said that".chars() {
+        rig.key(KeyCode::Char(c));
+    }
+    rig.key(KeyCode::Enter);
+    assert_eq!(rig.app.prompt, "The engineer said that");
+    assert!(rig.outcome().is_done(), "the engineer prompt is the task");
+    let screen = screen::text(&screen::render(&rig.app, ColorMode::Mono, 120, 36));
+    assert!(screen.contains("R brings back the lesson's"), "{screen}");
+    rig.key(KeyCode::Char('R'));
+    assert_eq!(rig.app.prompt, lesson_prompt);
+    assert_eq!(rig.app.full_text(), lesson_prompt);
+}
+
 /// The last step seen first, the tasks done after: the lesson completes with its last task.
 #[test]
 fn a_lesson_completes_whichever_comes_last_its_tasks_or_its_last_step() {

@@ -34,6 +34,8 @@ pub enum Action {
     StepNext,
     StepPrev,
     Hint,
+    /// The open step's own prompt again, after the learner edited it.
+    RestorePrompt,
     LessonScrollDown,
     LessonScrollUp,
     Help,
@@ -182,6 +184,11 @@ pub const KEYS: &[KeyHelp] = &[
         "H",
         "show the next hint for the step's task",
         &[(K::Char('H'), A::Hint)],
+    ),
+    key(
+        "R",
+        "the lesson step's own prompt again, after an edit",
+        &[(K::Char('R'), A::RestorePrompt)],
     ),
     key(
         "J / K",

@@ -131,6 +131,7 @@ impl App {
             | A::StepNext
             | A::StepPrev
             | A::Hint
+            | A::RestorePrompt
             | A::LessonScrollDown
             | A::LessonScrollUp => out.extend(self.on_lesson_action(action)),
             _ => {}
@@ -191,6 +192,9 @@ impl App {
                 let text = buf.text().to_string();
                 self.overlay = Overlay::None;
                 self.queued = 0;
+                if self.lessons.current.is_some() {
+                    self.status = "your own prompt: R brings back the lesson's".into();
+                }
                 self.prompt = text.clone();
                 self.prompt_len = 0; // the next snapshot is all prompt
                 self.busy = Some("running the prompt…".into());

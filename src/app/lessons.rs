@@ -213,6 +213,16 @@ impl App {
         self.pending_cursor = None;
     }
 
+    /// The prompt the open step is about: the last one a view set up to this step, else the lesson's.
+    fn step_prompt(&self) -> Option<String> {
+        let lesson = self.lessons.lesson()?;
+        let set_by_a_view = lesson.steps[..=self.lessons.step.min(lesson.steps.len() - 1)]
+            .iter()
+            .rev()
+            .find_map(|s| s.view.as_ref().and_then(|v| v.prompt.clone()));
+        Some(set_by_a_view.unwrap_or_else(|| lesson.meta.prompt.clone()))
+    }
+
     fn set_prompt(&mut self, prompt: String) -> Request {
         self.queued = 0;
         self.prompt = prompt.clone();
@@ -349,6 +359,17 @@ impl App {
                 return self.go_to_step(next);
             }
             Action::StepPrev => return self.go_to_step(self.lessons.step.saturating_sub(1)),
+            Action::RestorePrompt => {
+                let Some(prompt) = self.step_prompt() else {
+                    return Vec::new();
+                };
+                if self.full_text() == prompt {
+                    self.status = "this is the step's prompt already".into();
+                    return Vec::new();
+                }
+                self.status = "the step's prompt again".into();
+                return vec![self.set_prompt(prompt)];
+            }
             Action::LessonScrollDown => self.lessons.scroll = self.lessons.scroll.saturating_add(3),
             Action::LessonScrollUp => self.lessons.scroll = self.lessons.scroll.saturating_sub(3),
             Action::Hint => {
