@@ -53,12 +53,8 @@ fn token_losses(m: &LoadedModel, docs: &[Vec<u32>]) -> Vec<f32> {
     for ids in docs {
         let trace = m.model.trace(ids, NamesFilter::parse("logits")).unwrap();
         let logits = trace.capture().get("logits").unwrap().unwrap();
-        let rows = logits.squeeze(0).unwrap().to_vec2::<f32>().unwrap();
-        for (pos, row) in rows.iter().enumerate().take(ids.len() - 1) {
-            let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-            let lse = max + row.iter().map(|l| (l - max).exp()).sum::<f32>().ln();
-            out.push(lse - row[ids[pos + 1] as usize]);
-        }
+        // The same per-token loss the tutor's Next view shows.
+        out.extend(glassbox::analysis::predictions::token_losses(&logits, ids).unwrap());
     }
     out
 }

@@ -219,6 +219,15 @@ fn solve(rig: &mut Rig, kind: &TaskKind, lesson: usize, step: usize) {
                 rig.key(back);
             }
         }
+        TaskKind::HardestToken => {
+            let (ids, capture) = snap();
+            let logits = capture.get("logits").unwrap().unwrap();
+            let losses = glassbox::analysis::predictions::token_losses(&logits, &ids).unwrap();
+            let hardest = glassbox::analysis::predictions::argmax(&losses);
+            rig.app.cursor = if hardest == 0 { 1 } else { 0 };
+            assert!(!rig.outcome().is_done(), "an easier token was accepted");
+            rig.app.cursor = hardest;
+        }
         TaskKind::PromptContains { text } => {
             rig.key(KeyCode::Char('e'));
             rig.app

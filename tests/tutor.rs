@@ -432,3 +432,49 @@ fn the_heads_view_shows_the_chosen_score() {
         "{screen}"
     );
 }
+
+/// Where a token follows the cursor, the Next view gives the loss the model pays on it (as the
+/// analysis computes it), marks it in the list, and draws every position's loss with their mean.
+#[test]
+fn the_next_view_shows_the_loss_on_the_token_that_comes_next() {
+    let (mut app, mut s) = started("The cat was happy. The cats were happy.");
+    press(&mut app, &mut s, KeyCode::Char('7'));
+    press(&mut app, &mut s, KeyCode::Home);
+    press(&mut app, &mut s, KeyCode::Right);
+    let snap = app.snap.as_ref().unwrap();
+    let logits = snap.capture.get("logits").unwrap().unwrap();
+    let losses = glassbox::analysis::predictions::token_losses(&logits, &snap.ids).unwrap();
+    let loss = losses[app.cursor];
+    let mean = losses.iter().sum::<f32>() / losses.len() as f32;
+    let screen = text(&render(&app, ColorMode::Mono, 120, 36));
+    assert!(
+        screen.contains(&format!("p {:.3}", (-loss).exp()))
+            && screen.contains(&format!("loss −ln p = {loss:.2}")),
+        "{screen}"
+    );
+    assert!(
+        screen.contains(&format!(
+            "mean loss {mean:.2} nats over {} predictions",
+            losses.len()
+        )),
+        "{screen}"
+    );
+    // Kept across snapshots: after a generated token and a removed one, the cached losses equal a
+    // full recomputation.
+    for key in [KeyCode::Char('n'), KeyCode::Char('n'), KeyCode::Backspace] {
+        press(&mut app, &mut s, key);
+        let snap = app.snap.as_ref().unwrap();
+        let logits = snap.capture.get("logits").unwrap().unwrap();
+        let full = glassbox::analysis::predictions::token_losses(&logits, &snap.ids).unwrap();
+        let cached = app.token_losses().unwrap();
+        assert_eq!(cached.len(), full.len());
+        for (a, b) in cached.iter().zip(&full) {
+            assert!((a - b).abs() < 1e-5, "{cached:?} vs {full:?}");
+        }
+    }
+    // The last token has nothing after it in the text: no loss line, the strip and mean stay.
+    press(&mut app, &mut s, KeyCode::End);
+    let screen = text(&render(&app, ColorMode::Mono, 120, 36));
+    assert!(!screen.contains("next in the text"), "{screen}");
+    assert!(screen.contains("mean loss"), "{screen}");
+}

@@ -1,4 +1,7 @@
-//! Next-token distributions: softmax with temperature, top-k, entropy.
+//! Next-token distributions: softmax with temperature, top-k, entropy, and the loss the model pays
+//! on the tokens that really come next.
+
+use candle_core::{DType, IndexOp, Tensor, D};
 
 /// softmax(logits / temperature); temperature 0 puts all mass on the argmax (greedy). Logits with a
 /// NaN or a +∞ give every probability NaN, greedy or not: no token is "most probable" among values
@@ -62,9 +65,67 @@ pub fn entropy_bits(probs: &[f32]) -> f32 {
         .sum::<f32>()
 }
 
+/// The next-token loss at every position that has a next token, in nats: −ln p(ids[i+1] | ids[..=i])
+/// from logits [1, seq, d_vocab], at temperature 1. Its mean is the cross-entropy a model is trained
+/// to lower (transformers' `labels=input_ids` loss). `seq − 1` values.
+pub fn token_losses(logits: &Tensor, ids: &[u32]) -> candle_core::Result<Vec<f32>> {
+    token_losses_from(logits, ids, 0)
+}
+
+/// [`token_losses`] for positions `from..seq − 1` only: after tokens are appended, the earlier
+/// positions' losses are unchanged (a causal model), so only the new ones need computing.
+pub fn token_losses_from(
+    logits: &Tensor,
+    ids: &[u32],
+    from: usize,
+) -> candle_core::Result<Vec<f32>> {
+    let seq = ids.len();
+    if seq < 2 || from >= seq - 1 {
+        return Ok(Vec::new());
+    }
+    let rows = logits.i((0, from..seq - 1))?.to_dtype(DType::F32)?; // [n, d_vocab]
+    let n = seq - 1 - from;
+    let log_p = candle_nn::ops::log_softmax(&rows, D::Minus1)?;
+    let next = Tensor::from_vec(ids[from + 1..].to_vec(), (n, 1), rows.device())?; // [n, 1]
+    log_p.gather(&next, 1)?.squeeze(1)?.neg()?.to_vec1::<f32>()
+}
+
+/// 1 for the most probable token, 2 for the next, …: how many tokens are strictly more probable, plus 1.
+pub fn rank_of(probs: &[f32], id: usize) -> usize {
+    let p = probs.get(id).copied().unwrap_or(f32::NAN);
+    1 + probs.iter().filter(|&&q| q > p).count()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn token_losses_are_the_cross_entropy_per_token() {
+        // Logits [1, 3, 4]; the text's next tokens are 2 then 0.
+        let rows = [
+            [1.0f32, 2.0, 3.0, 0.5],
+            [0.0, -1.0, 4.0, 2.0],
+            [9.0, 9.0, 9.0, 9.0],
+        ];
+        let logits = Tensor::new(&rows, &candle_core::Device::Cpu)
+            .unwrap()
+            .unsqueeze(0)
+            .unwrap();
+        let losses = token_losses(&logits, &[7, 2, 0]).unwrap();
+        for (row, (&target, &loss)) in rows.iter().zip([2usize, 0].iter().zip(&losses)) {
+            let p = softmax(row, 1.0)[target];
+            assert!((loss - -p.ln()).abs() < 1e-5, "{loss} vs {}", -p.ln());
+        }
+        assert_eq!(losses.len(), 2);
+        assert_eq!(
+            token_losses_from(&logits, &[7, 2, 0], 1).unwrap(),
+            losses[1..]
+        );
+        assert!(token_losses(&logits, &[7]).unwrap().is_empty());
+        assert_eq!(rank_of(&[0.1, 0.5, 0.4], 2), 2);
+        assert_eq!(rank_of(&[0.1, 0.5, 0.4], 1), 1);
+    }
 
     #[test]
     fn softmax_temperature_and_topk() {

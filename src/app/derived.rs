@@ -9,7 +9,7 @@ use super::worker::PositionEncoding;
 use super::{App, View};
 use crate::analysis::heads::{head_scores, Criterion};
 use crate::analysis::heatmap::{self, Heatmap};
-use crate::analysis::predictions::softmax;
+use crate::analysis::predictions::{softmax, token_losses_from};
 use crate::analysis::residual::{block_norms, BlockNorms};
 
 /// Analysis results computed once per snapshot version, on first use.
@@ -19,6 +19,9 @@ pub(super) struct Derived {
     head_scores: Option<(Criterion, Vec<Vec<f32>>)>,
     norms: Option<Vec<BlockNorms>>,
     positions: Option<Vec<Heatmap>>,
+    /// −ln p of each next token of the text, at temperature 1 (nats), with the ids they are for:
+    /// kept across snapshots, so a generated token costs one new position, not the whole prompt.
+    losses: Option<(Vec<u32>, Vec<f32>)>,
 }
 
 /// Positions shown in the cosine-similarity map (it is n² · d_model to compute).
@@ -97,9 +100,11 @@ impl App {
         let mut d = self.derived.borrow_mut();
         if d.version != version {
             let positions = d.positions.take();
+            let losses = d.losses.take();
             *d = Derived {
                 version,
                 positions,
+                losses,
                 ..Derived::default()
             };
         }
@@ -133,6 +138,32 @@ impl App {
             d.norms = Some(block_norms(capture, n_layers).ok()?);
         }
         d.norms.clone()
+    }
+
+    /// The loss the model pays at each position on the token that really comes next (nats, T = 1):
+    /// `n_tokens − 1` values, computed once per snapshot.
+    pub fn token_losses(&self) -> Option<Vec<f32>> {
+        let mut d = self.derived()?;
+        let snap = self.snap.as_ref()?;
+        let ids = &snap.ids;
+        // The positions whose loss is known for these ids: those before the first token that
+        // changed (a token appended keeps them all, a token removed all but the last).
+        let keep = match &d.losses {
+            Some((old, losses)) => {
+                let same = old.iter().zip(ids).take_while(|(a, b)| a == b).count();
+                same.saturating_sub(1).min(losses.len())
+            }
+            None => 0,
+        };
+        if d.losses.as_ref().is_some_and(|(old, _)| old == ids) {
+            return d.losses.as_ref().map(|(_, l)| l.clone());
+        }
+        let logits = snap.capture.get("logits")?.ok()?;
+        let mut losses = d.losses.take().map(|(_, l)| l).unwrap_or_default();
+        losses.truncate(keep);
+        losses.extend(token_losses_from(&logits, ids, keep).ok()?);
+        d.losses = Some((ids.clone(), losses.clone()));
+        Some(losses)
     }
 
     /// W_pos, the cosine similarity between positions, and the sinusoidal encoding; for a rotary

@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 pub use crate::analysis::heads::{head_scores, Criterion};
 use crate::analysis::heatmap::attention_pattern;
-use crate::analysis::predictions::argmax;
+use crate::analysis::predictions::{argmax, token_losses};
 use crate::model::Capture;
 
 /// A task block as written in a lesson file: what the learner reads (`goal`, `hints`) and what the
@@ -53,6 +53,8 @@ pub enum TaskKind {
     },
     /// Edit the prompt (e) into one that contains `text`, and run it.
     PromptContains { text: String },
+    /// Put the cursor where the model pays the highest loss on the token that comes next.
+    HardestToken,
     /// Turn off the 1/√dₖ scaling in the scores view.
     Unscaled,
 }
@@ -184,6 +186,7 @@ pub fn check(kind: &TaskKind, o: &Observed) -> Result<Outcome> {
         TaskKind::PromptContains { .. } if !a.prompt => {
             Some("press e, edit the prompt, and press Enter")
         }
+        TaskKind::HardestToken if !a.cursor => Some("move the cursor: ← →"),
         TaskKind::Unscaled if !a.unscaled => Some("open Scores (3) and press u"),
         _ => None,
     };
@@ -279,6 +282,21 @@ pub fn check(kind: &TaskKind, o: &Observed) -> Result<Outcome> {
                 Outcome::Done(format!("{n} tokens generated"))
             } else {
                 Outcome::NotYet(format!("{n} of {count} tokens generated in this step (n)"))
+            }
+        }
+        TaskKind::HardestToken => {
+            let logits = o.capture.require("logits")?;
+            let losses = token_losses(&logits, o.ids)?;
+            let hardest = argmax(&losses);
+            match losses.get(o.cursor) {
+                Some(&loss) if o.cursor == hardest => Outcome::Done(format!(
+                    "the hardest next token: the model gave it p = {:.3}, a loss of {loss:.2}",
+                    (-loss).exp()
+                )),
+                Some(&loss) => Outcome::NotYet(format!(
+                    "a loss of {loss:.2} here; somewhere the model pays more (the strip's tallest bar)"
+                )),
+                None => Outcome::NotYet("the last token has no next token in the text".into()),
             }
         }
         TaskKind::PromptContains { text } => {

@@ -6,7 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Sparkline, Widget};
 
 use super::{bar, titled};
-use crate::analysis::predictions::{entropy_bits, top_k};
+use crate::analysis::predictions::{entropy_bits, rank_of, softmax, top_k};
 use crate::app::App;
 use crate::text::visible;
 use crate::ui::fit_label;
@@ -142,6 +142,7 @@ pub fn next_token(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     let (Some(probs), Some(info)) = (app.next_probs(), app.info.as_ref()) else {
         return;
     };
+    let label_w = 12;
     let ablated = app.ablated_probs();
     let mode = if app.sampling { "sampling" } else { "greedy" };
     let mut lines = vec![Line::from(vec![Span::styled(
@@ -178,18 +179,74 @@ pub fn next_token(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
             theme.dim(),
         ));
     }
-    let k = usize::from(area.height.saturating_sub(lines.len() as u16 + 1)).clamp(1, 20);
-    let label_w = 12;
+    // The token that really comes next in the text, where there is one: what the model gave it, and
+    // the loss it pays there (what training lowers), with the whole prompt's losses as a strip.
+    let snap = app.snap.as_ref();
+    let actual = snap.and_then(|s| s.ids.get(app.cursor + 1).copied());
+    let losses = app.token_losses().unwrap_or_default();
+    // Words for a wide panel, figures alone for the narrow one beside a heatmap.
+    let wide = area.width >= 64;
+    let mut loss_lines = Vec::new();
+    if let (Some(id), Some(&loss)) = (actual, losses.get(app.cursor)) {
+        let p1 = (-loss).exp();
+        let rank = rank_of(
+            &softmax(&app.logits_row(app.cursor).unwrap_or_default(), 1.0),
+            id as usize,
+        );
+        let figures = if wide {
+            format!(" p {p1:.3} · rank {rank} · loss −ln p = {loss:.2}")
+        } else {
+            format!(" p {p1:.3} #{rank} loss {loss:.2}")
+        };
+        loss_lines.push(Line::from(vec![
+            Span::styled(
+                if wide { "next in the text " } else { "next " },
+                theme.dim(),
+            ),
+            Span::styled(
+                fit_label(&visible(&info.codec.token_str(id)), label_w),
+                theme.accent(),
+            ),
+            Span::raw(figures),
+        ]));
+    }
+    if !losses.is_empty() {
+        let mean = losses.iter().sum::<f32>() / losses.len() as f32;
+        let w = usize::from(area.width).max(1);
+        loss_lines.push(loss_strip(&losses, app.cursor, w, theme));
+        let text = if wide {
+            format!(
+                "mean loss {mean:.2} nats over {} predictions (perplexity {:.1})",
+                losses.len(),
+                mean.exp()
+            )
+        } else {
+            format!("mean loss {mean:.2} · perplexity {:.0}", mean.exp())
+        };
+        loss_lines.push(Line::styled(text, theme.dim()));
+    }
+    let room = lines.len() + loss_lines.len() + 1;
+    let k = usize::from(area.height.saturating_sub(room as u16)).clamp(1, 20);
     let bar_w = usize::from(area.width)
         .saturating_sub(label_w + 8 + 8)
         .clamp(3, 30);
     for (id, p) in top_k(&probs, k) {
         let text = fit_label(&visible(&info.codec.token_str(id)), label_w);
+        // The text's own next token is marked where it is among the most likely.
+        let style = if Some(id) == actual {
+            theme.accent()
+        } else {
+            ratatui::style::Style::default()
+        };
         let mut spans = vec![
-            Span::raw(format!("{text:<label_w$} ")),
+            Span::styled(format!("{text:<label_w$} "), style),
             Span::styled(format!("{:<bar_w$}", bar(p, bar_w)), theme.bar()),
             Span::raw(format!(" {p:.3}")),
         ];
+        if Some(id) == actual {
+            let mark = if wide { " ◀ in the text" } else { " ◀" };
+            spans.push(Span::styled(mark, theme.accent()));
+        }
         if let Some(ab) = &ablated {
             spans.push(Span::styled(
                 format!(" → {}", prob_text(ab[id as usize])),
@@ -217,7 +274,39 @@ pub fn next_token(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
             theme.bar_alt(),
         ));
     }
+    lines.push(Line::default());
+    lines.extend(loss_lines);
     Paragraph::new(lines).render(area, buf);
+}
+
+/// One cell per position, its height the loss the model pays there (▁ small … █ the largest on
+/// screen), the cursor's cell highlighted; a window around the cursor when the prompt is wider.
+fn loss_strip(losses: &[f32], cursor: usize, width: usize, theme: Theme) -> Line<'static> {
+    const LEVELS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let n = losses.len();
+    let start = cursor
+        .saturating_sub(width / 2)
+        .min(n.saturating_sub(width));
+    let shown = &losses[start..n.min(start + width)];
+    let max = shown
+        .iter()
+        .copied()
+        .filter(|l| l.is_finite())
+        .fold(0.0f32, f32::max);
+    let spans = shown.iter().enumerate().map(|(i, &l)| {
+        let level = if max > 0.0 && l.is_finite() {
+            ((l / max) * 7.0).round().clamp(0.0, 7.0) as usize
+        } else {
+            0
+        };
+        let style = if start + i == cursor {
+            theme.cursor()
+        } else {
+            theme.bar()
+        };
+        Span::styled(LEVELS[level].to_string(), style)
+    });
+    Line::from(spans.collect::<Vec<_>>())
 }
 
 /// A probability with three decimals, or "—" for one that is not a number.
