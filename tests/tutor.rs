@@ -478,3 +478,33 @@ fn the_next_view_shows_the_loss_on_the_token_that_comes_next() {
     assert!(!screen.contains("next in the text"), "{screen}");
     assert!(screen.contains("mean loss"), "{screen}");
 }
+
+/// The Heads view labels the query heads that share a key/value head (grouped-query attention), and
+/// pages through layers that do not fit, keeping the selected one in view.
+#[test]
+fn the_heads_view_marks_shared_key_value_heads_and_pages_by_layer() {
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/llama-a");
+    let loaded = model::load(Some(dir.to_str().unwrap()), &Device::Cpu).unwrap();
+    let (mut app, mut s) = glassbox::app::worker::start_inline(loaded, "one two three").unwrap();
+    press(&mut app, &mut s, KeyCode::Char('2'));
+    // 4 query heads over 2 key/value heads: H0 and H1 share k0, H2 and H3 share k1.
+    let screen = text(&render(&app, ColorMode::Mono, 120, 36));
+    for label in ["H0 k0", "H1 k0", "H2 k1", "H3 k1"] {
+        assert!(screen.contains(label), "{label}:\n{screen}");
+    }
+    // The bundled model has no shared heads: no k labels.
+    let (mut tiny, mut t) = started("one two three");
+    press(&mut tiny, &mut t, KeyCode::Char('2'));
+    assert!(!text(&render(&tiny, ColorMode::Mono, 120, 36)).contains(" k0"));
+    // Too short for its 4 layers : a window that follows the selected layer.
+    let short = text(&render(&tiny, ColorMode::Mono, 120, 8));
+    assert!(short.contains("L0") && short.contains('▼'), "{short}");
+    for _ in 0..3 {
+        press(&mut tiny, &mut t, KeyCode::Char(']'));
+    }
+    let short = text(&render(&tiny, ColorMode::Mono, 120, 8));
+    assert!(
+        short.contains("L3") && short.contains('▲') && !short.contains("L0 "),
+        "{short}"
+    );
+}

@@ -107,8 +107,16 @@ pub fn heads(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         Span::styled("every head's pattern", theme.accent()),
         Span::styled(
             format!(
-                "  number: {} (i changes it) · Enter/click opens",
-                app.head_metric.describe()
+                "  number: {} (i changes it) · Enter/click opens{}",
+                app.head_metric.describe(),
+                match app
+                    .info
+                    .as_ref()
+                    .map(|i| (i.config.n_heads, i.config.n_kv_heads))
+                {
+                    Some((q, kv)) if kv > 0 && kv < q => " · kN: the key/value head it shares",
+                    _ => "",
+                }
             ),
             theme.dim(),
         ),
@@ -119,18 +127,44 @@ pub fn heads(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         return;
     }
     let cell_w = (body.width - label_w) / n_heads as u16;
-    let cell_h = (body.height - 1) / n_layers as u16;
-    if cell_w < 3 || cell_h < 1 {
-        Paragraph::new("too small for every head: enlarge the terminal").render(body, buf);
+    if cell_w < 3 {
+        Paragraph::new("too narrow for every head: widen the terminal").render(body, buf);
         return;
     }
+    // Every layer when they fit; else a window of layers around the selected one (↑ ↓ [ ] move it),
+    // with how many are above and below.
+    let rows = usize::from(body.height - 1);
+    let cell_h = (rows / n_layers).max(1) as u16;
+    // A window keeps its last row for the "▼ more" line.
+    let shown = if rows >= n_layers {
+        n_layers
+    } else {
+        rows.saturating_sub(1).max(1)
+    };
+    let first = app.layer.saturating_sub(shown / 2).min(n_layers - shown);
+    // Grouped-query attention: the query heads that share a key/value head are labelled by it.
+    let kv = app
+        .info
+        .as_ref()
+        .map_or(n_heads, |i| i.config.n_kv_heads.max(1));
+    let group = n_heads / kv;
     for h in 0..n_heads {
         let x = body.x + label_w + h as u16 * cell_w;
-        buf.set_string(x, body.y, format!("H{h}"), theme.dim());
+        let label = if group > 1 && cell_w >= 7 {
+            format!("H{h} k{}", h / group)
+        } else {
+            format!("H{h}")
+        };
+        buf.set_string(x, body.y, label, theme.dim());
     }
+    let more = |n: usize, arrow: &str| format!("{arrow}{n}");
+    if first > 0 {
+        buf.set_string(body.x, body.y, more(first, "▲"), theme.accent());
+    }
+    let below = n_layers - first - shown;
     let scores = app.head_scores();
-    for l in 0..n_layers {
-        let y = body.y + 1 + l as u16 * cell_h;
+    for l in first..first + shown {
+        let y = body.y + 1 + (l - first) as u16 * cell_h;
         buf.set_string(body.x, y, format!("L{l}"), theme.dim());
         let px_rows = usize::from(cell_h) * 2;
         let Ok(thumbs) =
@@ -166,6 +200,12 @@ pub fn heads(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
                 style,
             );
             app.hits.borrow_mut().heads.push((rect, l, h));
+        }
+    }
+    if below > 0 {
+        let y = body.y + 1 + shown as u16 * cell_h;
+        if y < body.bottom() {
+            buf.set_string(body.x, y, more(below, "▼"), theme.accent());
         }
     }
 }
