@@ -81,7 +81,7 @@ pub fn export_view(app: &App, dir: &Path) -> Result<PathBuf> {
             let token = snap.tokens.get(app.cursor).cloned().unwrap_or_default();
             let data =
                 NextTokens::from_probs(&probs, 10, app.cursor, token, app.temperature, |id| {
-                    info.codec.token_str(id)
+                    info.codec.token_label(id)
                 });
             export::export_probs(&data, &opts, &path)?;
         }

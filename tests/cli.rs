@@ -119,6 +119,36 @@ fn inspect_table_is_readable() {
         .stdout(predicate::str::contains("0:<|endoftext|>"));
 }
 
+/// A token that is only some bytes of a character is shown by its bytes in the table, never as "�";
+/// the JSON keeps TransformerLens' strings.
+#[test]
+fn tokens_that_split_a_character_are_shown_by_their_bytes() {
+    let table = glassbox()
+        .args(["inspect", "--prompt", "東 é"])
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&table.get_output().stdout).into_owned();
+    let tokens = stdout.lines().find(|l| l.starts_with("tokens")).unwrap();
+    assert!(!tokens.contains('\u{FFFD}'), "{tokens}");
+    // 東 is e6 9d b1 and é is c3 a9 in UTF-8: every byte is shown, in order.
+    let hex: String = tokens
+        .split('⟨')
+        .skip(1)
+        .map(|t| t.split('⟩').next().unwrap().replace('\u{2009}', ""))
+        .collect();
+    assert_eq!(hex, "e69db1c3a9", "{tokens}");
+    let json = glassbox()
+        .args(["inspect", "--json", "--prompt", "東"])
+        .assert()
+        .success();
+    let v: serde_json::Value = serde_json::from_slice(&json.get_output().stdout).unwrap();
+    assert!(
+        v["tokens"].to_string().contains('\u{FFFD}'),
+        "{}",
+        v["tokens"]
+    );
+}
+
 #[test]
 fn dump_writes_every_hook_with_transformerlens_names_and_shapes() {
     let r = reference("tiny-a");

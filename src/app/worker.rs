@@ -309,7 +309,7 @@ impl Session {
                         let texts = row
                             .top
                             .iter()
-                            .map(|&(id, _)| self.loaded.codec.token_str(id))
+                            .map(|&(id, _)| self.loaded.codec.token_label(id))
                             .collect();
                         (row, texts)
                     })
@@ -350,7 +350,7 @@ impl Session {
         let ids = trace.ids().to_vec();
         Ok(Response::Ready(Box::new(Snapshot {
             version,
-            tokens: self.loaded.codec.token_strs(&ids),
+            tokens: self.loaded.codec.token_labels(&ids),
             ids,
             capture: trace.capture().clone(),
             non_finite: trace.non_finite().cloned(),
@@ -359,6 +359,6 @@ impl Session {
 
     /// The text of one token id.
     pub fn token_text(&self, id: u32) -> String {
-        self.loaded.codec.token_str(id)
+        self.loaded.codec.token_label(id)
     }
 }

@@ -116,7 +116,7 @@ fn attention(args: ExportAttentionArgs) -> Result<()> {
     };
     let size = match (args.head, layers.as_slice()) {
         (Some(head), [layer]) => {
-            let tokens = loaded.codec.token_strs(&ids);
+            let tokens = loaded.codec.token_labels(&ids);
             let mut map = if args.scores {
                 let d_head = cfg.d_head;
                 attention_scores(trace.capture(), *layer, head, &tokens, d_head, false)?
@@ -221,9 +221,9 @@ fn probs(args: ExportProbsArgs) -> Result<()> {
         &probs,
         args.top,
         position,
-        loaded.codec.token_str(ids[position]),
+        loaded.codec.token_label(ids[position]),
         args.temperature,
-        |id| loaded.codec.token_str(id),
+        |id| loaded.codec.token_label(id),
     );
     let opts = PlotOptions {
         scale: args.figure.scale,

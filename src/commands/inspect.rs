@@ -39,6 +39,10 @@ struct Report {
     prompt: String,
     ids: Vec<u32>,
     tokens: Vec<String>,
+    /// The tokens as the table shows them (a byte of a character as "⟨e6 9d⟩"); the JSON keeps
+    /// `tokens` as TransformerLens' `to_str_tokens` gives them.
+    #[serde(skip)]
+    labels: Vec<String>,
     next_token: Vec<Candidate>,
     next_token_entropy_bits: f32,
     previous_token_heads: Vec<HeadScore>,
@@ -76,6 +80,7 @@ pub fn run(args: InspectArgs) -> Result<()> {
         device: device_label(loaded.model.device()),
         prompt,
         tokens: loaded.codec.token_strs(&ids),
+        labels: loaded.codec.token_labels(&ids),
         ids,
         next_token: top_k(&probs, args.top)
             .into_iter()
@@ -131,7 +136,7 @@ fn table(r: &Report) -> String {
         r.ids.len()
     );
     let strip: Vec<String> = r
-        .tokens
+        .labels
         .iter()
         .enumerate()
         .map(|(i, t)| format!("{i}:{}", visible(t)))

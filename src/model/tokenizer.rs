@@ -9,6 +9,30 @@ use crate::error::Hinted;
 
 pub const GPT2_BOS: &str = "<|endoftext|>";
 
+/// The bytes a vocabulary entry stands for: a SentencePiece byte ("<0xE6>"), or a byte-level BPE
+/// entry, whose every byte is written as one character of GPT-2's table (`bytes_to_unicode`: the
+/// printable bytes as themselves, the others as U+0100 onwards, in order). None for anything else.
+fn vocab_bytes(token: &str) -> Option<Vec<u8>> {
+    if let Some(hex) = token.strip_prefix("<0x").and_then(|t| t.strip_suffix('>')) {
+        return u8::from_str_radix(hex, 16).ok().map(|b| vec![b]);
+    }
+    let printable = |b: u8| matches!(b, b'!'..=b'~' | 0xA1..=0xAC | 0xAE..=0xFF);
+    // The 68 bytes that are not printable, in order: U+0100 + n stands for the n-th of them.
+    let shifted: Vec<u8> = (0..=255u8).filter(|&b| !printable(b)).collect();
+    token
+        .chars()
+        .map(|c| {
+            let code = c as u32;
+            if code < 256 && printable(code as u8) {
+                Some(code as u8)
+            } else {
+                code.checked_sub(256)
+                    .and_then(|n| shifted.get(n as usize).copied())
+            }
+        })
+        .collect()
+}
+
 #[derive(Clone)]
 pub struct TextCodec {
     inner: tokenizers::Tokenizer,
@@ -125,6 +149,29 @@ impl TextCodec {
 
     pub fn token_strs(&self, ids: &[u32]) -> Vec<String> {
         ids.iter().map(|&id| self.token_str(id)).collect()
+    }
+
+    /// A token as the screen, the figures and `inspect` show it: [`Self::token_str`], except for a
+    /// token that is only part of a character's UTF-8 bytes (byte-level BPE splits 東 into two
+    /// tokens), which decodes to "�" alone and is shown by its bytes instead, "⟨e6 9d⟩" (a thin space
+    /// between bytes).
+    pub fn token_label(&self, id: u32) -> String {
+        let text = self.token_str(id);
+        if !text.contains('\u{FFFD}') {
+            return text;
+        }
+        match self.inner.id_to_token(id).and_then(|t| vocab_bytes(&t)) {
+            Some(bytes) if std::str::from_utf8(&bytes).is_err() => {
+                // Joined by a thin space: a plain one would be marked "·" as a space of the text.
+                let hex: Vec<String> = bytes.iter().map(|b| format!("{b:02x}")).collect();
+                format!("⟨{}⟩", hex.join("\u{2009}"))
+            }
+            _ => text,
+        }
+    }
+
+    pub fn token_labels(&self, ids: &[u32]) -> Vec<String> {
+        ids.iter().map(|&id| self.token_label(id)).collect()
     }
 
     pub fn decode(&self, ids: &[u32]) -> String {

@@ -204,7 +204,7 @@ pub fn next_token(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
                 theme.dim(),
             ),
             Span::styled(
-                fit_label(&visible(&info.codec.token_str(id)), label_w),
+                fit_label(&visible(&info.codec.token_label(id)), label_w),
                 theme.accent(),
             ),
             Span::raw(figures),
@@ -231,7 +231,7 @@ pub fn next_token(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         .saturating_sub(label_w + 8 + 8)
         .clamp(3, 30);
     for (id, p) in top_k(&probs, k) {
-        let text = fit_label(&visible(&info.codec.token_str(id)), label_w);
+        let text = fit_label(&visible(&info.codec.token_label(id)), label_w);
         // The text's own next token is marked where it is among the most likely.
         let style = if Some(id) == actual {
             theme.accent()
@@ -269,7 +269,7 @@ pub fn next_token(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
             format!(
                 // Short enough for the panel's width at 100 columns.
                 "L{l}H{h} off: top is {} ({p:.3})",
-                visible(&info.codec.token_str(id))
+                visible(&info.codec.token_label(id))
             ),
             theme.bar_alt(),
         ));
