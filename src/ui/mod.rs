@@ -3,6 +3,7 @@
 //! Screen: a header with the model and the view tabs, the token strip, the selected view, a side
 //! column (next-token probabilities and the lesson pane) when the terminal is wide, and a status line.
 
+mod fit;
 mod heatmap;
 mod lesson;
 mod markdown;
@@ -46,7 +47,9 @@ impl Widget for Screen<'_> {
                 .render(area, buf);
             return;
         }
-        let strip_h = panels::token_strip_height(app, area.width);
+        // A short screen gives the token strip fewer lines (it scrolls to the cursor), the view more.
+        let strip_max = ((area.height - 2) / 4).clamp(1, 4);
+        let strip_h = panels::token_strip_height(app, area.width).min(strip_max);
         let [header, strip, body, status] = Layout::vertical([
             Constraint::Length(1),
             Constraint::Length(strip_h),
@@ -69,19 +72,22 @@ impl Widget for Screen<'_> {
         } else {
             (body, None)
         };
-        // Narrow screens keep an open lesson's text under the view, so its steps stay readable.
+        // Narrow screens keep an open lesson's text under the view, with the larger share, so its
+        // steps stay readable.
         if side.is_none() && in_lesson && app.view != View::Lesson && body.height >= 16 {
-            let [m, l] = Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)])
+            let [m, l] = Layout::vertical([Constraint::Percentage(45), Constraint::Percentage(55)])
                 .areas(body);
             main = m;
-            let block = Block::bordered().title(" Lesson (Tab 8: whole pane) ");
-            let inner = block.inner(l);
-            block.render(l, buf);
-            views::lesson(app, self.theme, inner, buf);
+            lesson::framed(app, self.theme, l, buf);
         }
         views::render(app, self.theme, main, buf);
         if let Some(side) = side {
-            let split = if in_lesson { [40, 60] } else { [55, 45] };
+            // The Lesson view shows the lesson whole: the side column keeps the next token only.
+            let split = match (app.view, in_lesson) {
+                (View::Lesson, _) => [100, 0],
+                (_, true) => [40, 60],
+                (_, false) => [55, 45],
+            };
             let [next, lesson] = Layout::vertical([
                 Constraint::Percentage(split[0]),
                 Constraint::Percentage(split[1]),
@@ -91,10 +97,9 @@ impl Widget for Screen<'_> {
             let inner = block.inner(next);
             block.render(next, buf);
             views::next_token(app, self.theme, inner, buf);
-            let block = Block::bordered().title(" Lesson ");
-            let inner = block.inner(lesson);
-            block.render(lesson, buf);
-            views::lesson(app, self.theme, inner, buf);
+            if lesson.height > 0 {
+                lesson::framed(app, self.theme, lesson, buf);
+            }
         }
         panels::status(app, self.theme, status, buf);
         match &app.overlay {
@@ -164,8 +169,12 @@ fn help(theme: Theme, scroll: u16, area: Rect, buf: &mut Buffer) {
 
 /// The label of a view tab.
 fn tab_label(view: View) -> String {
-    let i = View::ALL.iter().position(|&v| v == view).unwrap_or(0) + 1;
-    format!("{i} {}", view.title())
+    format!("{} {}", tab_number(view), view.title())
+}
+
+/// The number of `view`'s tab (its digit key).
+fn tab_number(view: View) -> usize {
+    View::ALL.iter().position(|&v| v == view).unwrap_or(0) + 1
 }
 
 /// Plain style helper used by panels.

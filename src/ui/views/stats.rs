@@ -229,7 +229,7 @@ fn prob_text(p: f32) -> String {
     }
 }
 
-/// The lesson pane.
+/// The lesson pane, as the whole view.
 pub fn lesson(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
-    crate::ui::lesson::pane(app, theme, area, buf);
+    crate::ui::lesson::bare(app, theme, area, buf);
 }
