@@ -194,3 +194,33 @@ fn scrolling_stops_at_the_end_and_k_comes_back_at_once() {
     assert!(text.contains("▲ K"), "{text}");
     assert!(screen::text(&buf).contains("▼ J"), "{}", screen::text(&buf));
 }
+
+/// A screen too short for the pane under the view says where the lesson is; one that shows the pane
+/// does not.
+#[test]
+fn a_lesson_with_no_room_on_screen_is_pointed_to() {
+    let (mut app, mut session) = tutor();
+    let requests = app.open_lesson(0);
+    serve_inline(&mut app, &mut session, requests).unwrap();
+    app.view = View::Attention;
+    let status = |app: &App, w: u16, h: u16| -> String {
+        let text = screen::text(&screen::render(app, ColorMode::Mono, w, h));
+        text.lines().last().unwrap_or_default().to_string()
+    };
+    assert!(
+        status(&app, 40, 10).contains("8 lesson"),
+        "{}",
+        status(&app, 40, 10)
+    );
+    assert!(
+        !status(&app, 80, 24).contains("8 lesson"),
+        "{}",
+        status(&app, 80, 24)
+    );
+    app.view = View::Lesson;
+    assert!(
+        !status(&app, 40, 10).contains("8 lesson"),
+        "{}",
+        status(&app, 40, 10)
+    );
+}

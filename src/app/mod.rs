@@ -97,6 +97,8 @@ pub struct Hits {
     /// The lesson pane's furthest scroll (its text's wrapped lines less the rows shown); `None`
     /// when no lesson pane was drawn.
     pub lesson_scroll_max: Option<u16>,
+    /// The key help's furthest scroll, when it was drawn.
+    pub help_scroll_max: Option<u16>,
 }
 
 #[derive(Debug, Clone, Copy)]

@@ -1,10 +1,10 @@
-//! The lesson pane (the open step: its text scrolled with J/K, its task and hints kept in sight, or
-//! a guide to the screen before any lesson is open) and the lesson list.
+//! The lesson pane: the open step (its text scrolled with J/K, its task and hints kept in sight), or
+//! a guide to the screen before any lesson is open.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph, Widget, Wrap};
+use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
 
 use super::theme::Theme;
 use super::{fit, markdown, tab_number};
@@ -374,53 +374,4 @@ fn intro(theme: Theme, have_lessons: bool) -> Vec<Line<'static>> {
         ));
     }
     lines
-}
-
-/// The lesson list, over the view: titles, summaries and progress.
-pub fn list(app: &App, sel: usize, theme: Theme, area: Rect, buf: &mut Buffer) {
-    let w = area.width.min(90);
-    let h = area.height;
-    let rect = Rect::new(area.x + (area.width - w) / 2, area.y, w, h);
-    Clear.render(rect, buf);
-    let mut lines = Vec::new();
-    // Before the list, so it is seen even when the list is long.
-    if let Some(notice) = &app.lessons.notice {
-        lines.push(Line::styled(format!("! {}", notice.full), theme.error()));
-    }
-    for (i, lesson) in app.lessons.all.iter().enumerate() {
-        let n_tasks = lesson.steps.iter().filter(|s| s.task.is_some()).count();
-        let done = app.lessons.done_count(lesson);
-        let mark = if app.lessons.is_completed(lesson) {
-            "✓"
-        } else if done > 0 {
-            "…"
-        } else {
-            " "
-        };
-        let style = if i == sel {
-            theme.cursor()
-        } else {
-            Default::default()
-        };
-        lines.push(Line::from(vec![
-            Span::styled(format!("{mark} {:>2}. {}", i + 1, lesson.meta.title), style),
-            Span::styled(format!("  {done}/{n_tasks} tasks"), theme.dim()),
-        ]));
-        if i == sel {
-            lines.push(Line::styled(
-                format!("      {}", lesson.meta.summary),
-                theme.dim(),
-            ));
-        }
-    }
-    for e in &app.lessons.errors {
-        lines.push(Line::styled(format!("✗ {e}"), theme.error()));
-    }
-    if app.lessons.all.is_empty() {
-        lines.push(Line::from("No lessons found (lessons/*.md)."));
-    }
-    Paragraph::new(lines)
-        .wrap(Wrap { trim: false })
-        .block(Block::bordered().title(" Lessons · ↑↓ choose · Enter opens · Esc closes "))
-        .render(rect, buf);
 }
