@@ -36,7 +36,9 @@ impl App {
                 // ↑ ↓ scroll a help box that does not fit; any other key closes it; q still quits.
                 match key.code {
                     KeyCode::Down | KeyCode::Char('j') => {
-                        *scroll = (*scroll + 1).min(KEYS.len() as u16)
+                        // No further than the box's end as last drawn (descriptions wrap when narrow).
+                        let max = self.hits.borrow().help_scroll_max;
+                        *scroll = (*scroll + 1).min(max.unwrap_or(KEYS.len() as u16))
                     }
                     KeyCode::Up | KeyCode::Char('k') => *scroll = scroll.saturating_sub(1),
                     code => {

@@ -345,6 +345,19 @@ impl App {
             self.overlay = Overlay::LessonList(self.lessons.current.unwrap_or(0));
             return Vec::new();
         }
+        // The text scrolls no further than its end as last drawn (the guide before any lesson too).
+        let max = self.hits.borrow().lesson_scroll_max.unwrap_or(u16::MAX);
+        match action {
+            Action::LessonScrollDown => {
+                self.lessons.scroll = self.lessons.scroll.saturating_add(3).min(max);
+                return Vec::new();
+            }
+            Action::LessonScrollUp => {
+                self.lessons.scroll = self.lessons.scroll.min(max).saturating_sub(3);
+                return Vec::new();
+            }
+            _ => {}
+        }
         if self.lessons.current.is_none() {
             return Vec::new();
         }
@@ -370,8 +383,6 @@ impl App {
                 self.status = "the step's prompt again".into();
                 return vec![self.set_prompt(prompt)];
             }
-            Action::LessonScrollDown => self.lessons.scroll = self.lessons.scroll.saturating_add(3),
-            Action::LessonScrollUp => self.lessons.scroll = self.lessons.scroll.saturating_sub(3),
             Action::Hint => {
                 let n = self
                     .lessons

@@ -82,7 +82,8 @@ impl View {
     }
 }
 
-/// Where mouse clicks land: filled in while drawing, read when a click arrives.
+/// What the last drawing measured: where mouse clicks land, and how far scrolled text can go (read
+/// when a click or a scroll key arrives).
 #[derive(Debug, Clone, Default)]
 pub struct Hits {
     /// Token strip: a rectangle per token index.
@@ -93,6 +94,11 @@ pub struct Hits {
     pub heatmap: Option<HeatmapHit>,
     /// View tabs.
     pub tabs: Vec<(Rect, View)>,
+    /// The lesson pane's furthest scroll (its text's wrapped lines less the rows shown); `None`
+    /// when no lesson pane was drawn.
+    pub lesson_scroll_max: Option<u16>,
+    /// The key help's furthest scroll, when it was drawn.
+    pub help_scroll_max: Option<u16>,
 }
 
 #[derive(Debug, Clone, Copy)]

@@ -285,17 +285,18 @@ impl<'a> HeatmapView<'a> {
         let mono = self.theme.mode == ColorMode::Mono;
         // What is drawn apart from the colour bar: values that are not numbers first (where room is
         // short, that is the key a reader must not miss), then the mask.
-        let mut keys: Vec<(char, ratatui::style::Color, &str)> = Vec::new();
+        // Each label with a shorter form for a narrow legend.
+        let mut keys: Vec<(char, ratatui::style::Color, [&str; 2])> = Vec::new();
         if self.map.not_a_number() > 0 {
-            keys.push((NAN_GLYPH, self.theme.not_a_number(), NAN_LABEL));
+            keys.push((NAN_GLYPH, self.theme.not_a_number(), [NAN_LABEL, "NaN"]));
         }
         if self.map.has_masked() {
             let glyph = if mono { MASKED_GLYPH } else { ' ' };
-            keys.push((glyph, self.theme.masked(), "masked (future)"));
+            keys.push((glyph, self.theme.masked(), ["masked (future)", "masked"]));
         }
         // Each key is a swatch, a space and its label, two spaces apart; the bar gives up room for
         // them, down to 4 cells.
-        let keys_w: usize = keys.iter().map(|k| 4 + k.2.chars().count()).sum();
+        let keys_w: usize = keys.iter().map(|k| 4 + k.2[0].chars().count()).sum();
         let fit = area.width.saturating_sub((lo_s.len() + hi_s.len()) as u16);
         let bar_w = fit.saturating_sub(keys_w as u16).max(fit.min(4)).min(24);
         buf.set_string(area.x, area.y, &lo_s, self.theme.dim());
@@ -319,24 +320,18 @@ impl<'a> HeatmapView<'a> {
         buf.set_string(x0 + bar_w, area.y, &hi_s, self.theme.dim());
         let mut x = x0 + bar_w + hi_s.len() as u16 + 2;
         let right = area.x + area.width;
-        for (i, (glyph, color, label)) in keys.into_iter().enumerate() {
-            // The first key is shown, cut at the edge if it must, when a few letters of it fit; the
-            // next only whole.
-            let need = if i == 0 {
-                8
-            } else {
-                2 + label.chars().count() as u16
-            };
-            if x + need > right {
+        for (glyph, color, labels) in keys {
+            // A key is shown whole, in its shorter form when that is what fits, or not at all.
+            let room = usize::from(right.saturating_sub(x + 2));
+            let Some(label) = super::fit::pick(labels, room) else {
                 break;
-            }
+            };
             let mut swatch = Style::default();
             if !mono {
                 swatch = swatch.bg(color).fg(ratatui::style::Color::Black);
             }
             buf[(x, area.y)].set_char(glyph).set_style(swatch);
-            let room = usize::from(right - x - 2);
-            buf.set_stringn(x + 2, area.y, label, room, self.theme.dim());
+            buf.set_string(x + 2, area.y, label, self.theme.dim());
             x += 2 + label.chars().count() as u16 + 2;
         }
     }

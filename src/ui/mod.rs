@@ -3,8 +3,10 @@
 //! Screen: a header with the model and the view tabs, the token strip, the selected view, a side
 //! column (next-token probabilities and the lesson pane) when the terminal is wide, and a status line.
 
+mod fit;
 mod heatmap;
 mod lesson;
+mod lesson_list;
 mod markdown;
 mod panels;
 pub mod theme;
@@ -46,7 +48,9 @@ impl Widget for Screen<'_> {
                 .render(area, buf);
             return;
         }
-        let strip_h = panels::token_strip_height(app, area.width);
+        // A short screen gives the token strip fewer lines (it scrolls to the cursor), the view more.
+        let strip_max = ((area.height - 2) / 4).clamp(1, 4);
+        let strip_h = panels::token_strip_height(app, area.width).min(strip_max);
         let [header, strip, body, status] = Layout::vertical([
             Constraint::Length(1),
             Constraint::Length(strip_h),
@@ -69,19 +73,22 @@ impl Widget for Screen<'_> {
         } else {
             (body, None)
         };
-        // Narrow screens keep an open lesson's text under the view, so its steps stay readable.
+        // Narrow screens keep an open lesson's text under the view, with the larger share, so its
+        // steps stay readable.
         if side.is_none() && in_lesson && app.view != View::Lesson && body.height >= 16 {
-            let [m, l] = Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)])
+            let [m, l] = Layout::vertical([Constraint::Percentage(45), Constraint::Percentage(55)])
                 .areas(body);
             main = m;
-            let block = Block::bordered().title(" Lesson (Tab 8: whole pane) ");
-            let inner = block.inner(l);
-            block.render(l, buf);
-            views::lesson(app, self.theme, inner, buf);
+            lesson::framed(app, self.theme, l, buf);
         }
         views::render(app, self.theme, main, buf);
         if let Some(side) = side {
-            let split = if in_lesson { [40, 60] } else { [55, 45] };
+            // The Lesson view shows the lesson whole: the side column keeps the next token only.
+            let split = match (app.view, in_lesson) {
+                (View::Lesson, _) => [100, 0],
+                (_, true) => [40, 60],
+                (_, false) => [55, 45],
+            };
             let [next, lesson] = Layout::vertical([
                 Constraint::Percentage(split[0]),
                 Constraint::Percentage(split[1]),
@@ -91,17 +98,16 @@ impl Widget for Screen<'_> {
             let inner = block.inner(next);
             block.render(next, buf);
             views::next_token(app, self.theme, inner, buf);
-            let block = Block::bordered().title(" Lesson ");
-            let inner = block.inner(lesson);
-            block.render(lesson, buf);
-            views::lesson(app, self.theme, inner, buf);
+            if lesson.height > 0 {
+                lesson::framed(app, self.theme, lesson, buf);
+            }
         }
         panels::status(app, self.theme, status, buf);
         match &app.overlay {
             Overlay::None => {}
             Overlay::Editing(editor) => panels::editor(editor, self.theme, body, buf),
-            Overlay::LessonList(sel) => lesson::list(app, *sel, self.theme, body, buf),
-            Overlay::Help { scroll } => help(self.theme, *scroll, body, buf),
+            Overlay::LessonList(sel) => lesson_list::list(app, *sel, self.theme, body, buf),
+            Overlay::Help { scroll } => help(app, self.theme, *scroll, body, buf),
         }
     }
 }
@@ -119,7 +125,8 @@ pub fn screen_buffer(app: &App, (w, h): (u16, u16)) -> Buffer {
 }
 
 /// Every key, in a box over the view; `scroll` lines down when the box is shorter than the list.
-fn help(theme: Theme, scroll: u16, area: Rect, buf: &mut Buffer) {
+/// A narrow box wraps the descriptions by words under their column.
+fn help(app: &App, theme: Theme, scroll: u16, area: Rect, buf: &mut Buffer) {
     let key_w = KEYS
         .iter()
         .map(|k| k.keys.chars().count())
@@ -130,42 +137,57 @@ fn help(theme: Theme, scroll: u16, area: Rect, buf: &mut Buffer) {
         .map(|k| k.what.chars().count())
         .max()
         .unwrap_or(0);
-    // Borders, the key column, two spaces, the longest description: nothing is cut at 80 columns.
+    // Borders, the key column, two spaces, the longest description: nothing wraps at 80 columns.
     let w = area.width.min((key_w + what_w + 4) as u16);
-    let n = KEYS.len() as u16 + 1; // the keys and the closing line
-    let h = area.height.min(n + 2);
+    let inner_w = usize::from(w.saturating_sub(2));
+    let what_room = inner_w.saturating_sub(key_w + 2).max(1);
+    let mut lines: Vec<Line> = Vec::new();
+    for k in KEYS {
+        for (i, part) in fit::wrap(k.what, what_room).into_iter().enumerate() {
+            let keys = if i == 0 { k.keys } else { "" };
+            lines.push(Line::from(vec![
+                Span::styled(format!("{keys:>key_w$}  "), theme.accent()),
+                Span::raw(part),
+            ]));
+        }
+    }
+    let footer = |scrolls: bool| {
+        let text = if scrolls {
+            "↑ ↓ scroll, any other key closes this help"
+        } else {
+            "any key closes this help"
+        };
+        fit::wrap(text, inner_w)
+    };
+    let fits = lines.len() + footer(false).len() + 2 <= usize::from(area.height);
+    let title = if fits {
+        " Keys "
+    } else {
+        " Keys · ↑↓ scroll "
+    };
+    for part in footer(!fits) {
+        lines.push(Line::styled(part, theme.dim()));
+    }
+    let n = u16::try_from(lines.len()).unwrap_or(u16::MAX);
+    let h = area.height.min(n.saturating_add(2));
     let rect = Rect::new(area.x + (area.width - w) / 2, area.y, w, h);
     Clear.render(rect, buf);
-    let inner = h.saturating_sub(2);
-    let scroll = scroll.min(n.saturating_sub(inner));
-    let mut lines: Vec<Line> = KEYS
-        .iter()
-        .map(|k| {
-            Line::from(vec![
-                Span::styled(format!("{:>key_w$}  ", k.keys), theme.accent()),
-                Span::raw(k.what),
-            ])
-        })
-        .collect();
-    let (title, footer) = if inner < n {
-        (
-            " Keys · ↑↓ scroll ",
-            "↑ ↓ scroll, any other key closes this help",
-        )
-    } else {
-        (" Keys ", "any key closes this help")
-    };
-    lines.push(Line::styled(footer, theme.dim()));
+    let max_scroll = n.saturating_sub(h.saturating_sub(2));
+    app.hits.borrow_mut().help_scroll_max = Some(max_scroll);
     Paragraph::new(lines)
-        .scroll((scroll, 0))
+        .scroll((scroll.min(max_scroll), 0))
         .block(Block::bordered().title(title))
         .render(rect, buf);
 }
 
 /// The label of a view tab.
 fn tab_label(view: View) -> String {
-    let i = View::ALL.iter().position(|&v| v == view).unwrap_or(0) + 1;
-    format!("{i} {}", view.title())
+    format!("{} {}", tab_number(view), view.title())
+}
+
+/// The number of `view`'s tab (its digit key).
+fn tab_number(view: View) -> usize {
+    View::ALL.iter().position(|&v| v == view).unwrap_or(0) + 1
 }
 
 /// Plain style helper used by panels.

@@ -7,35 +7,38 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Widget, Wrap};
 
 use super::theme::{Theme, NAN_GLYPH};
-use super::{plain, tab_label};
+use super::{fit, plain, tab_label, tab_number};
 use crate::app::{App, Editor, View};
 use crate::text::visible;
 
-/// One line: the program, the model, and the view tabs (only the current one when narrow).
+/// One line: the program, the model, and the view tabs. Each part shortens when the line is narrow
+/// (every tab, then the current one; the model's size, then its name), the view name last.
 pub fn header(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     let tabs: Vec<String> = View::ALL.iter().map(|&v| tab_label(v)).collect();
     let all_w: usize = tabs.iter().map(|t| t.chars().count() + 2).sum();
-    // The model's size where the tabs leave room for it.
-    let model = match &app.info {
-        Some(i) => {
-            let sized = format!(
+    let models: Vec<String> = match &app.info {
+        Some(i) => vec![
+            format!(
                 " glassbox · {} · {} parameters ",
                 i.name,
                 short_count(i.n_params)
-            );
-            if sized.chars().count() + all_w <= usize::from(area.width) {
-                sized
-            } else {
-                format!(" glassbox · {} ", i.name)
-            }
-        }
-        None => " glassbox ".to_string(),
+            ),
+            format!(" glassbox · {} ", i.name),
+            format!(" {} ", i.name),
+            " glassbox ".to_string(),
+            String::new(),
+        ],
+        None => vec![" glassbox ".to_string(), String::new()],
     };
-    buf.set_string(area.x, area.y, &model, theme.accent());
-    let mut x = area.x + model.chars().count() as u16;
-    let room = usize::from(area.right().saturating_sub(x));
+    let room = usize::from(area.width);
     let mut hits = app.hits.borrow_mut();
-    if all_w <= room {
+    // Every tab, when they fit beside a model name.
+    let beside_all = room
+        .checked_sub(all_w)
+        .and_then(|left| fit::pick(models.iter().take(2), left));
+    if let Some(model) = beside_all {
+        buf.set_string(area.x, area.y, model, theme.accent());
+        let mut x = area.x + fit::width(model) as u16;
         for (view, label) in View::ALL.iter().zip(&tabs) {
             let text = format!(" {label} ");
             let style = if *view == app.view {
@@ -48,12 +51,18 @@ pub fn header(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
             hits.tabs.push((Rect::new(x, area.y, w, 1), *view));
             x += w + 1;
         }
-    } else {
-        let text = format!(" {} (Tab) ", tab_label(app.view));
-        if x + text.chars().count() as u16 > area.right() {
-            x = area.x; // narrow: the view name matters more than the model name
-        }
-        buf.set_string(x, area.y, text, theme.cursor());
+        return;
+    }
+    // The current view alone, with as much of the model as fits beside it.
+    let label = tab_label(app.view);
+    for tab in [format!(" {label} (Tab) "), format!(" {label} ")] {
+        let Some(model) = fit::pick(&models, room.saturating_sub(fit::width(&tab))) else {
+            continue;
+        };
+        buf.set_string(area.x, area.y, model, theme.accent());
+        let x = area.x + fit::width(model) as u16;
+        buf.set_string(x, area.y, tab, theme.cursor());
+        return;
     }
 }
 
@@ -136,8 +145,36 @@ pub fn token_strip(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     }
 }
 
-/// The bottom line: where the cursor is, how generation works now, and what is running.
+/// The bottom line: where the cursor is, how generation works now, what is running, and the keys
+/// to more. When narrow the place loses its token and temperature, the message shortens by words,
+/// and the keys shorten last to the one that says where a hidden lesson is.
 pub fn status(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
+    // An open lesson that this screen has no room for beside the view: say where it is.
+    let hidden = app.lessons.current.is_some() && app.hits.borrow().lesson_scroll_max.is_none();
+    let keys: Vec<String> = if hidden {
+        let n = tab_number(View::Lesson);
+        vec![
+            format!("│ {n} lesson  L lessons  ? keys  q quit"),
+            format!("│ {n} lesson  ? keys  q quit"),
+            format!("│ {n} lesson  ? keys"),
+            format!("│ {n} lesson"),
+        ]
+    } else if app.lessons.all.is_empty() {
+        vec!["│ ? keys  q quit".into(), "│ ? keys".into()]
+    } else {
+        vec![
+            "│ L lessons  ? keys  q quit".into(),
+            "│ ? keys  q quit".into(),
+            "│ ? keys".into(),
+        ]
+    };
+    let message = message(app, theme);
+    let keys_min = keys.last().map_or(0, |k| fit::width(k));
+    // Room kept for the shortest keys, and for some of the message, while the place is chosen.
+    let keep = keys_min
+        + message
+            .as_ref()
+            .map_or(0, |(m, _)| (fit::width(m) + 3).min(24));
     let mut spans = Vec::new();
     if let Some(snap) = &app.snap {
         let tok = snap
@@ -145,16 +182,25 @@ pub fn status(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
             .get(app.cursor)
             .map(|t| visible(t))
             .unwrap_or_default();
-        spans.push(Span::raw(format!(
-            " {}/{} {} │ L{}H{} │ T={} {} ",
+        let (c, n, l, h, t) = (
             app.cursor,
             snap.ids.len(),
-            super::fit_label(&format!("\"{tok}\""), 14),
             app.layer,
             app.head,
             app.temperature,
-            if app.sampling { "sample" } else { "greedy" },
-        )));
+        );
+        let mode = if app.sampling { "sample" } else { "greedy" };
+        let tok = super::fit_label(&format!("\"{tok}\""), 14);
+        let places = [
+            format!(" {c}/{n} {tok} │ L{l}H{h} │ T={t} {mode} "),
+            format!(" {c}/{n} │ L{l}H{h} │ T={t} {mode} "),
+            format!(" {c}/{n} │ L{l}H{h} "),
+        ];
+        // The shortest place stays even when the message must shorten for it.
+        let width = usize::from(area.width);
+        let place = fit::pick(&places, width.saturating_sub(keep))
+            .or_else(|| fit::pick(&places[2..], width.saturating_sub(keys_min)));
+        spans.push(Span::raw(place.cloned().unwrap_or_default()));
         if let Some((l, h)) = app.ablation {
             spans.push(Span::styled(
                 format!("│ L{l}H{h} ablated "),
@@ -162,64 +208,67 @@ pub fn status(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
             ));
         }
     }
+    let used: usize = spans.iter().map(|s| s.width()).sum();
+    let room = usize::from(area.width).saturating_sub(used);
+    if let Some((message, style)) = message {
+        // "│ " before it and a space after; the shortest keys still after that.
+        let text = fit::words(&message, room.saturating_sub(3 + keys_min));
+        if !text.is_empty() {
+            spans.push(Span::styled(format!("│ {text} "), style));
+        }
+    }
+    let used: usize = spans.iter().map(|s| s.width()).sum();
+    let keys = fit::pick_or_empty(&keys, usize::from(area.width).saturating_sub(used));
+    spans.push(Span::styled(keys, theme.dim()));
+    Paragraph::new(Line::from(spans))
+        .style(Style::default())
+        .render(area, buf);
+}
+
+/// The status line's message, if any, most pressing first, and its style.
+fn message(app: &App, theme: Theme) -> Option<(String, Style)> {
     let non_finite = app.snap.as_ref().and_then(|s| s.non_finite.as_ref());
     let weights = app.info.as_ref().and_then(|i| i.weight_warnings.first());
     if let Some(err) = &app.error {
-        spans.push(Span::styled(format!("│ {err} "), theme.error()));
-    } else if let Some(busy) = &app.busy {
+        return Some((err.clone(), theme.error()));
+    }
+    if let Some(busy) = &app.busy {
         const SPINNER: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
         let frame = SPINNER[app.tick % SPINNER.len()];
         let queued = match app.queued {
             0 => String::new(),
-            n => format!("({n} more queued) "),
+            n => format!(" ({n} more queued)"),
         };
-        spans.push(Span::styled(
-            format!("│ {frame} {busy} {queued}"),
-            theme.accent(),
-        ));
-    } else if let Some(at) = non_finite {
+        return Some((format!("{frame} {busy}{queued}"), theme.accent()));
+    }
+    if let Some(at) = non_finite {
         // Kept until the prompt changes: every number this state shows comes after it.
-        spans.push(Span::styled(
-            format!(
-                "│ {NAN_GLYPH} not a number from {}, position {} ",
-                at.place(),
-                at.position
-            ),
-            theme.error(),
-        ));
+        let mut text = format!(
+            "{NAN_GLYPH} not a number from {}, position {}",
+            at.place(),
+            at.position
+        );
         if let Some(w) = weights {
-            spans.push(Span::styled(format!("│ {w} "), theme.error()));
+            text = format!("{text} │ {w}");
         }
-    } else if let Some(e) = &app.lessons.save_error {
-        spans.push(Span::styled(
-            format!("│ progress not saved: {e} "),
-            theme.error(),
-        ));
-    } else if let Some(notice) = app
+        return Some((text, theme.error()));
+    }
+    if let Some(e) = &app.lessons.save_error {
+        return Some((format!("progress not saved: {e}"), theme.error()));
+    }
+    if let Some(notice) = app
         .lessons
         .notice
         .as_ref()
         .filter(|_| !app.lessons.notice_seen)
     {
         // Until the learner's first key; the lesson list keeps the whole story.
-        spans.push(Span::styled(
-            format!("│ {} (L: more) ", notice.short),
-            theme.error(),
-        ));
-    } else if !app.status.is_empty() {
-        spans.push(Span::styled(format!("│ {} ", app.status), theme.dim()));
-    } else if let Some(w) = weights {
-        spans.push(Span::styled(format!("│ {w} "), theme.error()));
+        return Some((format!("{} (L: more)", notice.short), theme.error()));
     }
-    let keys = if app.lessons.all.is_empty() {
-        "│ ? keys  q quit"
-    } else {
-        "│ L lessons  ? keys  q quit"
-    };
-    spans.push(Span::styled(keys, theme.dim()));
-    Paragraph::new(Line::from(spans))
-        .style(Style::default())
-        .render(area, buf);
+    if !app.status.is_empty() {
+        return Some((app.status.clone(), theme.dim()));
+    }
+    weights.map(|w| (w.clone(), theme.error()))
 }
 
 /// The prompt editor, over the bottom of the view.
@@ -252,9 +301,15 @@ pub fn editor(editor: &Editor, theme: Theme, area: Rect, buf: &mut Buffer) {
     ]))
     .wrap(Wrap { trim: false })
     .scroll((scroll, 0))
-    .block(
-        Block::bordered().title(" Edit the prompt · Enter runs it · Esc cancels · Ctrl-U clears "),
-    )
+    .block(Block::bordered().title(fit::pick_or_empty(
+        &[
+            " Edit the prompt · Enter runs it · Esc cancels · Ctrl-U clears ",
+            " Edit the prompt · Enter runs it · Esc cancels ",
+            " Edit · Enter runs · Esc cancels ",
+            " Edit the prompt ",
+        ],
+        usize::from(rect.width.saturating_sub(2)),
+    )))
     .render(rect, buf);
 }
 

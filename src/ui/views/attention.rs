@@ -4,16 +4,16 @@
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Color;
-use ratatui::text::{Line, Span};
+use ratatui::text::Line;
 use ratatui::widgets::{Paragraph, Widget};
 
-use super::{bar, titled};
+use super::{bar, titled, titled_fit};
 use crate::analysis::heatmap::{self, softmax_row, Heatmap};
 use crate::app::{App, HeatmapHit, View};
 use crate::text::visible;
-use crate::ui::fit_label;
 use crate::ui::heatmap::HeatmapView;
 use crate::ui::theme::{Theme, NAN_GLYPH};
+use crate::ui::{fit, fit_label};
 
 /// Width of the column listing the cursor row's weights.
 const ROW_LIST_W: u16 = 28;
@@ -23,17 +23,24 @@ pub fn pattern(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     let Some(map) = app.head_map(View::Attention) else {
         return;
     };
-    let title = Line::from(vec![
-        Span::styled(
-            format!("blocks.{}.attn.hook_pattern  head {}", app.layer, app.head),
-            theme.accent(),
-        ),
-        Span::styled(
+    let (l, h) = (app.layer, app.head);
+    let body = titled_fit(
+        theme,
+        &[
+            format!("blocks.{l}.attn.hook_pattern  head {h}"),
+            format!("L{l}H{h} hook_pattern"),
+            format!("L{l}H{h}"),
+        ],
+        &[
             "  rows: queries · columns: keys they attend to · ↑↓ head [ ] layer",
-            theme.dim(),
-        ),
-    ]);
-    let body = titled(title, area, buf);
+            "  rows: queries · columns: keys they attend to",
+            "  rows: queries · columns: keys",
+            "  queries × keys",
+        ],
+        theme.dim(),
+        area,
+        buf,
+    );
     map_with_row_list(app, theme, &map, body, buf, |cursor, map, width| {
         weights_list(map, cursor, width)
     });
@@ -103,25 +110,31 @@ fn weights_list(map: &Heatmap, cursor: usize, width: usize) -> Vec<Line<'static>
 pub fn heads(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     let (n_layers, n_heads) = app.dims();
     let Some(snap) = &app.snap else { return };
-    let title = Line::from(vec![
-        Span::styled("every head's pattern", theme.accent()),
-        Span::styled(
-            format!(
-                "  number: {} (i changes it) · Enter/click opens{}",
-                app.head_metric.describe(),
-                match app
-                    .info
-                    .as_ref()
-                    .map(|i| (i.config.n_heads, i.config.n_kv_heads))
-                {
-                    Some((q, kv)) if kv > 0 && kv < q => " · kN: the key/value head it shares",
-                    _ => "",
-                }
-            ),
-            theme.dim(),
-        ),
-    ]);
-    let body = titled(title, area, buf);
+    let metric = app.head_metric.describe();
+    // Grouped-query attention: the query heads sharing a key/value head are labelled kN below.
+    let shared = match app
+        .info
+        .as_ref()
+        .map(|i| (i.config.n_heads, i.config.n_kv_heads))
+    {
+        Some((q, kv)) if kv > 0 && kv < q => " · kN: the key/value head it shares",
+        _ => "",
+    };
+    let body = titled_fit(
+        theme,
+        &["every head's pattern", "every head"],
+        &[
+            format!("  number: {metric} (i changes it) · Enter/click opens{shared}"),
+            format!("  number: {metric} (i changes it){shared}"),
+            format!("  number: {metric} (i changes it) · Enter/click opens"),
+            format!("  number: {metric} (i changes it)"),
+            format!("  {metric} (i changes it)"),
+            format!("  {metric} (i)"),
+        ],
+        theme.dim(),
+        area,
+        buf,
+    );
     let label_w = 4u16;
     if n_layers == 0 || body.width <= label_w + 2 || body.height < 2 {
         return;
@@ -216,45 +229,75 @@ pub fn scores(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         return;
     };
     let d_head = app.info.as_ref().map_or(1, |i| i.config.d_head);
-    let scaling = if app.unscaled {
-        Span::styled(
-            "  what-if: NO 1/√dₖ scaling (u restores it)",
+    let (l, h) = (app.layer, app.head);
+    let (tails, style) = if app.unscaled {
+        (
+            vec![
+                "  what-if: NO 1/√dₖ scaling (u restores it)".to_string(),
+                "  NO 1/√dₖ scaling (u restores it)".to_string(),
+                "  NO 1/√dₖ scaling (u: undo)".to_string(),
+                "  NO 1/√dₖ (u)".to_string(),
+            ],
             theme.bar_alt(),
         )
     } else {
-        Span::styled(
-            format!("  q·k/√dₖ, dₖ = {d_head} · u: remove the scaling"),
+        (
+            vec![
+                format!("  q·k/√dₖ, dₖ = {d_head} · u: remove the scaling"),
+                format!("  q·k/√dₖ, dₖ = {d_head} · u: unscale"),
+                format!("  q·k/√dₖ, dₖ = {d_head}"),
+            ],
             theme.dim(),
         )
     };
-    let title = Line::from(vec![
-        Span::styled(
-            format!(
-                "blocks.{}.attn.hook_attn_scores  head {}",
-                app.layer, app.head
-            ),
-            theme.accent(),
-        ),
-        scaling,
-    ]);
-    let body = titled(title, area, buf);
+    let body = titled_fit(
+        theme,
+        &[
+            format!("blocks.{l}.attn.hook_attn_scores  head {h}"),
+            format!("L{l}H{h} hook_attn_scores"),
+            format!("L{l}H{h} scores"),
+        ],
+        &tails,
+        style,
+        area,
+        buf,
+    );
     map_with_row_list(app, theme, &map, body, buf, |cursor, map, width| {
         let probs = softmax_row(map.row(cursor));
         let nan = map.not_a_number_in_row(cursor);
-        let mut lines = vec![Line::from(format!("query {cursor}: score → softmax"))];
+        let line = |variants: &[String]| Line::from(fit::pick_or_empty(variants, width));
+        let mut lines = vec![line(&[
+            format!("query {cursor}: score → softmax"),
+            format!("query {cursor}: softmax"),
+            format!("query {cursor}"),
+        ])];
         if nan > 0 {
-            lines.push(Line::from(format!("{NAN_GLYPH} {nan} scores: not numbers")));
+            lines.push(line(&[
+                format!("{NAN_GLYPH} {nan} scores: not numbers"),
+                format!("{NAN_GLYPH} {nan} not numbers"),
+                format!("{NAN_GLYPH} {nan}"),
+            ]));
         }
         if probs.iter().any(|p| p.is_nan()) {
             // A NaN or +∞ score takes the whole row's softmax with it (a stray −∞ only gets 0).
-            lines.push(Line::from("so no weight here is a number"));
+            lines.push(line(&[
+                "so no weight here is a number".into(),
+                "so no weight is a number".into(),
+                "no weight is a number".into(),
+            ]));
             return lines;
         }
         let max = probs.iter().copied().fold(0f32, f32::max);
-        lines.push(Line::from(format!(
-            "largest weight {max:.3}{}",
-            if max > 0.95 { " (saturated)" } else { "" }
-        )));
+        lines.push(line(&if max > 0.95 {
+            vec![
+                format!("largest weight {max:.3} (saturated)"),
+                format!("largest {max:.3} (saturated)"),
+                format!("max {max:.3}, saturated"),
+                format!("max {max:.3}"),
+            ]
+        } else {
+            vec![format!("largest weight {max:.3}"), format!("max {max:.3}")]
+        }));
         let mut keys: Vec<usize> = (0..map.cols)
             .filter(|&k| map.get(cursor, k).is_some())
             .collect();
@@ -265,7 +308,12 @@ pub fn scores(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
             lines.push(Line::from(format!("{s:>7.2} → {:.3} {label}", probs[k])));
         }
         let masked = map.cols.saturating_sub(cursor + 1);
-        lines.push(Line::from(format!("{masked} future keys masked (−∞ → 0)")));
+        lines.push(line(&[
+            format!("{masked} future keys masked (−∞ → 0)"),
+            format!("{masked} future keys: −∞ → 0"),
+            format!("{masked} masked (−∞ → 0)"),
+            format!("{masked} masked"),
+        ]));
         lines
     });
 }
@@ -279,22 +327,36 @@ pub fn positions(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         app.info.as_ref().map(|i| &i.positions),
         Some(crate::app::worker::PositionEncoding::Rotary(_))
     );
-    let how = if rotary {
-        "  rows: positions · cols: dim pairs · q, k turn by these"
+    let how: &[&str] = if rotary {
+        &[
+            "  rows: positions · cols: dim pairs · q, k turn by these",
+            "  rows: positions · cols: dim pairs",
+            "  rows: positions",
+        ]
     } else {
-        "  rows: positions · attention alone ignores order: these add it"
+        &[
+            "  rows: positions · attention alone ignores order: these add it",
+            "  rows: positions · these add the order",
+            "  rows: positions",
+        ]
     };
-    let title = Line::from(vec![
-        Span::styled("positional encodings", theme.accent()),
-        Span::styled(how, theme.dim()),
-    ]);
-    let body = titled(title, area, buf);
+    let body = titled_fit(
+        theme,
+        &["positional encodings", "positions"],
+        how,
+        theme.dim(),
+        area,
+        buf,
+    );
     let parts = Layout::horizontal([Constraint::Ratio(1, 3); 3])
         .spacing(1)
         .split(body);
     for (map, part) in maps.iter().zip(parts.iter()) {
         let inner = titled(
-            Line::styled(fit_label(&map.title, usize::from(part.width)), theme.dim()),
+            Line::styled(
+                fit::title_text(&map.title, usize::from(part.width)),
+                theme.dim(),
+            ),
             *part,
             buf,
         );

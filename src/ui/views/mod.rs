@@ -36,6 +36,26 @@ pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     }
 }
 
+/// A view's title that shortens by words: the first of `heads` (accent) that fits the width, then
+/// the first of `tails` (in `tail_style`) that fits beside it; returns the area below it.
+fn titled_fit(
+    theme: Theme,
+    heads: &[impl AsRef<str>],
+    tails: &[impl AsRef<str>],
+    tail_style: ratatui::style::Style,
+    area: Rect,
+    buf: &mut Buffer,
+) -> Rect {
+    let title = super::fit::title(
+        heads,
+        theme.accent(),
+        tails,
+        tail_style,
+        usize::from(area.width),
+    );
+    titled(title, area, buf)
+}
+
 /// A title line at the top of a view; returns the area below it.
 fn titled(title: Line, area: Rect, buf: &mut Buffer) -> Rect {
     title.render(Rect::new(area.x, area.y, area.width, 1), buf);

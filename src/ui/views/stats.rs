@@ -5,40 +5,63 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Sparkline, Widget};
 
-use super::{bar, titled};
+use super::{bar, titled, titled_fit};
 use crate::analysis::predictions::{entropy_bits, rank_of, softmax, top_k};
 use crate::app::App;
 use crate::text::visible;
-use crate::ui::fit_label;
 use crate::ui::theme::{Theme, NAN_GLYPH};
+use crate::ui::{fit, fit_label};
 
 /// The residual stream at the cursor, block by block, and its final norm across positions.
 pub fn residual(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     let Some(norms) = app.block_norms() else {
         return;
     };
-    let title = Line::from(vec![
-        Span::styled(
-            format!("residual stream at position {}", app.cursor),
-            theme.accent(),
-        ),
-        Span::styled("  the vectors add up, their norms ‖x‖ do not", theme.dim()),
-    ]);
-    let body = titled(title, area, buf);
     let c = app.cursor;
+    let body = titled_fit(
+        theme,
+        &[
+            format!("residual stream at position {c}"),
+            format!("residual stream at {c}"),
+            format!("position {c}"),
+        ],
+        &[
+            "  the vectors add up, their norms ‖x‖ do not",
+            "  vectors add, norms ‖x‖ do not",
+        ],
+        theme.dim(),
+        area,
+        buf,
+    );
     let max = norms
         .iter()
         .flat_map(|b| [b.resid_pre[c], b.attn_out[c], b.mlp_out[c], b.resid_post[c]])
         .fold(1e-6f32, f32::max);
+    // Wide: columns of 9 and a bar for ‖resid_post‖; narrow: columns of 6 and the number alone.
+    let wide = body.width >= 56;
     let bar_w = usize::from(body.width.saturating_sub(50)).clamp(4, 40);
     let mut lines = vec![Line::styled(
-        format!(
-            "{:<10}{:>9} {:>9} {:>9}  ‖resid_post‖",
-            "block", "‖pre‖", "+‖attn‖", "+‖mlp‖"
-        ),
+        if wide {
+            format!(
+                "{:<10}{:>9} {:>9} {:>9}  ‖resid_post‖",
+                "block", "‖pre‖", "+‖attn‖", "+‖mlp‖"
+            )
+        } else {
+            format!(
+                "{:<10}{:>6} {:>6} {:>6} {:>6}",
+                "block", "‖pre‖", "+attn", "+mlp", "‖post‖"
+            )
+        },
         theme.dim(),
     )];
     for (l, b) in norms.iter().enumerate() {
+        if !wide {
+            lines.push(Line::from(format!(
+                "blocks.{l:<3}{:>6.2} {:>6.2} {:>6.2} {:>6.2}",
+                b.resid_pre[c], b.attn_out[c], b.mlp_out[c], b.resid_post[c]
+            )));
+            continue;
+        }
         lines.push(Line::from(vec![
             Span::raw(format!(
                 "blocks.{l:<3}{:>9.2} {:>9.2} {:>9.2}  ",
@@ -58,12 +81,18 @@ pub fn residual(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     );
     if rest.height >= 3 {
         if let Some(last) = norms.last() {
+            let last_l = norms.len() - 1;
+            let v = last.resid_post[c];
             let spark = titled(
                 Line::styled(
-                    format!(
-                        "‖blocks.{}.hook_resid_post‖ across positions (cursor {c}: {:.2})",
-                        norms.len() - 1,
-                        last.resid_post[c]
+                    fit::pick_or_empty(
+                        &[
+                            format!("‖blocks.{last_l}.hook_resid_post‖ across positions (cursor {c}: {v:.2})"),
+                            format!("‖blocks.{last_l}.hook_resid_post‖ by position (cursor {c}: {v:.2})"),
+                            format!("‖blocks.{last_l}.hook_resid_post‖ by position"),
+                            "‖resid_post‖ by position".to_string(),
+                        ],
+                        usize::from(rest.width),
                     ),
                     theme.dim(),
                 ),
@@ -88,17 +117,23 @@ pub fn residual(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
 
 /// The logit lens at the cursor: the top prediction after each block.
 pub fn lens(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
-    let title = Line::from(vec![
-        Span::styled(
-            format!("logit lens at position {}", app.cursor),
-            theme.accent(),
-        ),
-        Span::styled(
+    let c = app.cursor;
+    let body = titled_fit(
+        theme,
+        &[
+            format!("logit lens at position {c}"),
+            format!("logit lens at {c}"),
+            "logit lens".to_string(),
+        ],
+        &[
             "  ln_final + unembedding applied to the residual stream after each block",
-            theme.dim(),
-        ),
-    ]);
-    let body = titled(title, area, buf);
+            "  ln_final + unembedding after each block",
+            "  after each block",
+        ],
+        theme.dim(),
+        area,
+        buf,
+    );
     let current = app.snap.as_ref().and_then(|s| {
         app.lens
             .as_ref()
@@ -108,10 +143,23 @@ pub fn lens(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         Paragraph::new("computing…").render(body, buf);
         return;
     };
+    // The hook and p columns, then the tokens in the room that is left.
+    const HOOK_W: usize = 26;
+    let room = usize::from(body.width).saturating_sub(HOOK_W + 9);
     let mut lines = vec![Line::styled(
         format!(
-            "{:<26} {:>6}  top token, then the runners-up",
-            "read at", "p"
+            "{:<HOOK_W$} {:>6}  {}",
+            "read at",
+            "p",
+            fit::pick_or_empty(
+                &[
+                    "top token, then the runners-up",
+                    "top token, runners-up",
+                    "top token",
+                    "top"
+                ],
+                room
+            )
         ),
         theme.dim(),
     )];
@@ -122,16 +170,24 @@ pub fn lens(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         if p.is_nan() {
             // The tokens "ranked" first among NaN are arbitrary: show none.
             lines.push(Line::from(vec![
-                Span::raw(format!("{:<26} {:>6}  ", row.hook, "—")),
+                Span::raw(format!("{:<HOOK_W$} {:>6}  ", row.hook, "—")),
                 Span::styled(format!("{NAN_GLYPH} not a number"), theme.error()),
             ]));
             continue;
         }
-        let others: Vec<String> = texts.iter().skip(1).map(|t| visible(t)).collect();
+        let top = fit_label(&visible(&texts[0]), room.min(14));
+        // The runners-up that fit whole, in order; the rest are left off.
+        let mut others = String::new();
+        for t in texts.iter().skip(1).map(|t| visible(t)) {
+            if fit::width(&top) + fit::width(&others) + 2 + fit::width(&t) > room {
+                break;
+            }
+            others = format!("{others}  {t}");
+        }
         lines.push(Line::from(vec![
-            Span::raw(format!("{:<26} {p:>6.3}  ", row.hook)),
-            Span::styled(fit_label(&visible(&texts[0]), 14), theme.accent()),
-            Span::styled(format!("  {}", others.join("  ")), theme.dim()),
+            Span::raw(format!("{:<HOOK_W$} {p:>6.3}  ", row.hook)),
+            Span::styled(top, theme.accent()),
+            Span::styled(others, theme.dim()),
         ]));
     }
     Paragraph::new(lines).render(body, buf);
@@ -318,7 +374,7 @@ fn prob_text(p: f32) -> String {
     }
 }
 
-/// The lesson pane.
+/// The lesson pane, as the whole view.
 pub fn lesson(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
-    crate::ui::lesson::pane(app, theme, area, buf);
+    crate::ui::lesson::bare(app, theme, area, buf);
 }
