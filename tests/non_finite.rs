@@ -6,6 +6,8 @@
 //! The broken checkpoints are copies of the tiny-a fixture with one value of one weight replaced.
 
 mod common;
+#[path = "common/screen.rs"]
+mod screen;
 
 use std::path::{Path, PathBuf};
 
@@ -17,11 +19,8 @@ use glassbox::export::colors::{MASK_FILL, MASK_HATCH, NAN_FILL};
 use glassbox::model::sampling::SamplingConfig;
 use glassbox::model::{self, NamesFilter};
 use glassbox::ui::theme::{ColorMode, Theme, NAN_GLYPH};
-use glassbox::ui::Screen;
 use image::RgbImage;
-use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
-use ratatui::Terminal;
 use safetensors::tensor::TensorView;
 use safetensors::{Dtype, SafeTensors};
 use tempfile::TempDir;
@@ -360,31 +359,9 @@ fn export_probs_refuses_nan_probabilities() {
     assert!(!path.exists(), "no file is left behind");
 }
 
+/// The tutor's screen at 120×40.
 fn render(app: &App, mode: ColorMode) -> Buffer {
-    let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
-    terminal
-        .draw(|f| {
-            f.render_widget(
-                Screen {
-                    app,
-                    theme: Theme::new(mode),
-                },
-                f.area(),
-            )
-        })
-        .unwrap();
-    terminal.backend().buffer().clone()
-}
-
-fn text(buf: &Buffer) -> String {
-    (0..buf.area.height)
-        .map(|y| {
-            (0..buf.area.width)
-                .map(|x| buf[(x, y)].symbol())
-                .collect::<String>()
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
+    screen::render(app, mode, 120, 40)
 }
 
 fn tutor(model: &Path) -> (App, Session) {
@@ -405,7 +382,7 @@ fn the_tutor_draws_nan_cells_with_their_own_glyph_and_names_the_hook() {
     };
     let theme = Theme::new(ColorMode::TrueColor);
     let buf = render(&app, ColorMode::TrueColor);
-    let screen = text(&buf);
+    let screen = screen::text(&buf);
     // Layer 0, head 0 (the view opens there) reads the NaN query: the cursor row is all NaN.
     for (symbol, bg) in hit_cells(&app, &buf) {
         assert_eq!(symbol, NAN_GLYPH.to_string());
@@ -426,13 +403,16 @@ fn the_tutor_draws_nan_cells_with_their_own_glyph_and_names_the_hook() {
     for (symbol, _) in hit_cells(&app, &mono) {
         assert_eq!(symbol, NAN_GLYPH.to_string());
     }
-    assert!(text(&mono).contains('·'), "the mask keeps its own glyph");
+    assert!(
+        screen::text(&mono).contains('·'),
+        "the mask keeps its own glyph"
+    );
 
     // The next-token view shows no "NaN" probabilities and no entropy of 0 bits.
     let _ = app.on_key(ratatui::crossterm::event::KeyEvent::from(
         ratatui::crossterm::event::KeyCode::Char('7'),
     ));
-    let next = text(&render(&app, ColorMode::TrueColor));
+    let next = screen::text(&render(&app, ColorMode::TrueColor));
     assert!(next.contains("not numbers"), "{next}");
     assert!(
         !next.contains("NaN ") && !next.contains("entropy"),
@@ -464,7 +444,7 @@ fn the_tutor_shows_the_weight_warning_and_an_intact_model_shows_none() {
     let dir = poked("tiny-a", "transformer.wpe.weight", 60 * d_model, f32::NAN);
     let (app, _) = tutor(dir.path());
     assert!(app.snap.as_ref().unwrap().non_finite.is_none());
-    let screen = text(&render(&app, ColorMode::TrueColor));
+    let screen = screen::text(&render(&app, ColorMode::TrueColor));
     let status = screen.lines().last().unwrap();
     assert!(
         status.contains("weight transformer.wpe.weight has 1 NaN value"),
@@ -473,7 +453,7 @@ fn the_tutor_shows_the_weight_warning_and_an_intact_model_shows_none() {
     assert!(!screen.contains(NAN_GLYPH), "{screen}");
 
     let (ok, _) = tutor(&common::fixture_dir("tiny-a"));
-    let screen = text(&render(&ok, ColorMode::TrueColor));
+    let screen = screen::text(&render(&ok, ColorMode::TrueColor));
     assert!(!screen.contains(NAN_GLYPH), "{screen}");
     assert!(!screen.contains("not a number"), "{screen}");
 }

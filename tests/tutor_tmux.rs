@@ -65,6 +65,16 @@ impl Tmux {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// Make the window `w`×`h`, as a terminal resized by its user.
+    fn resize(&self, w: u16, h: u16) {
+        let status = Command::new("tmux")
+            .args(["-L", &self.socket, "resize-window", "-t", &self.session])
+            .args(["-x", &w.to_string(), "-y", &h.to_string()])
+            .status()
+            .expect("tmux resize-window");
+        assert!(status.success());
+    }
+
     /// A tmux format (`#{alternate_on}`, …) read for the pane.
     fn display(&self, format: &str) -> String {
         let out = Command::new("tmux")
@@ -330,30 +340,11 @@ fn a_resize_and_key_storm_leaves_a_working_tutor() {
         "Right", "H", "Tab",
     ];
     for (i, &(w, h)) in sizes.iter().enumerate() {
-        let status = Command::new("tmux")
-            .args(["-L", &t.socket, "resize-window", "-t", &t.session])
-            .args(["-x", &w.to_string(), "-y", &h.to_string()])
-            .status()
-            .expect("tmux resize-window");
-        assert!(status.success());
+        t.resize(w, h);
         t.keys(&[keys[i % keys.len()]]);
         std::thread::sleep(Duration::from_millis(30));
     }
-    let status = Command::new("tmux")
-        .args([
-            "-L",
-            &t.socket,
-            "resize-window",
-            "-t",
-            &t.session,
-            "-x",
-            "120",
-            "-y",
-            "36",
-        ])
-        .status()
-        .expect("tmux resize-window");
-    assert!(status.success());
+    t.resize(120, 36);
     // Still alive and answering: the help opens and closes, and q quits with status 0.
     assert!(t.child_pid().is_some(), "the tutor ended during the storm");
     t.keys(&["?"]);
