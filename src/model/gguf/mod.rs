@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::Cursor;
 use std::path::Path;
 
-use candle_core::quantized::gguf_file::Content;
+use candle_core::quantized::gguf_file::{Content, TensorInfo};
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use color_eyre::eyre::{eyre, Result};
@@ -90,6 +90,18 @@ fn read_tensors(
         .filter_map(|n| hf_name(n).map(|hf| (n, hf)))
         .collect();
     let read = |(gguf, hf): &(&String, String)| -> Result<(String, Tensor, String)> {
+        if let Some(info) = content.tensor_infos.get(*gguf) {
+            if stored_size(info).is_none_or(|n| n > bytes.len()) {
+                return Err(eyre!(Hinted::new(
+                    format!(
+                        "{}: tensor {gguf} has dimensions {:?}, more than the file holds",
+                        file.display(),
+                        info.shape.dims()
+                    ),
+                    "the file may be corrupt; download it again",
+                )));
+            }
+        }
         let mut reader = Cursor::new(bytes);
         let q = content
             .tensor(&mut reader, gguf, &Device::Cpu)
@@ -118,6 +130,18 @@ fn read_tensors(
         tensors.insert(name, t);
     }
     Ok((tensors, counts))
+}
+
+/// The bytes a tensor's dimensions and type take, or `None` past a usize. candle 0.11 computes this
+/// unchecked when it reads the tensor (a header with huge dimensions panics a debug build and wraps
+/// around in a release one), so it is checked here first.
+fn stored_size(info: &TensorInfo) -> Option<usize> {
+    let elements = info
+        .shape
+        .dims()
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))?;
+    (elements / info.ggml_dtype.block_size()).checked_mul(info.ggml_dtype.type_size())
 }
 
 /// candle's GGUF reader, with its one unchecked case turned into an error: candle 0.11 divides by the
@@ -201,6 +225,25 @@ pub fn load(files: ModelFiles, device: &Device) -> Result<LoadedModel> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by tests/fuzz.rs: a tensor whose size in bytes overflows a usize (one the config does
+    /// not check, such as output.weight) made candle panic while computing that size.
+    #[test]
+    fn sizes_past_a_usize_are_refused_before_candle_reads_them() {
+        use candle_core::quantized::GgmlDType;
+        let info = |dims: Vec<usize>, ggml_dtype| TensorInfo {
+            ggml_dtype,
+            shape: dims.into(),
+            offset: 0,
+        };
+        assert_eq!(stored_size(&info(vec![3, 4], GgmlDType::F32)), Some(48));
+        assert_eq!(stored_size(&info(vec![64], GgmlDType::Q8_0)), Some(68));
+        assert_eq!(stored_size(&info(vec![1 << 62, 4], GgmlDType::F32)), None);
+        assert_eq!(
+            stored_size(&info(vec![1 << 40, 1 << 40], GgmlDType::F16)),
+            None
+        );
+    }
 
     #[test]
     fn names_map_to_hugging_face() {
