@@ -20,7 +20,8 @@ pub fn header(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     buf.set_string(area.x, area.y, &model, theme.accent());
     let mut x = area.x + model.chars().count() as u16;
     let tabs: Vec<String> = View::ALL.iter().map(|&v| tab_label(v)).collect();
-    let all_w: usize = tabs.iter().map(|t| t.chars().count() + 2).sum();
+    // Each tab is its label between two spaces, and one space separates two tabs.
+    let all_w: usize = tabs.iter().map(|t| t.chars().count() + 3).sum::<usize>() - 1;
     let room = usize::from(area.right().saturating_sub(x));
     let mut hits = app.hits.borrow_mut();
     if all_w <= room {
@@ -164,4 +165,23 @@ pub fn editor(text: &str, theme: Theme, area: Rect, buf: &mut Buffer) {
     .wrap(Wrap { trim: false })
     .block(Block::bordered().title(" Edit the prompt · Enter runs it · Esc cancels "))
     .render(rect, buf);
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::app::App;
+
+    /// Found by tests/fuzz.rs: the header counted the tabs without the spaces between them, so at
+    /// some widths the last tab ran past the right edge (cut off, and clickable off screen).
+    #[test]
+    fn the_tabs_fit_the_width_they_are_drawn_in() {
+        let app = App::new(String::new());
+        for w in 80..=120 {
+            let buf = crate::ui::screen_buffer(&app, (w, 24));
+            let hits = app.hits.borrow();
+            for (r, v) in &hits.tabs {
+                assert!(r.right() <= buf.area.right(), "{v:?} at {r:?} in width {w}");
+            }
+        }
+    }
 }
