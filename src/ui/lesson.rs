@@ -80,10 +80,10 @@ pub fn pane(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     let text_h = wrapped_height(&text, area.width);
     let max_scroll = text_h.saturating_sub(text_area.height);
     let scroll = lessons.scroll.min(max_scroll);
-    Paragraph::new(text)
+    let text = Paragraph::new(text)
         .wrap(Wrap { trim: false })
-        .scroll((scroll, 0))
-        .render(text_area, buf);
+        .scroll((scroll, 0));
+    super::render_wrapped(text, text_area, buf);
     // Long text: a marker on the text's last line says how to scroll (drawn over it, right-aligned).
     if max_scroll > 0 && text_area.height > 1 {
         let more = if scroll < max_scroll {
@@ -97,7 +97,8 @@ pub fn pane(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         Clear.render(tag, buf);
         Paragraph::new(Line::styled(more, theme.accent())).render(tag, buf);
     }
-    Paragraph::new(foot).wrap(Wrap { trim: false }).render(
+    super::render_wrapped(
+        Paragraph::new(foot).wrap(Wrap { trim: false }),
         Rect::new(area.x, area.y + area.height - foot_h, area.width, foot_h),
         buf,
     );
@@ -173,8 +174,8 @@ pub fn list(app: &App, sel: usize, theme: Theme, area: Rect, buf: &mut Buffer) {
     if app.lessons.all.is_empty() {
         lines.push(Line::from("No lessons found (lessons/*.md)."));
     }
-    Paragraph::new(lines)
-        .wrap(Wrap { trim: false })
-        .block(Block::bordered().title(" Lessons · ↑↓ choose · Enter opens · Esc closes "))
-        .render(rect, buf);
+    let block = Block::bordered().title(" Lessons · ↑↓ choose · Enter opens · Esc closes ");
+    let inner = block.inner(rect);
+    block.render(rect, buf);
+    super::render_wrapped(Paragraph::new(lines).wrap(Wrap { trim: false }), inner, buf);
 }

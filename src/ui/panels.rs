@@ -158,18 +158,37 @@ pub fn editor(text: &str, theme: Theme, area: Rect, buf: &mut Buffer) {
     let h = area.height.min(6);
     let rect = Rect::new(area.x, area.bottom() - h, area.width, h);
     Clear.render(rect, buf);
-    Paragraph::new(Line::from(vec![
+    let block = Block::bordered().title(" Edit the prompt · Enter runs it · Esc cancels ");
+    let inner = block.inner(rect);
+    block.render(rect, buf);
+    let text = Paragraph::new(Line::from(vec![
         Span::raw(text),
         Span::styled("▏", theme.accent()),
     ]))
-    .wrap(Wrap { trim: false })
-    .block(Block::bordered().title(" Edit the prompt · Enter runs it · Esc cancels "))
-    .render(rect, buf);
+    .wrap(Wrap { trim: false });
+    super::render_wrapped(text, inner, buf);
 }
 
 #[cfg(test)]
 mod tests {
     use crate::app::App;
+
+    /// Found by tests/fuzz.rs: a prompt of zero-width characters before a run of wide characters
+    /// made ratatui's word wrapper write past the editor, and the tutor panicked.
+    #[test]
+    fn the_editor_draws_any_text_at_any_width() {
+        let mut app = App::new(String::new());
+        let text = format!(
+            "{}{}4\u{14}N8\n1",
+            "\u{200b}\u{200d}\u{feff}\u{202e}".repeat(58),
+            "漢字かなカナ".repeat(12)
+        );
+        app.overlay = crate::app::Overlay::Editing(text);
+        crate::ui::screen_buffer(&app, (121, 94));
+        for w in 30..=130 {
+            crate::ui::screen_buffer(&app, (w, 30));
+        }
+    }
 
     /// Found by tests/fuzz.rs: the header counted the tabs without the spaces between them, so at
     /// some widths the last tab ran past the right edge (cut off, and clickable off screen).
