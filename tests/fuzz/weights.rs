@@ -184,6 +184,11 @@ fn entry(header: &Map<String, Value>, name: &str) -> Option<(String, Vec<u64>, [
     Some((dtype, shape, [o.first()?.as_u64()?, o.get(1)?.as_u64()?]))
 }
 
+/// The product of `dims`, if it fits (an earlier edit may have made them huge).
+fn product<'a>(mut dims: impl Iterator<Item = &'a u64>) -> Option<u64> {
+    dims.try_fold(1u64, |n, &d| n.checked_mul(d))
+}
+
 /// Edits the safetensors crate accepts, so they reach glassbox: another dtype over the same bytes,
 /// another shape of the same size, two tensors' bytes swapped, or a tensor and its bytes removed.
 fn consistent_edit(
@@ -224,7 +229,7 @@ fn consistent_edit(
                 let n = bytes / size;
                 let mut new = shape.clone();
                 // Keep the leading dimensions when the last one can absorb the change.
-                let rest: u64 = new.iter().rev().skip(1).product();
+                let rest = product(new.iter().rev().skip(1)).unwrap_or(0);
                 match new.last_mut() {
                     Some(last) if rest > 0 && n % rest == 0 && u.arbitrary()? => *last = n / rest,
                     _ => new = vec![n],
@@ -237,7 +242,7 @@ fn consistent_edit(
             let mut new = shape.clone();
             match u.int_in_range(0..=2)? {
                 0 => new.reverse(),
-                1 => new = vec![new.iter().product()],
+                1 => new = vec![product(new.iter()).unwrap_or(0)],
                 _ => new.insert(0, 1),
             }
             header[&name]["shape"] = json!(new);
