@@ -91,10 +91,17 @@ fn read_tensors(
         .collect();
     let read = |(gguf, hf): &(&String, String)| -> Result<(String, Tensor, String)> {
         if let Some(info) = content.tensor_infos.get(*gguf) {
-            if stored_size(info).is_none_or(|n| n > bytes.len()) {
+            // An empty tensor, too: candle makes a slice of it from a dangling pointer that is not
+            // aligned for the type, which a debug build aborts on (and is undefined behaviour).
+            let what = match stored_size(info) {
+                Some(0) => Some("no elements"),
+                Some(n) if n <= bytes.len() => None,
+                _ => Some("more than the file holds"),
+            };
+            if let Some(what) = what {
                 return Err(eyre!(Hinted::new(
                     format!(
-                        "{}: tensor {gguf} has dimensions {:?}, more than the file holds",
+                        "{}: tensor {gguf} has dimensions {:?}, {what}",
                         file.display(),
                         info.shape.dims()
                     ),
@@ -243,6 +250,32 @@ mod tests {
             stored_size(&info(vec![1 << 40, 1 << 40], GgmlDType::F16)),
             None
         );
+    }
+
+    /// Found by tests/fuzz.rs: a tensor with a dimension of 0 (one the config does not check, such
+    /// as a bias or output.weight) made candle build a slice from an unaligned dangling pointer, and
+    /// the debug build abort.
+    #[test]
+    fn an_empty_tensor_is_an_error_before_candle_reads_it() {
+        use candle_core::quantized::gguf_file::VersionedMagic;
+        use candle_core::quantized::GgmlDType;
+        let hf = r#"{"model_type":"llama","hidden_size":8,"intermediate_size":16,"num_attention_heads":2,"num_hidden_layers":1,"vocab_size":10}"#;
+        let cfg = Config::from_hf_llama(&serde_json::from_str(hf).unwrap()).unwrap();
+        let content = Content {
+            magic: VersionedMagic::GgufV3,
+            metadata: HashMap::new(),
+            tensor_infos: HashMap::from([(
+                "output.weight".to_string(),
+                TensorInfo {
+                    ggml_dtype: GgmlDType::F32,
+                    shape: vec![0, 8].into(),
+                    offset: 0,
+                },
+            )]),
+            tensor_data_offset: 0,
+        };
+        let e = read_tensors(&content, &[0u8; 64], &cfg, Path::new("m.gguf")).unwrap_err();
+        assert!(e.to_string().contains("no elements"), "{e}");
     }
 
     #[test]
