@@ -9,8 +9,8 @@
 //! - `tutor_keys`: random keys, clicks, frame sizes and late worker answers through `App` on a
 //!   random prompt (tests/fuzz/tutor.rs).
 //!
-//! Each target runs for `GLASSBOX_FUZZ_SECS` seconds (default 10; the five run two at a time in
-//! `cargo test`, so about half a minute in all). For a longer run by hand, one target at a time:
+//! Each target runs for `GLASSBOX_FUZZ_SECS` seconds (default 20; the five run two at a time in
+//! `cargo test`, so about a minute in all). For a longer run by hand, one target at a time:
 //!
 //! ```sh
 //! GLASSBOX_FUZZ_SECS=600 cargo test --test fuzz tutor_keys -- --nocapture
@@ -39,7 +39,7 @@ use std::time::{Duration, Instant};
 use arbtest::arbitrary::{Result, Unstructured};
 
 /// Seconds per target when `GLASSBOX_FUZZ_SECS` is not set.
-const DEFAULT_SECS: f64 = 10.0;
+const DEFAULT_SECS: f64 = 20.0;
 
 fn budget() -> Duration {
     let secs = std::env::var("GLASSBOX_FUZZ_SECS")
