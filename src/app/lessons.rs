@@ -191,7 +191,14 @@ impl App {
             }
             if let Some(a) = &view.ablate {
                 self.ablation = match a.as_slice() {
-                    [l, h] => Some((*l, *h)),
+                    [l, h] if *l < n_layers && *h < n_heads => Some((*l, *h)),
+                    // A lesson written for a bigger model: no head to switch off here.
+                    [l, h] => {
+                        self.status = format!(
+                            "this step ablates L{l}H{h}, which this model ({n_layers} layers × {n_heads} heads) does not have"
+                        );
+                        None
+                    }
                     _ => None,
                 };
             }

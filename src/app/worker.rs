@@ -302,6 +302,15 @@ impl Session {
                 self.snapshot()
             }
             Request::Lens { version, pos } => {
+                // Asked before the app saw a newer snapshot (a token popped or generated since):
+                // the position may be gone, and the app asks again for the new snapshot anyway.
+                if version != self.version {
+                    return Ok(Response::Lens(LensAnswer {
+                        version,
+                        pos,
+                        rows: Vec::new(),
+                    }));
+                }
                 let trace = self.current()?;
                 let rows = logit_lens(&self.loaded.model, trace.capture(), pos, 5)?
                     .into_iter()

@@ -252,6 +252,12 @@ impl Lesson {
                             ));
                         }
                     }
+                    if let Some(t) = view.temperature.filter(|t| !(t.is_finite() && *t > 0.0)) {
+                        return Err(err(
+                            start + 1,
+                            format!("temperature {t} must be a number above 0"),
+                        ));
+                    }
                     if view
                         .ablate
                         .as_ref()
@@ -318,7 +324,12 @@ fn toml_line(e: &toml::de::Error, block: &[&str]) -> usize {
 }
 
 fn toml_message(e: &toml::de::Error) -> String {
-    e.message().trim().replace('\n', " ")
+    let message = e.message().trim().replace('\n', " ");
+    if message.is_empty() {
+        // toml has no words for some characters, such as a lone carriage return.
+        return "this line is not valid TOML (look for a stray or invisible character)".into();
+    }
+    message
 }
 
 /// The lessons folder: beside the binary's source tree (cargo run) or GLASSBOX_LESSONS.

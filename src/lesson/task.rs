@@ -81,7 +81,13 @@ impl Task {
         }
         let Text { goal, hints } = toml::Value::Table(text).try_into()?;
         let kind: TaskKind = toml::Value::Table(table).try_into()?;
+        let positive = |t: &f32| t.is_finite() && *t > 0.0;
         match &kind {
+            TaskKind::Temperatures { low, high } if !(positive(low) && positive(high)) => {
+                return Err(serde::de::Error::custom(format!(
+                    "temperatures needs numbers above 0 (low = {low}, high = {high})"
+                )));
+            }
             TaskKind::Temperatures { low, high } if low >= high => {
                 return Err(serde::de::Error::custom(format!(
                     "temperatures needs low < high (low = {low}, high = {high})"

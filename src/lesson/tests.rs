@@ -134,6 +134,23 @@ fn errors_name_the_line() {
     );
 }
 
+/// Found by tests/fuzz.rs: `temperature = inf` (or nan, 0, -1) parsed, and the tutor then showed
+/// the next-token distribution at that temperature.
+#[test]
+fn temperatures_must_be_positive_numbers() {
+    for t in ["inf", "nan", "0.0", "-1.0"] {
+        let e = error(&GOOD.replace("cursor = -1", &format!("cursor = -1\ntemperature = {t}")));
+        assert!(
+            e.starts_with("12: temperature") && e.contains("above 0"),
+            "{e}"
+        );
+        let task =
+            format!("```task\nkind = \"temperatures\"\ngoal = \"g\"\nlow = {t}\nhigh = 2.0\n```\n");
+        let e = error(&GOOD.replace("Some *text*.", &task));
+        assert!(e.contains("numbers above 0"), "{e}");
+    }
+}
+
 #[test]
 fn a_broken_file_does_not_stop_the_others_loading() {
     let dir = tempfile::tempdir().unwrap();
@@ -151,4 +168,12 @@ fn a_broken_file_does_not_stop_the_others_loading() {
     assert_eq!(find(&lessons, "1").unwrap().1.meta.id, "demo");
     assert_eq!(find(&lessons, "demo").unwrap().0, 0);
     assert!(find(&lessons, "2").is_none() && find(&lessons, "0").is_none());
+}
+
+/// Found by tests/fuzz.rs: toml gives no message for some characters (a lone carriage return), and
+/// the error named the line with nothing after it.
+#[test]
+fn an_error_toml_gives_no_words_for_still_says_something() {
+    let e = error(&GOOD.replace("title = \"A demo\"", "\rtitle = \"A demo\""));
+    assert!(e.starts_with("3: ") && e.len() > "3: ".len() + 10, "{e}");
 }

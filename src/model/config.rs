@@ -187,14 +187,21 @@ impl Config {
         if n_ctx == 0 {
             return Err("n_positions is 0: the model could not see a single token".into());
         }
-        Ok(Self {
+        let d_mlp = match hf.n_inner {
+            Some(m) => m,
+            None => hf
+                .n_embd
+                .checked_mul(4)
+                .ok_or_else(|| format!("n_embd {} is too large", hf.n_embd))?,
+        };
+        let cfg = Self {
             arch: Arch::Gpt2,
             d_model: hf.n_embd,
             n_heads: hf.n_head,
             n_kv_heads: hf.n_head,
             d_head: hf.n_embd / hf.n_head,
             n_layers: hf.n_layer,
-            d_mlp: hf.n_inner.unwrap_or(4 * hf.n_embd),
+            d_mlp,
             d_vocab: hf.vocab_size,
             n_ctx,
             ln_eps: hf.layer_norm_epsilon,
@@ -206,7 +213,45 @@ impl Config {
             rope_theta: None,
             attn_bias: true,
             mlp_bias: true,
-        })
+        };
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// What every family's config must satisfy before a model is built from it: no size of 0, a
+    /// usable epsilon, and weights whose sizes fit in memory arithmetic (a config.json or GGUF header
+    /// with absurd sizes is an error here, not an overflow later). The error is a sentence.
+    pub fn validate(&self) -> Result<(), String> {
+        for (name, v) in [
+            ("the hidden size", self.d_model),
+            ("the head count", self.n_heads),
+            ("the key/value head count", self.n_kv_heads),
+            ("the head size", self.d_head),
+            ("the layer count", self.n_layers),
+            ("the MLP size", self.d_mlp),
+            ("the vocabulary", self.d_vocab),
+            ("the context length", self.n_ctx),
+        ] {
+            if v == 0 {
+                return Err(format!("{name} is 0"));
+            }
+        }
+        if !(self.ln_eps.is_finite() && self.ln_eps >= 0.0) {
+            return Err(format!(
+                "the normalization epsilon {} must be a number of at least 0",
+                self.ln_eps
+            ));
+        }
+        if let Some(theta) = self.rope_theta.filter(|t| !(t.is_finite() && *t > 1.0)) {
+            return Err(format!("the rotary base {theta} must be a number above 1"));
+        }
+        if self.checked_n_params().is_none() {
+            return Err(format!(
+                "its sizes (hidden {}, MLP {}, vocabulary {}, {} layers, {} heads of {}) describe more parameters than this computer can count",
+                self.d_model, self.d_mlp, self.d_vocab, self.n_layers, self.n_heads, self.d_head
+            ));
+        }
+        Ok(())
     }
 
     /// The `config.json` Hugging Face would write for this architecture (used when saving a trained model).
@@ -230,37 +275,58 @@ impl Config {
         }
     }
 
-    /// Number of parameters, counted as the checkpoint stores them (tied unembedding counted once).
+    /// Number of parameters, counted as the checkpoint stores them (tied unembedding counted once);
+    /// `usize::MAX` for sizes [`Config::validate`] refuses.
     pub fn n_params(&self) -> usize {
-        if self.arch == Arch::Llama {
-            return self.n_params_llama();
-        }
-        let (d, m) = (self.d_model, self.d_mlp);
-        let embed = self.d_vocab * d + self.n_ctx * d;
-        let attn = d * 3 * d + 3 * d + d * d + d;
-        let mlp = d * m + m + m * d + d;
-        let lns = 2 * 2 * d;
-        let unembed = if self.tie_embeddings {
-            0
-        } else {
-            self.d_vocab * d
-        };
-        embed + self.n_layers * (attn + mlp + lns) + 2 * d + unembed
+        self.checked_n_params().unwrap_or(usize::MAX)
     }
 
-    fn n_params_llama(&self) -> usize {
-        let (d, m) = (self.d_model, self.d_mlp);
-        let (q, kv) = (self.n_heads * self.d_head, self.n_kv_heads * self.d_head);
-        let attn_bias = if self.attn_bias { q + 2 * kv + d } else { 0 };
-        let attn = d * q + 2 * d * kv + q * d + attn_bias;
-        let mlp = 3 * d * m + if self.mlp_bias { 2 * m + d } else { 0 };
-        let norms = 2 * d;
-        let unembed = if self.tie_embeddings {
-            0
+    /// The parameter count, or `None` when it does not fit in a usize.
+    fn checked_n_params(&self) -> Option<usize> {
+        // Written out with + and *; every step is checked.
+        #[derive(Clone, Copy)]
+        struct N(Option<usize>);
+        impl std::ops::Add for N {
+            type Output = N;
+            fn add(self, o: N) -> N {
+                N(self.0.zip(o.0).and_then(|(a, b)| a.checked_add(b)))
+            }
+        }
+        impl std::ops::Mul for N {
+            type Output = N;
+            fn mul(self, o: N) -> N {
+                N(self.0.zip(o.0).and_then(|(a, b)| a.checked_mul(b)))
+            }
+        }
+        let n = |x: usize| N(Some(x));
+        let (d, m, v, l) = (
+            n(self.d_model),
+            n(self.d_mlp),
+            n(self.d_vocab),
+            n(self.n_layers),
+        );
+        let unembed = if self.tie_embeddings { n(0) } else { v * d };
+        let total = if self.arch == Arch::Llama {
+            let q = n(self.n_heads) * n(self.d_head);
+            let kv = n(self.n_kv_heads) * n(self.d_head);
+            let attn_bias = if self.attn_bias {
+                q + n(2) * kv + d
+            } else {
+                n(0)
+            };
+            let attn = d * q + n(2) * d * kv + q * d + attn_bias;
+            let mlp_bias = if self.mlp_bias { n(2) * m + d } else { n(0) };
+            let mlp = n(3) * d * m + mlp_bias;
+            let norms = n(2) * d;
+            v * d + l * (attn + mlp + norms) + d + unembed
         } else {
-            self.d_vocab * d
+            let embed = v * d + n(self.n_ctx) * d;
+            let attn = d * n(3) * d + n(3) * d + d * d + d;
+            let mlp = d * m + m + m * d + d;
+            let lns = n(4) * d;
+            embed + l * (attn + mlp + lns) + n(2) * d + unembed
         };
-        self.d_vocab * d + self.n_layers * (attn + mlp + norms) + d + unembed
+        total.0
     }
 }
 
@@ -297,6 +363,33 @@ mod tests {
         ))
         .unwrap_err();
         assert!(e.contains("65") && e.contains("4"), "{e}");
+    }
+
+    /// Found by tests/fuzz.rs: these resolved (or overflowed while resolving) and then failed or
+    /// panicked later, when the model was built or its parameters counted.
+    #[test]
+    fn rejects_sizes_the_model_cannot_be_built_with() {
+        for (json, needle) in [
+            (
+                r#"{"n_embd":64,"n_head":4,"n_layer":1,"n_positions":0,"vocab_size":10}"#,
+                "n_positions is 0",
+            ),
+            (
+                r#"{"n_embd":4611686018427387904,"n_head":1,"n_layer":1,"n_positions":8,"vocab_size":10}"#,
+                "larger than any model's",
+            ),
+            (
+                r#"{"n_embd":64,"n_head":4,"n_layer":1,"n_positions":8,"vocab_size":10,"n_inner":2305843009213693952}"#,
+                "larger than any model's",
+            ),
+            (
+                r#"{"n_embd":64,"n_head":4,"n_layer":1,"n_positions":8,"vocab_size":10,"layer_norm_epsilon":-1.0}"#,
+                "epsilon",
+            ),
+        ] {
+            let e = Config::from_hf(&hf(json)).unwrap_err();
+            assert!(e.contains(needle), "{json}: {e}");
+        }
     }
 
     #[test]

@@ -131,7 +131,7 @@ impl Config {
                 "max_position_embeddings is 0: the model could not see a single token".into(),
             );
         }
-        Ok(Self {
+        let cfg = Self {
             arch: Arch::Llama,
             d_model: hf.hidden_size,
             n_heads,
@@ -150,7 +150,9 @@ impl Config {
             rope_theta: Some(rope_theta),
             attn_bias: hf.attention_bias,
             mlp_bias: hf.mlp_bias,
-        })
+        };
+        cfg.validate()?;
+        Ok(cfg)
     }
 }
 
@@ -228,5 +230,18 @@ mod tests {
         assert!(e.contains("does not divide"), "{e}");
         let e = resolve(&format!("{{{}}}", BASE.replace("llama", "mistral"))).unwrap_err();
         assert!(e.contains("mistral"), "{e}");
+    }
+
+    /// Found by tests/fuzz.rs: an MLP of 2^62 resolved, and counting its parameters overflowed.
+    #[test]
+    fn refuses_sizes_past_what_can_be_counted() {
+        let e = resolve(&format!(
+            "{{{}}}",
+            BASE.replace("1536", "4611686018427387904")
+        ))
+        .unwrap_err();
+        assert!(e.contains("larger than any model's"), "{e}");
+        let e = resolve(&format!(r#"{{{BASE},"max_position_embeddings":0}}"#)).unwrap_err();
+        assert!(e.contains("max_position_embeddings is 0"), "{e}");
     }
 }

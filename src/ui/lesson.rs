@@ -285,12 +285,14 @@ fn body(
     let max_scroll = text_h.saturating_sub(text_area.height);
     let scroll = app.lessons.scroll.min(max_scroll);
     app.hits.borrow_mut().lesson_scroll_max = Some(max_scroll);
-    Paragraph::new(text)
+    // Through a scratch buffer: ratatui's wrapper can overrun the area on wide characters.
+    let text = Paragraph::new(text)
         .wrap(Wrap { trim: false })
-        .scroll((scroll, 0))
-        .render(text_area, buf);
+        .scroll((scroll, 0));
+    super::render_wrapped(text, text_area, buf);
     if foot_h > 0 {
-        Paragraph::new(foot).wrap(Wrap { trim: false }).render(
+        super::render_wrapped(
+            Paragraph::new(foot).wrap(Wrap { trim: false }),
             Rect::new(area.x, text_area.bottom(), area.width, foot_h),
             buf,
         );

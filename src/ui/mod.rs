@@ -180,6 +180,35 @@ fn help(app: &App, theme: Theme, scroll: u16, area: Rect, buf: &mut Buffer) {
         .render(rect, buf);
 }
 
+/// Render a wrapping paragraph into `area`. ratatui 0.29's word wrapper can make a line a grapheme or
+/// two wider than the area when it breaks a word of wide characters (after a zero-width space, for
+/// one), and then writes past the buffer and panics; so the paragraph is drawn into a wider scratch
+/// copy of the area and only what lies inside the area is copied back.
+pub(crate) fn render_wrapped(paragraph: Paragraph, area: Rect, buf: &mut Buffer) {
+    let area = area.intersection(buf.area);
+    if area.is_empty() {
+        return;
+    }
+    // Symbols wider than the area are skipped, so a line overflows by at most twice its width.
+    let room = u16::MAX - area.x;
+    let wide = Rect {
+        width: area.width.saturating_mul(3).saturating_add(8).min(room),
+        ..area
+    };
+    let mut scratch = Buffer::empty(wide);
+    for y in area.top()..area.bottom() {
+        for x in area.left()..area.right() {
+            scratch[(x, y)] = buf[(x, y)].clone();
+        }
+    }
+    paragraph.render(area, &mut scratch);
+    for y in area.top()..area.bottom() {
+        for x in area.left()..area.right() {
+            buf[(x, y)] = scratch[(x, y)].clone();
+        }
+    }
+}
+
 /// The label of a view tab.
 fn tab_label(view: View) -> String {
     format!("{} {}", tab_number(view), view.title())

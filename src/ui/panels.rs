@@ -15,7 +15,8 @@ use crate::text::visible;
 /// (every tab, then the current one; the model's size, then its name), the view name last.
 pub fn header(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     let tabs: Vec<String> = View::ALL.iter().map(|&v| tab_label(v)).collect();
-    let all_w: usize = tabs.iter().map(|t| t.chars().count() + 2).sum();
+    // Each tab is its label between two spaces, and one space separates two tabs.
+    let all_w: usize = tabs.iter().map(|t| t.chars().count() + 3).sum::<usize>() - 1;
     let models: Vec<String> = match &app.info {
         Some(i) => vec![
             format!(
@@ -294,14 +295,7 @@ pub fn editor(editor: &Editor, theme: Theme, area: Rect, buf: &mut Buffer) {
         .wrap(Wrap { trim: false })
         .line_count(inner_w);
     let scroll = upto.saturating_sub(usize::from(inner_h)) as u16;
-    Paragraph::new(Line::from(vec![
-        Span::raw(before),
-        cursor,
-        Span::raw(rest.as_str()),
-    ]))
-    .wrap(Wrap { trim: false })
-    .scroll((scroll, 0))
-    .block(Block::bordered().title(fit::pick_or_empty(
+    let block = Block::bordered().title(fit::pick_or_empty(
         &[
             " Edit the prompt · Enter runs it · Esc cancels · Ctrl-U clears ",
             " Edit the prompt · Enter runs it · Esc cancels ",
@@ -309,12 +303,53 @@ pub fn editor(editor: &Editor, theme: Theme, area: Rect, buf: &mut Buffer) {
             " Edit the prompt ",
         ],
         usize::from(rect.width.saturating_sub(2)),
-    )))
-    .render(rect, buf);
+    ));
+    let inner = block.inner(rect);
+    block.render(rect, buf);
+    let text = Paragraph::new(Line::from(vec![
+        Span::raw(before),
+        cursor,
+        Span::raw(rest.as_str()),
+    ]))
+    .wrap(Wrap { trim: false })
+    .scroll((scroll, 0));
+    super::render_wrapped(text, inner, buf);
 }
 
 #[cfg(test)]
 mod tests {
+    use crate::app::App;
+
+    /// Found by tests/fuzz.rs: a prompt of zero-width characters before a run of wide characters
+    /// made ratatui's word wrapper write past the editor, and the tutor panicked.
+    #[test]
+    fn the_editor_draws_any_text_at_any_width() {
+        let mut app = App::new(String::new());
+        let text = format!(
+            "{}{}4\u{14}N8\n1",
+            "\u{200b}\u{200d}\u{feff}\u{202e}".repeat(58),
+            "漢字かなカナ".repeat(12)
+        );
+        app.overlay = crate::app::Overlay::Editing(text.as_str().into());
+        crate::ui::screen_buffer(&app, (121, 94));
+        for w in 30..=130 {
+            crate::ui::screen_buffer(&app, (w, 30));
+        }
+    }
+
+    /// Found by tests/fuzz.rs: the header counted the tabs without the spaces between them, so at
+    /// some widths the last tab ran past the right edge (cut off, and clickable off screen).
+    #[test]
+    fn the_tabs_fit_the_width_they_are_drawn_in() {
+        let app = App::new(String::new());
+        for w in 80..=120 {
+            let buf = crate::ui::screen_buffer(&app, (w, 24));
+            let hits = app.hits.borrow();
+            for (r, v) in &hits.tabs {
+                assert!(r.right() <= buf.area.right(), "{v:?} at {r:?} in width {w}");
+            }
+        }
+    }
     #[test]
     fn counts_are_short() {
         let cases = [

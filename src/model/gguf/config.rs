@@ -164,44 +164,11 @@ pub(super) fn config(meta: &Meta, shapes: &HashMap<String, Vec<usize>>) -> Resul
             "the metadata disagrees with the weights; convert the model again",
         );
     }
-    // Every shape the metadata implies, so a mismatch names the tensor and not a candle internal.
-    let mut expect = vec![("token_embd.weight".to_string(), vec![d_vocab, d_model])];
-    for l in 0..n_layers {
-        let t = |n: &str| format!("blk.{l}.{n}.weight");
-        expect.extend([
-            (t("attn_q"), vec![n_heads * d_head, d_model]),
-            (t("attn_k"), vec![n_kv_heads * d_head, d_model]),
-            (t("attn_v"), vec![n_kv_heads * d_head, d_model]),
-            (t("attn_output"), vec![d_model, n_heads * d_head]),
-            (t("ffn_gate"), vec![d_mlp, d_model]),
-            (t("ffn_up"), vec![d_mlp, d_model]),
-            (t("ffn_down"), vec![d_model, d_mlp]),
-            (t("attn_norm"), vec![d_model]),
-            (t("ffn_norm"), vec![d_model]),
-        ]);
+    let rope_theta = meta.f64(&key("rope.freq_base"))?.unwrap_or(10_000.0);
+    if !(rope_theta.is_finite() && rope_theta > 1.0) {
+        return Err(meta.bad(&key("rope.freq_base"), "must be a number above 1"));
     }
-    expect.push(("output_norm.weight".into(), vec![d_model]));
-    for (name, want) in &expect {
-        match shapes.get(name) {
-            None => {
-                return hinted(
-                    format!("{}: tensor {name} is missing", meta.file.display()),
-                    "the file is incomplete or not a llama model",
-                )
-            }
-            Some(got) if got != want => {
-                return hinted(
-                    format!(
-                        "{}: tensor {name} has shape {got:?}, but the metadata implies {want:?}",
-                        meta.file.display()
-                    ),
-                    "the metadata disagrees with the weights; convert the model again",
-                )
-            }
-            Some(_) => {}
-        }
-    }
-    Ok(Config {
+    let cfg = Config {
         arch: Arch::Llama,
         d_model,
         n_heads,
@@ -219,10 +186,52 @@ pub(super) fn config(meta: &Meta, shapes: &HashMap<String, Vec<usize>>) -> Resul
         scale_attn_by_layer: false,
         tie_embeddings: !shapes.contains_key("output.weight"),
         bos_token_id: meta.usize("tokenizer.ggml.bos_token_id")?.map(|b| b as u32),
-        rope_theta: Some(meta.f64(&key("rope.freq_base"))?.unwrap_or(10_000.0)),
+        rope_theta: Some(rope_theta),
         attn_bias: shapes.contains_key("blk.0.attn_q.bias"),
         mlp_bias: shapes.contains_key("blk.0.ffn_up.bias"),
-    })
+    };
+    cfg.validate()
+        .map_err(|e| meta.bad("llama.*", &format!("is unusable: {e}")))?;
+    check_shapes(&cfg, meta, shapes)?;
+    Ok(cfg)
+}
+
+/// Every shape the metadata implies, so a mismatch names the tensor and not a candle internal. Layer
+/// by layer, so a block count far past the tensors in the file fails at the first missing one.
+fn check_shapes(cfg: &Config, meta: &Meta, shapes: &HashMap<String, Vec<usize>>) -> Result<()> {
+    let (d_model, d_mlp) = (cfg.d_model, cfg.d_mlp);
+    // validate() has checked that the parameter count, and so each of these, fits in a usize.
+    let (q, kv) = (cfg.n_heads * cfg.d_head, cfg.n_kv_heads * cfg.d_head);
+    let check = |name: &str, want: &[usize]| -> Result<()> {
+        match shapes.get(name) {
+            None => hinted(
+                format!("{}: tensor {name} is missing", meta.file.display()),
+                "the file is incomplete or not a llama model",
+            ),
+            Some(got) if got != want => hinted(
+                format!(
+                    "{}: tensor {name} has shape {got:?}, but the metadata implies {want:?}",
+                    meta.file.display()
+                ),
+                "the metadata disagrees with the weights; convert the model again",
+            ),
+            Some(_) => Ok(()),
+        }
+    };
+    check("token_embd.weight", &[cfg.d_vocab, d_model])?;
+    for l in 0..cfg.n_layers {
+        let t = |n: &str| format!("blk.{l}.{n}.weight");
+        check(&t("attn_q"), &[q, d_model])?;
+        check(&t("attn_k"), &[kv, d_model])?;
+        check(&t("attn_v"), &[kv, d_model])?;
+        check(&t("attn_output"), &[d_model, q])?;
+        check(&t("ffn_gate"), &[d_mlp, d_model])?;
+        check(&t("ffn_up"), &[d_mlp, d_model])?;
+        check(&t("ffn_down"), &[d_model, d_mlp])?;
+        check(&t("attn_norm"), &[d_model])?;
+        check(&t("ffn_norm"), &[d_model])?;
+    }
+    check("output_norm.weight", &[d_model])
 }
 
 /// The configuration in Hugging Face's names, for exports that carry config.json.
@@ -247,4 +256,81 @@ pub(super) fn hf_config_json(cfg: &Config) -> String {
         "bos_token_id": cfg.bos_token_id,
     })
     .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A one-layer llama's metadata and shapes, with `change` applied to the metadata.
+    fn resolve(change: &[(&str, Value)]) -> Result<Config> {
+        let mut map: HashMap<String, Value> = [
+            ("general.architecture", Value::String("llama".into())),
+            ("llama.embedding_length", Value::U32(8)),
+            ("llama.block_count", Value::U32(1)),
+            ("llama.attention.head_count", Value::U32(2)),
+            ("llama.feed_forward_length", Value::U32(16)),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        for (k, v) in change {
+            map.insert(k.to_string(), v.clone());
+        }
+        let mut shapes: HashMap<String, Vec<usize>> = [
+            ("token_embd.weight", vec![10, 8]),
+            ("output_norm.weight", vec![8]),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        for (n, s) in [
+            ("attn_q", vec![8, 8]),
+            ("attn_k", vec![8, 8]),
+            ("attn_v", vec![8, 8]),
+            ("attn_output", vec![8, 8]),
+            ("ffn_gate", vec![16, 8]),
+            ("ffn_up", vec![16, 8]),
+            ("ffn_down", vec![8, 16]),
+            ("attn_norm", vec![8]),
+            ("ffn_norm", vec![8]),
+        ] {
+            shapes.insert(format!("blk.0.{n}.weight"), s);
+        }
+        let meta = Meta {
+            map: &map,
+            file: Path::new("m.gguf"),
+        };
+        config(&meta, &shapes)
+    }
+
+    #[test]
+    fn a_consistent_header_resolves() {
+        let c = resolve(&[]).unwrap();
+        assert_eq!((c.n_layers, c.n_heads, c.d_head, c.d_vocab), (1, 2, 4, 10));
+    }
+
+    /// Found by tests/fuzz.rs: a negative rotary base loaded (the folder loader refused it), and a
+    /// huge block count listed every layer's tensors before looking for the first one, until memory
+    /// ran out; huge head counts overflowed while computing shapes.
+    #[test]
+    fn header_values_past_the_tensors_are_errors() {
+        let e = resolve(&[("llama.rope.freq_base", Value::F32(-1.0))]).unwrap_err();
+        assert!(
+            format!("{e}").contains("freq_base must be a number above 1"),
+            "{e}"
+        );
+        let e = resolve(&[("llama.block_count", Value::U64(1 << 40))]).unwrap_err();
+        assert!(
+            format!("{e}").contains("block_count 1099511627776 is larger than any model's"),
+            "{e}"
+        );
+        let e = resolve(&[
+            ("llama.attention.head_count", Value::U64(1 << 62)),
+            ("llama.attention.head_count_kv", Value::U64(1)),
+            ("llama.rope.dimension_count", Value::U32(8)),
+        ])
+        .unwrap_err();
+        assert!(format!("{e}").contains("larger than any model's"), "{e}");
+    }
 }

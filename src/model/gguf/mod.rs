@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::Cursor;
 use std::path::Path;
 
-use candle_core::quantized::gguf_file::Content;
+use candle_core::quantized::gguf_file::{Content, TensorInfo};
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use color_eyre::eyre::{eyre, Result};
@@ -91,6 +91,25 @@ fn read_tensors(
         .filter_map(|n| hf_name(n).map(|hf| (n, hf)))
         .collect();
     let read = |(gguf, hf): &(&String, String)| -> Result<(String, Tensor, String)> {
+        if let Some(info) = content.tensor_infos.get(*gguf) {
+            // An empty tensor, too: candle makes a slice of it from a dangling pointer that is not
+            // aligned for the type, which a debug build aborts on (and is undefined behaviour).
+            let what = match stored_size(info) {
+                Some(0) => Some("no elements"),
+                Some(n) if n <= bytes.len() => None,
+                _ => Some("more than the file holds"),
+            };
+            if let Some(what) = what {
+                return Err(eyre!(Hinted::new(
+                    format!(
+                        "{}: tensor {gguf} has dimensions {:?}, {what}",
+                        file.display(),
+                        info.shape.dims()
+                    ),
+                    "the file may be corrupt; download it again",
+                )));
+            }
+        }
         let mut reader = Cursor::new(bytes);
         let q = content
             .tensor(&mut reader, gguf, &Device::Cpu)
@@ -119,6 +138,18 @@ fn read_tensors(
         tensors.insert(name, t);
     }
     Ok((tensors, counts))
+}
+
+/// The bytes a tensor's dimensions and type take, or `None` past a usize. candle 0.11 computes this
+/// unchecked when it reads the tensor (a header with huge dimensions panics a debug build and wraps
+/// around in a release one), so it is checked here first.
+fn stored_size(info: &TensorInfo) -> Option<usize> {
+    let elements = info
+        .shape
+        .dims()
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))?;
+    (elements / info.ggml_dtype.block_size()).checked_mul(info.ggml_dtype.type_size())
 }
 
 /// candle's GGUF reader, with its one unchecked case turned into an error: candle 0.11 divides by the
@@ -233,6 +264,51 @@ fn natural_key(name: &str) -> Vec<(String, u64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by tests/fuzz.rs: a tensor whose size in bytes overflows a usize (one the config does
+    /// not check, such as output.weight) made candle panic while computing that size.
+    #[test]
+    fn sizes_past_a_usize_are_refused_before_candle_reads_them() {
+        use candle_core::quantized::GgmlDType;
+        let info = |dims: Vec<usize>, ggml_dtype| TensorInfo {
+            ggml_dtype,
+            shape: dims.into(),
+            offset: 0,
+        };
+        assert_eq!(stored_size(&info(vec![3, 4], GgmlDType::F32)), Some(48));
+        assert_eq!(stored_size(&info(vec![64], GgmlDType::Q8_0)), Some(68));
+        assert_eq!(stored_size(&info(vec![1 << 62, 4], GgmlDType::F32)), None);
+        assert_eq!(
+            stored_size(&info(vec![1 << 40, 1 << 40], GgmlDType::F16)),
+            None
+        );
+    }
+
+    /// Found by tests/fuzz.rs: a tensor with a dimension of 0 (one the config does not check, such
+    /// as a bias or output.weight) made candle build a slice from an unaligned dangling pointer, and
+    /// the debug build abort.
+    #[test]
+    fn an_empty_tensor_is_an_error_before_candle_reads_it() {
+        use candle_core::quantized::gguf_file::VersionedMagic;
+        use candle_core::quantized::GgmlDType;
+        let hf = r#"{"model_type":"llama","hidden_size":8,"intermediate_size":16,"num_attention_heads":2,"num_hidden_layers":1,"vocab_size":10}"#;
+        let cfg = Config::from_hf_llama(&serde_json::from_str(hf).unwrap()).unwrap();
+        let content = Content {
+            magic: VersionedMagic::GgufV3,
+            metadata: HashMap::new(),
+            tensor_infos: HashMap::from([(
+                "output.weight".to_string(),
+                TensorInfo {
+                    ggml_dtype: GgmlDType::F32,
+                    shape: vec![0, 8].into(),
+                    offset: 0,
+                },
+            )]),
+            tensor_data_offset: 0,
+        };
+        let e = read_tensors(&content, &[0u8; 64], &cfg, Path::new("m.gguf")).unwrap_err();
+        assert!(e.to_string().contains("no elements"), "{e}");
+    }
 
     #[test]
     fn names_map_to_hugging_face() {
