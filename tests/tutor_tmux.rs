@@ -178,10 +178,13 @@ fn keys_drive_the_tutor_and_the_shell_works_after_quitting() {
     t.wait_for("$ ");
     t.keys(&["echo shell-ok-$((40+2))", "Enter"]);
     let after = t.wait_for("shell-ok-42");
-    assert!(
-        !after.contains("Next token"),
-        "the tutor's screen is gone:\n{after}"
-    );
+    // Nothing of the tutor stays on the shell's screen: not its panels, not its status line.
+    for trace in ["Next token", "q quit", "greedy", "L0H"] {
+        assert!(
+            !after.contains(trace),
+            "{trace:?} is still on the screen after q:\n{after}"
+        );
+    }
 }
 
 #[test]
