@@ -83,7 +83,8 @@ fn main() {
         };
         let written =
             glassbox::dump::dump_prompt(&model, &ids, &NamesFilter::All, &HashMap::new(), file)
-                .unwrap();
+                .unwrap()
+                .tensors;
         let ms = t.elapsed().as_secs_f64() * 1e3;
         let file_mb = std::fs::metadata(&path).map_or(f64::NAN, |m| m.len() as f64 / 1e6);
         assert_eq!(written, cfg.n_layers * 11 + 5);

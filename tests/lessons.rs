@@ -92,6 +92,8 @@ impl Rig {
         let info = rig.session.info();
         let out = rig.app.on_response(Response::Loaded(Box::new(info)));
         rig.serve(out);
+        // The opening prompt, which the worker runs right after loading.
+        rig.serve(vec![Request::Prompt(String::new())]);
         rig
     }
 

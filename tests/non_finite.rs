@@ -484,3 +484,42 @@ fn a_gguf_file_with_a_nan_weight_warns_and_names_the_hook() {
     );
     assert_not_a_number_error(&r, "blocks.0.attn.hook_q (layer 0)");
 }
+
+/// A dump keeps the values as the model computed them (NaN included: it may be what the user came
+/// to look at) and says which hook in the file first held one; an intact model's dump says nothing,
+/// its masked scores (−∞ by TransformerLens' convention) included.
+#[test]
+fn dump_names_the_first_hook_in_the_file_that_is_not_a_number() {
+    let dir = nan_model();
+    let out = tempfile::tempdir().unwrap();
+    let path = out.path().join("d.safetensors");
+    let args = [
+        "dump",
+        "--model",
+        path_str(dir.path()),
+        "--prompt",
+        PROMPT,
+        "-o",
+        path_str(&path),
+    ];
+    let r = run(&args);
+    assert!(r.ok, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("warning: blocks.0.attn.hook_q is the first hook in the file with NaN"),
+        "{}",
+        r.stderr
+    );
+    assert!(path.is_file());
+    let ok = common::fixture_dir("tiny-a");
+    let r = run(&[
+        "dump",
+        "--model",
+        path_str(&ok),
+        "--prompt",
+        PROMPT,
+        "-o",
+        path_str(&path),
+    ]);
+    assert!(r.ok && !r.stderr.contains("warning"), "{}", r.stderr);
+}

@@ -94,6 +94,7 @@ impl App {
             A::PopToken if self.queued > 0 => self.queued -= 1,
             A::PopToken if self.busy.is_none() && self.n_tokens() > 1 => {
                 self.busy = Some("removing the last token…".into());
+                self.in_flight += 1;
                 out.push(Request::Pop);
             }
             A::EditPrompt => self.overlay = Overlay::Editing(self.full_text().as_str().into()),
@@ -161,6 +162,7 @@ impl App {
         }
         self.busy = Some("generating…".into());
         self.seed = self.seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+        self.in_flight += 1;
         vec![Request::Generate(SamplingConfig {
             temperature: if self.sampling {
                 f64::from(self.temperature)
@@ -200,6 +202,7 @@ impl App {
                 self.prompt = text.clone();
                 self.prompt_len = 0; // the next snapshot is all prompt
                 self.busy = Some("running the prompt…".into());
+                self.in_flight += 1;
                 return vec![Request::Prompt(text)];
             }
             _ => buf.on_key(key),

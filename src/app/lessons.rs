@@ -235,6 +235,7 @@ impl App {
         self.prompt = prompt.clone();
         self.prompt_len = 0;
         self.busy = Some("running the prompt…".into());
+        self.in_flight += 1;
         Request::Prompt(prompt)
     }
 

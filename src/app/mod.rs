@@ -154,6 +154,10 @@ pub struct App {
     pub busy: Option<String>,
     /// Generate presses made while the worker was busy, still to be carried out.
     pub queued: usize,
+    /// Requests that change the tokens (prompt, generate, pop) sent and not answered yet, the
+    /// opening prompt the worker runs after loading included: the app is busy until the last one
+    /// is in, so nothing is asked of a snapshot about to be replaced.
+    pub(crate) in_flight: usize,
     pub status: String,
     pub error: Option<String>,
     pub quit: bool,
@@ -195,6 +199,7 @@ impl App {
             overlay: Overlay::None,
             busy: Some("loading the model…".into()),
             queued: 0,
+            in_flight: 0,
             status: String::new(),
             error: None,
             quit: false,
@@ -229,12 +234,20 @@ impl App {
             Response::Loaded(info) => {
                 self.info = Some(*info);
                 self.busy = Some("running the prompt…".into());
+                // The worker runs the opening prompt right after loading, before any request.
+                self.in_flight += 1;
                 match self.pending_lesson.take() {
                     Some(i) => self.open_lesson(i),
                     None => Vec::new(),
                 }
             }
             Response::Ready(snap) => {
+                self.in_flight = self.in_flight.saturating_sub(1);
+                if self.in_flight > 0 {
+                    // Another prompt, token or pop is on its way and will replace this snapshot:
+                    // stay busy, and ask nothing of it.
+                    return Vec::new();
+                }
                 let grew = self
                     .snap
                     .as_ref()
@@ -264,13 +277,22 @@ impl App {
                 Vec::new()
             }
             Response::Ablated(run) => {
+                if self.in_flight > 0 {
+                    // Run on a snapshot that a prompt, token or pop on its way will replace.
+                    return Vec::new();
+                }
                 self.busy = None;
                 self.ablated = Some(run);
                 self.check_task();
                 self.next_queued()
             }
             Response::Failed(msg) => {
-                self.busy = None;
+                // The answers come in order and what fails is almost always a prompt, token or pop
+                // (too long, full, empty): one fewer on its way. Busy until the last is in.
+                self.in_flight = self.in_flight.saturating_sub(1);
+                if self.in_flight == 0 {
+                    self.busy = None;
+                }
                 self.queued = 0;
                 self.error = Some(msg);
                 Vec::new()

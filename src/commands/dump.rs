@@ -45,19 +45,26 @@ pub fn run(args: DumpArgs) -> Result<()> {
         ),
         ("config".into(), compact_config.to_string()),
     ]);
-    let mut written = 0;
+    let mut dumped = None;
     write_atomic(&args.out, |tmp| {
         let file = DumpFile {
             write_to: tmp,
             shown_as: &args.out,
         };
-        written = dump_prompt(&loaded.model, &ids, &filter, &metadata, file)?;
+        dumped = Some(dump_prompt(&loaded.model, &ids, &filter, &metadata, file)?);
         Ok(())
     })?;
+    let dumped = dumped.expect("written");
     eprintln!(
-        "wrote {written} tensors for {} tokens to {}",
+        "wrote {} tensors for {} tokens to {}",
+        dumped.tensors,
         ids.len(),
         args.out.display()
     );
+    // The file is what the model computed, NaN included (it may be what the user is looking for);
+    // say where it began, among the hooks written.
+    if let Some(hook) = dumped.first_non_finite {
+        eprintln!("warning: {hook} is the first hook in the file with NaN or infinite values");
+    }
     Ok(())
 }

@@ -25,16 +25,27 @@ pub struct DumpFile<'a> {
     pub shown_as: &'a Path,
 }
 
+/// What a dump wrote.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dumped {
+    /// Tensors in the file, `input_ids` included.
+    pub tensors: usize,
+    /// The first hook written (in forward order) holding NaN or ±∞, where the model's numbers
+    /// stopped being numbers; the file keeps them as they are. The mask's −∞ in
+    /// `hook_attn_scores` does not count.
+    pub first_non_finite: Option<String>,
+}
+
 /// Run `ids` through `model` once and write the hooks `filter` selects and `input_ids` to `file`, with
-/// `metadata` in the header. Returns the number of tensors written. On error the file is incomplete:
-/// write through [`crate::fsutil::write_atomic`].
+/// `metadata` in the header. On error the file is incomplete: write through
+/// [`crate::fsutil::write_atomic`].
 pub fn dump_prompt(
     model: &Model,
     ids: &[u32],
     filter: &NamesFilter,
     metadata: &HashMap<String, String>,
     file: DumpFile,
-) -> Result<usize> {
+) -> Result<Dumped> {
     // Before the file exists: its size grows with the square of the prompt's length.
     model.check_prompt(ids)?;
     let seq = ids.len();
@@ -53,6 +64,7 @@ pub fn dump_prompt(
     let mut sink = FileSink {
         writer,
         failed: None,
+        first_non_finite: None,
     };
     let run = model.record(ids, &mut sink);
     // A write error stopped the pass: report it as such, not as a failure of the model.
@@ -61,12 +73,17 @@ pub fn dump_prompt(
     }
     run?;
     sink.writer.finish()?;
-    Ok(tensors.len())
+    Ok(Dumped {
+        tensors: tensors.len(),
+        first_non_finite: sink.first_non_finite,
+    })
 }
 
 /// Sends each hook the header names straight to the file.
 struct FileSink {
     writer: StreamingWriter,
+    /// The first hook written that holds NaN or ±∞ (see [`Dumped`]).
+    first_non_finite: Option<String>,
     /// The first write error, kept whole; the pass only sees that it must stop.
     failed: Option<color_eyre::Report>,
 }
@@ -88,6 +105,14 @@ impl FileSink {
             candle_core::bail!("{name} is not contiguous after making it so");
         };
         let values = &cpu.as_slice::<f32>()?[start..end];
+        if self.first_non_finite.is_none() {
+            // A read of what is about to be written anyway; the scores' mask is −∞ by design.
+            let masked_ok = name.ends_with("hook_attn_scores");
+            let bad = |v: &f32| v.is_nan() || (v.is_infinite() && !(masked_ok && *v < 0.0));
+            if values.iter().any(bad) {
+                self.first_non_finite = Some(name.to_string());
+            }
+        }
         self.writer.write_f32(name, t.dims(), values).map_err(|e| {
             self.failed = Some(e);
             candle_core::Error::Msg(format!("could not write {name}"))
