@@ -273,7 +273,12 @@ impl App {
                 out
             }
             Response::Lens(answer) => {
-                self.lens = Some(answer);
+                // An answer about a snapshot the worker has already replaced has no rows, and one
+                // that comes while a prompt, token or pop is on its way is about to be stale: the
+                // next snapshot asks again.
+                if !answer.rows.is_empty() && self.in_flight == 0 {
+                    self.lens = Some(answer);
+                }
                 Vec::new()
             }
             Response::Ablated(run) => {
