@@ -90,7 +90,8 @@ pub fn token_losses_from(
     log_p.gather(&next, 1)?.squeeze(1)?.neg()?.to_vec1::<f32>()
 }
 
-/// 1 for the most probable token, 2 for the next, …: how many tokens are strictly more probable, plus 1.
+/// 1 for the most probable token, 2 for the next, …: how many tokens score strictly higher, plus 1
+/// (probabilities or logits: softmax keeps their order).
 pub fn rank_of(probs: &[f32], id: usize) -> usize {
     let p = probs.get(id).copied().unwrap_or(f32::NAN);
     1 + probs.iter().filter(|&&q| q > p).count()

@@ -6,7 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Sparkline, Widget};
 
 use super::{bar, titled, titled_fit};
-use crate::analysis::predictions::{entropy_bits, rank_of, softmax, top_k};
+use crate::analysis::predictions::{entropy_bits, rank_of, top_k};
 use crate::app::App;
 use crate::text::visible;
 use crate::ui::theme::{Theme, NAN_GLYPH};
@@ -245,10 +245,8 @@ pub fn next_token(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     let mut loss_lines = Vec::new();
     if let (Some(id), Some(&loss)) = (actual, losses.get(app.cursor)) {
         let p1 = (-loss).exp();
-        let rank = rank_of(
-            &softmax(&app.logits_row(app.cursor).unwrap_or_default(), 1.0),
-            id as usize,
-        );
+        // Softmax keeps the order of the logits: rank them as they are, no distribution per frame.
+        let rank = rank_of(&app.logits_row(app.cursor).unwrap_or_default(), id as usize);
         let figures = if wide {
             format!(" p {p1:.3} · rank {rank} · loss −ln p = {loss:.2}")
         } else {
