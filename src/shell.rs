@@ -54,6 +54,7 @@ pub fn export_view(app: &App, dir: &Path) -> Result<PathBuf> {
             format!("glassbox-{}-L{}H{}", app.view.panel(), app.layer, app.head)
         }
         View::Next => format!("glassbox-next-{}", app.cursor),
+        View::Training => format!("glassbox-{}", app.panel_name()),
         v => format!("glassbox-{}", v.panel()),
     };
     let path = export::unused_path(dir, &stem, "png");
@@ -84,6 +85,32 @@ pub fn export_view(app: &App, dir: &Path) -> Result<PathBuf> {
                     info.codec.token_label(id)
                 });
             export::export_probs(&data, &opts, &path)?;
+        }
+        View::Training => {
+            let training = &info.training;
+            match app.training_page {
+                crate::app::TrainingPage::Curve => {
+                    let log = match &training.log {
+                        Some(Ok(log)) => log,
+                        Some(Err(e)) => return Err(eyre!("{e}")),
+                        None => return Err(eyre!("{} has no train_log.csv to draw", info.name)),
+                    };
+                    let opts = PlotOptions {
+                        prompt: None,
+                        ..opts
+                    };
+                    export::export_training(log, info.config.d_vocab, &opts, &path)?;
+                }
+                crate::app::TrainingPage::Scaling => {
+                    let family = training.family.as_ref().map_err(|e| eyre!("{e}"))?;
+                    let opts = PlotOptions {
+                        prompt: None,
+                        model: None,
+                        ..opts
+                    };
+                    export::export_scaling(family, &opts, &path)?;
+                }
+            }
         }
         View::Residual | View::Lens | View::Lesson => {
             let buf = crate::ui::screen_buffer(app, SCREEN);

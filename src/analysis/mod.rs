@@ -5,5 +5,7 @@ pub mod heads;
 pub mod heatmap;
 pub mod predictions;
 pub mod residual;
+pub mod scaling;
+pub mod training;
 
 pub use heatmap::{Heatmap, Scale};

@@ -6,7 +6,7 @@ use ratatui::crossterm::event::{
 
 use super::keymap::{action_of, Action as A, KEYS};
 use super::worker::Request;
-use super::{App, Overlay, View};
+use super::{App, Overlay, TrainingPage, View};
 use crate::model::sampling::SamplingConfig;
 
 const TEMPERATURES: &[f32] = &[0.1, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0, 5.0];
@@ -120,6 +120,17 @@ impl App {
                 };
             }
             A::Dense => self.dense = !self.dense,
+            A::CycleMetric if self.view == View::Training => {
+                self.training_page = match self.training_page {
+                    TrainingPage::Curve => TrainingPage::Scaling,
+                    TrainingPage::Scaling => TrainingPage::Curve,
+                };
+                self.status = match self.training_page {
+                    TrainingPage::Curve => "Training: this model's training curve",
+                    TrainingPage::Scaling => "Training: the scaling family (i: back to the curve)",
+                }
+                .into();
+            }
             A::CycleMetric => {
                 self.head_metric = self.head_metric.cycled();
                 self.status = format!(

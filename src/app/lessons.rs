@@ -7,7 +7,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent};
 
 use super::keymap::Action;
 use super::worker::Request;
-use super::{App, Overlay, View};
+use super::{App, Overlay, TrainingPage, View};
 use crate::lesson::progress::{Notice, Opened, Progress};
 use crate::lesson::task::{check, Acted, Criterion, Observed, Outcome};
 use crate::lesson::{Lesson, LessonError, Step};
@@ -50,7 +50,8 @@ pub struct Lessons {
 pub struct StepStart {
     pub cursor: usize,
     pub head: (usize, usize),
-    pub view: View,
+    /// The panel on screen, as lessons name it (the Training view's pages count as two).
+    pub view: &'static str,
     pub temperature: f32,
     pub ablation: Option<(usize, usize)>,
     pub unscaled: bool,
@@ -63,7 +64,7 @@ impl StepStart {
         Self {
             cursor: app.cursor,
             head: (app.layer, app.head),
-            view: app.view,
+            view: app.panel_name(),
             temperature: app.temperature,
             ablation: app.ablation,
             unscaled: app.unscaled,
@@ -172,6 +173,13 @@ impl App {
             }
             if let Some(panel) = &view.panel {
                 self.view = View::from_panel(panel).unwrap_or(self.view);
+                if self.view == View::Training {
+                    self.training_page = if panel == "scaling" {
+                        TrainingPage::Scaling
+                    } else {
+                        TrainingPage::Curve
+                    };
+                }
             }
             let (n_layers, n_heads) = self.dims();
             if let Some(l) = view.layer {
@@ -282,7 +290,7 @@ impl App {
             cursor: self.cursor,
             layer: self.layer,
             head: self.head,
-            panel: self.view.panel(),
+            panel: self.panel_name(),
             unscaled: self.unscaled,
             temperatures_seen: &self.lessons.temps_seen,
             acted: self.lessons.acted,

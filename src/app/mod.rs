@@ -30,11 +30,21 @@ pub enum View {
     Residual,
     Lens,
     Next,
+    Training,
     Lesson,
 }
 
+/// The Training view's two pages (i switches): the loaded model's training curve, or the scaling
+/// family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TrainingPage {
+    #[default]
+    Curve,
+    Scaling,
+}
+
 impl View {
-    pub const ALL: [View; 8] = [
+    pub const ALL: [View; 9] = [
         View::Attention,
         View::Heads,
         View::Scores,
@@ -42,6 +52,7 @@ impl View {
         View::Residual,
         View::Lens,
         View::Next,
+        View::Training,
         View::Lesson,
     ];
 
@@ -54,6 +65,7 @@ impl View {
             View::Residual => "Residual",
             View::Lens => "Lens",
             View::Next => "Next",
+            View::Training => "Training",
             View::Lesson => "Lesson",
         }
     }
@@ -64,6 +76,9 @@ impl View {
     }
 
     pub fn from_panel(name: &str) -> Option<View> {
+        if name == "scaling" {
+            return Some(View::Training);
+        }
         View::ALL.iter().copied().find(|v| v.panel() == name)
     }
 
@@ -142,6 +157,8 @@ pub struct App {
     pub unscaled: bool,
     /// The score the Heads view prints under each head.
     pub head_metric: Criterion,
+    /// Which page the Training view shows.
+    pub training_page: TrainingPage,
     /// The head whose output is zeroed in the what-if, and the logits that run produced.
     pub ablation: Option<(usize, usize)>,
     pub ablated: Option<AblatedRun>,
@@ -192,6 +209,7 @@ impl App {
             seed: 0x676c_6173,
             unscaled: false,
             head_metric: Criterion::PreviousToken,
+            training_page: TrainingPage::Curve,
             ablation: None,
             ablated: None,
             lens: None,
@@ -216,6 +234,16 @@ impl App {
 
     pub fn n_tokens(&self) -> usize {
         self.snap.as_ref().map_or(0, |s| s.ids.len())
+    }
+
+    /// The panel on screen as lessons name it: the view's, or "scaling" for the Training view's
+    /// second page.
+    pub fn panel_name(&self) -> &'static str {
+        if self.view == View::Training && self.training_page == TrainingPage::Scaling {
+            "scaling"
+        } else {
+            self.view.panel()
+        }
     }
 
     pub fn dims(&self) -> (usize, usize) {

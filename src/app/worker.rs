@@ -57,6 +57,31 @@ pub struct ModelInfo {
     /// Weights that hold NaN or infinite values, one line each (the status line shows them: the
     /// tutor never prints while its screen is up).
     pub weight_warnings: Vec<String>,
+    /// What the Training and Scaling views draw.
+    pub training: TrainingData,
+}
+
+/// How the model was trained and the scaling family, read from disk once at load (off the UI
+/// thread); a file that cannot be read is a message for its view, never a failed load.
+#[derive(Debug, Clone)]
+pub struct TrainingData {
+    /// The model folder's train_log.csv; `None` when it has none (any model `glassbox train` did
+    /// not make).
+    pub log: Option<Result<crate::analysis::training::TrainLog, String>>,
+    /// The runs under models/scaling.
+    pub family: Result<crate::analysis::scaling::Family, String>,
+}
+
+impl TrainingData {
+    pub fn read(files: &crate::model::loader::ModelFiles) -> TrainingData {
+        let log_path = files.dir.join("train_log.csv");
+        let log = (files.format == crate::model::loader::Format::Folder && log_path.is_file())
+            .then(|| crate::analysis::training::TrainLog::read(&log_path));
+        let family = crate::model::loader::scaling_dir()
+            .map_err(|e| e.to_string())
+            .and_then(|dir| crate::analysis::scaling::Family::read(&dir));
+        TrainingData { log, family }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -262,6 +287,7 @@ impl Session {
             device: format!("{:?}", self.loaded.model.device().location()),
             codec: self.loaded.codec.clone(),
             weight_warnings: warning_lines(&self.loaded.bad_weights),
+            training: TrainingData::read(&self.loaded.files),
         }
     }
 

@@ -30,6 +30,7 @@
 mod cells;
 mod colorbar;
 pub mod colors;
+mod curves;
 mod figures;
 mod fonts;
 mod output;
@@ -124,6 +125,32 @@ pub fn export_side_by_side(
 ) -> Result<(u32, u32)> {
     opts.check()?;
     output::save(&PanelsFigure::new(heading, maps, opts), path)
+}
+
+/// The training curve of a model `glassbox train` made (its train_log.csv), as the tutor's Training
+/// view draws it.
+pub fn export_training(
+    log: &crate::analysis::training::TrainLog,
+    d_vocab: usize,
+    opts: &PlotOptions,
+    path: &Path,
+) -> Result<(u32, u32)> {
+    opts.check()?;
+    output::save(
+        &curves::CurvesFigure::training(log, d_vocab, 50, opts),
+        path,
+    )
+}
+
+/// The scaling family's losses against size and data with the fitted power laws, as the Training
+/// view's scaling page draws them.
+pub fn export_scaling(
+    family: &crate::analysis::scaling::Family,
+    opts: &PlotOptions,
+    path: &Path,
+) -> Result<(u32, u32)> {
+    opts.check()?;
+    output::save(&curves::CurvesFigure::scaling(family, opts), path)
 }
 
 /// The positional-encoding maps (learned W_pos, the cosine similarity of its rows, the sinusoidal

@@ -170,7 +170,10 @@ pub const PANELS: &[&str] = &[
     "residual",
     "lens",
     "next",
+    "training",
     "lesson",
+    // Not a tab of its own: the Training view on its scaling page.
+    "scaling",
 ];
 
 impl Lesson {

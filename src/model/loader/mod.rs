@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use candle_core::Device;
 use color_eyre::eyre::Result;
 
-pub use resolve::{locate_files, resolve};
+pub use resolve::{locate_files, resolve, scaling_dir};
 
 use super::config::Config;
 use super::family::Model;

@@ -126,6 +126,16 @@ fn find_in_hub_cache(name: &str) -> Result<PathBuf> {
 
 /// The bundled model: under the working directory, beside the executable's repository, or where this
 /// crate was built.
+/// The scaling family's runs (`models/scaling`, beside the bundled model): found the way the bundled
+/// model is.
+pub fn scaling_dir() -> Result<PathBuf> {
+    let bundled = bundled_dir()?;
+    Ok(bundled
+        .parent()
+        .map_or_else(|| PathBuf::from("models"), Path::to_path_buf)
+        .join("scaling"))
+}
+
 fn bundled_dir() -> Result<PathBuf> {
     let mut roots: Vec<PathBuf> = vec![PathBuf::from(".")];
     if let Ok(exe) = std::env::current_exe() {

@@ -2,6 +2,7 @@
 
 mod attention;
 mod stats;
+mod training;
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -32,6 +33,10 @@ pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         View::Residual => stats::residual(app, theme, area, buf),
         View::Lens => stats::lens(app, theme, area, buf),
         View::Next => next_token(app, theme, area, buf),
+        View::Training => match app.training_page {
+            crate::app::TrainingPage::Curve => training::training(app, theme, area, buf),
+            crate::app::TrainingPage::Scaling => training::scaling(app, theme, area, buf),
+        },
         View::Lesson => lesson(app, theme, area, buf),
     }
 }

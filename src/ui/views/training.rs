@@ -1,0 +1,351 @@
+//! How the model was made: its training curve (the loss, the held-out loss and the step where the
+//! induction head appears), and the scaling family's losses against size and data on log axes.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::symbols::Marker;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Axis, Chart, Dataset, GraphType, Paragraph, Widget, Wrap};
+
+use super::titled_fit;
+use crate::analysis::scaling::{short, Series};
+use crate::analysis::training::TrainLog;
+use crate::app::App;
+use crate::ui::theme::Theme;
+
+/// The training loss is noisy batch to batch: the curve is its mean over this many steps.
+const SMOOTH_STEPS: usize = 50;
+
+/// Draw a message where a chart would be.
+fn say(text: impl Into<String>, theme: Theme, area: Rect, buf: &mut Buffer) {
+    Paragraph::new(Line::styled(text.into(), theme.dim()))
+        .wrap(Wrap { trim: true })
+        .render(area, buf);
+}
+
+/// The Training view: the loaded model's train_log.csv.
+pub fn training(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
+    let Some(info) = app.info.as_ref() else {
+        return;
+    };
+    let log = match &info.training.log {
+        Some(Ok(log)) => log,
+        Some(Err(e)) => {
+            let body = titled_fit(theme, &["training"], &[""], theme.dim(), area, buf);
+            return say(
+                format!("cannot read the training log: {e}"),
+                theme,
+                body,
+                buf,
+            );
+        }
+        None => {
+            let body = titled_fit(theme, &["training"], &[""], theme.dim(), area, buf);
+            return say(
+                format!(
+                    "{} has no train_log.csv: only a model that `glassbox train` made keeps its \
+                     training curve. Open the bundled model to see one, or Tab to Scaling.",
+                    info.name
+                ),
+                theme,
+                body,
+                buf,
+            );
+        }
+    };
+    let held = log.final_heldout();
+    let tail = [
+        format!(
+            "  {} steps · {} tokens · held-out {}",
+            log.last_step(),
+            short(log.tokens() as f64),
+            held.map_or("—".into(), |l| format!("{l:.2}"))
+        ),
+        format!("  {} steps", log.last_step()),
+    ];
+    let body = titled_fit(
+        theme,
+        &[format!("how {} was trained", info.name), "training".into()],
+        &tail,
+        theme.dim(),
+        area,
+        buf,
+    );
+    let uniform = (info.config.d_vocab as f64).ln();
+    let onset = log.induction_onset();
+    let words = onset_words(log, uniform);
+    // The text under the charts: as many lines as it wraps to, at most 4.
+    let text_h = (Paragraph::new(words.clone())
+        .wrap(Wrap { trim: true })
+        .line_count(body.width) as u16)
+        .min(4)
+        .min(body.height / 3);
+    let [loss_area, score_area, text_area] = Layout::vertical([
+        Constraint::Fill(3),
+        Constraint::Fill(2),
+        Constraint::Length(text_h),
+    ])
+    .areas(body);
+
+    let last = log.last_step() as f64;
+    let train = pairs(&log.smoothed_train(SMOOTH_STEPS));
+    let heldout = pairs(&log.heldout());
+    let guess = [(0.0, uniform), (last, uniform)];
+    let onset_line = onset
+        .as_ref()
+        .map(|o| [(o.step as f64, 0.0), (o.step as f64, uniform.ceil())]);
+    let mut sets = vec![
+        line(&guess, "uniform guess ln V", theme.dim(), Marker::Dot),
+        line(&train, "train (mean of 50)", theme.bar(), Marker::Braille),
+        line(&heldout, "held-out", theme.accent(), Marker::Braille),
+    ];
+    if let Some(l) = onset_line.as_ref() {
+        sets.push(line(l, "", theme.bar_alt(), Marker::Dot));
+    }
+    let x_axis = step_axis(last, theme);
+    Chart::new(sets)
+        .x_axis(x_axis.clone())
+        .y_axis(
+            Axis::default()
+                .title(Span::styled("nats", theme.dim()))
+                .style(theme.dim())
+                .bounds([0.0, uniform.ceil()])
+                .labels(["0".to_string(), format!("{:.0}", uniform.ceil())]),
+        )
+        .hidden_legend_constraints((Constraint::Ratio(1, 1), Constraint::Ratio(1, 1)))
+        .render(loss_area, buf);
+
+    let (induction, previous) = log.head_scores();
+    let (induction, previous) = (pairs(&induction), pairs(&previous));
+    let mut sets = vec![
+        line(
+            &induction,
+            "induction head",
+            theme.accent(),
+            Marker::Braille,
+        ),
+        line(
+            &previous,
+            "previous-token head",
+            theme.bar(),
+            Marker::Braille,
+        ),
+    ];
+    let score_onset = onset
+        .as_ref()
+        .map(|o| [(o.step as f64, 0.0), (o.step as f64, 1.0)]);
+    if let Some(l) = score_onset.as_ref() {
+        sets.push(line(l, "", theme.bar_alt(), Marker::Dot));
+    }
+    Chart::new(sets)
+        .x_axis(x_axis)
+        .y_axis(
+            Axis::default()
+                .title(Span::styled("score", theme.dim()))
+                .style(theme.dim())
+                .bounds([0.0, 1.0])
+                .labels(["0", "1"]),
+        )
+        .hidden_legend_constraints((Constraint::Ratio(1, 1), Constraint::Ratio(1, 1)))
+        .render(score_area, buf);
+
+    Paragraph::new(words)
+        .wrap(Wrap { trim: true })
+        .render(text_area, buf);
+}
+
+/// What the charts show, in words: the legend and the phase change.
+fn onset_words(log: &TrainLog, uniform: f64) -> Vec<Line<'static>> {
+    let first = log.rows.first().map_or(0.0, |r| r.train_loss);
+    let mut text = format!(
+        "The loss fell from {first:.1} (a uniform guess over the vocabulary is ln V = {uniform:.1}) \
+         to {}. Below: the scores of the best induction and previous-token heads.",
+        log.final_heldout()
+            .map_or("—".to_string(), |l| format!("{l:.2} on held-out text"))
+    );
+    match log.induction_onset() {
+        Some(o) => {
+            let before = o
+                .before
+                .map(|(s, v)| format!("{v:.2} at step {s} → "))
+                .unwrap_or_default();
+            text += &format!(
+                " The vertical line: the induction head {} appears at step {} ({before}{:.2}; \
+                 peak {:.2}).",
+                o.head, o.step, o.score, o.peak
+            );
+        }
+        None => text += " No induction head formed in this run.",
+    }
+    vec![Line::from(text)]
+}
+
+/// The Scaling view: the family's final held-out losses against parameters and against tokens.
+pub fn scaling(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
+    let Some(info) = app.info.as_ref() else {
+        return;
+    };
+    let body = titled_fit(
+        theme,
+        &[
+            "scaling: loss against size and data",
+            "scaling laws",
+            "scaling",
+        ],
+        &["  log axes · fitted L = a·x^(−α)", "  log axes"],
+        theme.dim(),
+        area,
+        buf,
+    );
+    let family = match &info.training.family {
+        Ok(f) => f,
+        Err(e) => return say(format!("no scaling family to draw: {e}"), theme, body, buf),
+    };
+    let words = vec![Line::from(scaling_words(family))];
+    let text_h = (Paragraph::new(words.clone())
+        .wrap(Wrap { trim: true })
+        .line_count(body.width) as u16)
+        .min(5)
+        .min(body.height / 3);
+    let [charts, text_area] =
+        Layout::vertical([Constraint::Fill(1), Constraint::Length(text_h)]).areas(body);
+    // Side by side when there is room for two readable charts, stacked otherwise.
+    let [left, right] = if charts.width >= 70 {
+        Layout::horizontal([Constraint::Ratio(1, 2); 2])
+            .spacing(2)
+            .areas(charts)
+    } else {
+        Layout::vertical([Constraint::Ratio(1, 2); 2]).areas(charts)
+    };
+    let (lo, hi) = loss_bounds(&[&family.by_params, &family.by_tokens]);
+    log_chart(
+        &family.by_params,
+        &format!("N (non-embedding params) · {}", family.by_params.fixed),
+        (lo, hi),
+        theme,
+        left,
+        buf,
+    );
+    log_chart(
+        &family.by_tokens,
+        &format!("D (tokens) · {}", family.by_tokens.fixed),
+        (lo, hi),
+        theme,
+        right,
+        buf,
+    );
+    Paragraph::new(words)
+        .wrap(Wrap { trim: true })
+        .render(text_area, buf);
+}
+
+fn scaling_words(family: &crate::analysis::scaling::Family) -> String {
+    let law = |s: &Series, x: &str| match s.law {
+        Some(l) => format!("L ≈ {:.2}·{x}^−{:.3} (r² {:.2})", l.a, l.alpha, l.r2),
+        None => "no fit".into(),
+    };
+    format!(
+        "Final held-out loss of {} small runs of glassbox train. More parameters and more tokens \
+         lower the loss along a power law, a straight line on log axes: {}; {}. Four points on one \
+         synthetic corpus show the trend, not Kaplan's or Chinchilla's constants, which came from \
+         runs millions of times larger.",
+        family.runs.len(),
+        law(&family.by_params, "N"),
+        law(&family.by_tokens, "D")
+    )
+}
+
+/// Loss bounds shared by both charts, with a margin, so their heights compare.
+fn loss_bounds(series: &[&Series]) -> (f64, f64) {
+    let ys = series.iter().flat_map(|s| s.points.iter().map(|p| p.1));
+    let (lo, hi) = ys.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), y| {
+        (a.min(y), b.max(y))
+    });
+    ((lo - 0.1).max(0.0).floor(), (hi + 0.1).ceil())
+}
+
+/// One series on a log₁₀ x axis: the runs as points, the fitted law as a line.
+fn log_chart(
+    s: &Series,
+    title: &str,
+    (lo, hi): (f64, f64),
+    theme: Theme,
+    area: Rect,
+    buf: &mut Buffer,
+) {
+    let lx: Vec<(f64, f64)> = s.points.iter().map(|&(x, y)| (x.log10(), y)).collect();
+    let (x0, x1) = (
+        lx.first().map_or(0.0, |p| p.0).floor(),
+        lx.last().map_or(1.0, |p| p.0).ceil(),
+    );
+    let fit: Vec<(f64, f64)> = s.law.map_or(Vec::new(), |law| {
+        (0..=40)
+            .map(|i| {
+                let lx = x0 + (x1 - x0) * f64::from(i) / 40.0;
+                (lx, law.at(10f64.powf(lx)))
+            })
+            .filter(|&(_, y)| (lo..=hi).contains(&y))
+            .collect()
+    });
+    let sets = vec![
+        line(&fit, "", theme.dim(), Marker::Braille),
+        Dataset::default()
+            .marker(Marker::Block)
+            .graph_type(GraphType::Scatter)
+            .style(theme.accent())
+            .data(&lx),
+    ];
+    let labels: Vec<String> = (x0 as i32..=x1 as i32)
+        .map(|e| short(10f64.powi(e)))
+        .collect();
+    Chart::new(sets)
+        .x_axis(
+            Axis::default()
+                .title(Span::styled(title.to_string(), theme.dim()))
+                .style(theme.dim())
+                .bounds([x0, x1])
+                .labels(labels),
+        )
+        .y_axis(
+            Axis::default()
+                .style(theme.dim())
+                .bounds([lo, hi])
+                .labels([format!("{lo:.0}"), format!("{hi:.0}")]),
+        )
+        .render(area, buf);
+}
+
+fn pairs<T: Copy + Into<f64>>(points: &[(usize, T)]) -> Vec<(f64, f64)> {
+    points.iter().map(|&(s, v)| (s as f64, v.into())).collect()
+}
+
+fn line<'a>(
+    data: &'a [(f64, f64)],
+    name: &'static str,
+    style: Style,
+    marker: Marker,
+) -> Dataset<'a> {
+    let d = Dataset::default()
+        .marker(marker)
+        .graph_type(GraphType::Line)
+        .style(style)
+        .data(data);
+    if name.is_empty() {
+        d
+    } else {
+        d.name(name)
+    }
+}
+
+fn step_axis(last: f64, theme: Theme) -> Axis<'static> {
+    Axis::default()
+        .title(Span::styled("step", theme.dim()))
+        .style(theme.dim())
+        .bounds([0.0, last])
+        .labels([
+            "0".to_string(),
+            format!("{}", last / 2.0),
+            format!("{last}"),
+        ])
+}
