@@ -1,0 +1,200 @@
+//! The position what-if against computations that do not go through its hook.
+//!
+//! GPT-2 family: a model loaded from the same checkpoint with `wpe.weight` rewritten before loading
+//! (all zeros, or its rows in reverse order, built here row by row) and run with no hook at all must
+//! give the logits the hook gives, in a full pass and while stepping with the KV cache. Llama family
+//! (no rotation): every layer's `hook_attn_scores` must be q·k/√d_head of the captured, unrotated
+//! `hook_q` and `hook_k`, computed here in plain loops.
+
+mod common;
+
+use candle_core::{DType, Device, IndexOp, Tensor};
+use candle_nn::VarBuilder;
+use common::{fixture_dir, rel_err};
+use glassbox::model::{self, Gpt2, Hook, Model, NamesFilter, PositionEdit};
+
+const TOL: f64 = 1e-5;
+
+fn bundled_dir() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/glassbox-tiny")
+}
+
+/// The checkpoint in `dir` loaded with its position table replaced by `edit(table)`.
+fn with_wpe(dir: &std::path::Path, cfg: &model::Config, edit: impl Fn(&Tensor) -> Tensor) -> Model {
+    let mut tensors =
+        candle_core::safetensors::load(dir.join("model.safetensors"), &Device::Cpu).unwrap();
+    let key = "transformer.wpe.weight";
+    let table = tensors.remove(key).expect("a GPT-2 checkpoint has wpe");
+    tensors.insert(key.into(), edit(&table));
+    let vb = VarBuilder::from_tensors(tensors, DType::F32, &Device::Cpu);
+    Gpt2::load(vb, cfg, true).unwrap().into()
+}
+
+fn zeroed(w: &Tensor) -> Tensor {
+    w.zeros_like().unwrap()
+}
+
+/// Row p of the result is row n−1−p of `w`, one row at a time.
+fn reversed(w: &Tensor) -> Tensor {
+    let n = w.dim(0).unwrap();
+    let rows: Vec<Tensor> = (0..n).map(|p| w.i(n - 1 - p).unwrap()).collect();
+    Tensor::stack(&rows, 0).unwrap()
+}
+
+/// Every position's logits of a plain run: [seq, vocab].
+fn plain_logits(m: &Model, ids: &[u32]) -> Tensor {
+    let t = m.trace(ids, NamesFilter::parse("logits")).unwrap();
+    t.capture().require("logits").unwrap().i(0).unwrap()
+}
+
+fn gpt2_cases() -> Vec<std::path::PathBuf> {
+    vec![fixture_dir("tiny-a"), fixture_dir("tiny-c"), bundled_dir()]
+}
+
+fn some_ids(vocab: usize, n: usize) -> Vec<u32> {
+    (0..n).map(|i| ((i * 37 + 11) % vocab) as u32).collect()
+}
+
+#[test]
+fn gpt2_edits_match_a_model_loaded_with_that_table() {
+    for dir in gpt2_cases() {
+        let loaded = model::load(Some(dir.to_str().unwrap()), &Device::Cpu).unwrap();
+        let m = &loaded.model;
+        let cfg = m.config().clone();
+        let ids = some_ids(cfg.d_vocab, 9);
+        for (edit, table) in [
+            (PositionEdit::Zeroed, zeroed as fn(&Tensor) -> Tensor),
+            (PositionEdit::Reversed, reversed),
+        ] {
+            let reference = plain_logits(&with_wpe(&dir, &cfg, table), &ids);
+            let mut hook = m.position_edit(edit).unwrap();
+            let got = m.run_with_hook(&ids, &mut hook).unwrap();
+            let err = rel_err(&got, &reference);
+            assert!(err <= TOL, "{} {edit:?}: {err:.2e}", dir.display());
+            // The what-if changes something: the clean run is far from it.
+            let clean = rel_err(&plain_logits(m, &ids), &reference);
+            assert!(
+                clean > 1e-3,
+                "{} {edit:?}: clean run too close",
+                dir.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn gpt2_edits_hold_while_stepping_with_the_cache() {
+    for dir in gpt2_cases() {
+        let loaded = model::load(Some(dir.to_str().unwrap()), &Device::Cpu).unwrap();
+        let m = &loaded.model;
+        let cfg = m.config().clone();
+        let ids = some_ids(cfg.d_vocab, 8);
+        for (edit, table) in [
+            (PositionEdit::Zeroed, zeroed as fn(&Tensor) -> Tensor),
+            (PositionEdit::Reversed, reversed),
+        ] {
+            let reference = plain_logits(&with_wpe(&dir, &cfg, table), &ids);
+            let mut hook = m.position_edit(edit).unwrap();
+            let mut trace = m
+                .trace_with(&ids[..3], NamesFilter::parse("logits"), Some(&mut hook))
+                .unwrap();
+            for &id in &ids[3..] {
+                m.step_with(&mut trace, id, Some(&mut hook)).unwrap();
+            }
+            // Pop and step again: pop recomputes the new last position, with the hook.
+            m.pop_with(&mut trace, Some(&mut hook)).unwrap();
+            m.step_with(&mut trace, ids[7], Some(&mut hook)).unwrap();
+            let got = trace.capture().require("logits").unwrap().i(0).unwrap();
+            let err = rel_err(&got, &reference);
+            assert!(err <= TOL, "{} {edit:?} stepped: {err:.2e}", dir.display());
+            let last = rel_err(trace.next_logits(), &reference.i(7).unwrap());
+            assert!(
+                last <= TOL,
+                "{} {edit:?} next logits: {last:.2e}",
+                dir.display()
+            );
+        }
+    }
+}
+
+/// q·k/√d_head for every head, query and key (GQA: query head h reads key head h / (h / kv)), with
+/// −∞ above the diagonal: [1, h, t, t].
+fn scores_by_hand(q: &Tensor, k: &Tensor) -> Tensor {
+    let q = q.i(0).unwrap().to_vec3::<f32>().unwrap(); // [t, h, dh]
+    let k = k.i(0).unwrap().to_vec3::<f32>().unwrap(); // [t, kv, dh]
+    let (t, h, dh, kv) = (q.len(), q[0].len(), q[0][0].len(), k[0].len());
+    let mut out = vec![f32::NEG_INFINITY; h * t * t];
+    for head in 0..h {
+        let kh = head / (h / kv);
+        for i in 0..t {
+            for j in 0..=i {
+                let dot: f32 = (0..dh).map(|d| q[i][head][d] * k[j][kh][d]).sum();
+                out[(head * t + i) * t + j] = dot / (dh as f32).sqrt();
+            }
+        }
+    }
+    Tensor::from_vec(out, (1, h, t, t), &Device::Cpu).unwrap()
+}
+
+#[test]
+fn llama_without_rotation_scores_unrotated_q_and_k() {
+    for name in common::LLAMA_FIXTURES {
+        let loaded = model::load(Some(fixture_dir(name).to_str().unwrap()), &Device::Cpu).unwrap();
+        let m = &loaded.model;
+        let cfg = m.config().clone();
+        let ids = some_ids(cfg.d_vocab, 7);
+        let names = "blocks.*.attn.hook_q, blocks.*.attn.hook_k, blocks.*.attn.hook_attn_scores";
+        let mut hook = m.position_edit(PositionEdit::Zeroed).unwrap();
+        // Stepped, so the keys in the cache are the unrotated ones too.
+        let mut trace = m
+            .trace_with(&ids[..4], NamesFilter::parse(names), Some(&mut hook))
+            .unwrap();
+        for &id in &ids[4..] {
+            m.step_with(&mut trace, id, Some(&mut hook)).unwrap();
+        }
+        let plain = m.trace(&ids, NamesFilter::parse(names)).unwrap();
+        for l in 0..cfg.n_layers {
+            let get = |t: &model::Trace, what: &str| {
+                let c = t.capture();
+                c.require(&format!("blocks.{l}.attn.{what}"))
+                    .unwrap()
+                    .to_dtype(DType::F32)
+                    .unwrap()
+            };
+            let want = scores_by_hand(&get(&trace, "hook_q"), &get(&trace, "hook_k"));
+            let err = rel_err(&get(&trace, "hook_attn_scores"), &want);
+            assert!(err <= TOL, "{name} L{l}: {err:.2e}");
+            // With rotation the same computation does not give the model's scores.
+            let want = scores_by_hand(&get(&plain, "hook_q"), &get(&plain, "hook_k"));
+            let err = rel_err(&get(&plain, "hook_attn_scores"), &want);
+            assert!(
+                err > 1e-3,
+                "{name} L{l}: rotation changes nothing? {err:.2e}"
+            );
+        }
+    }
+}
+
+#[test]
+fn llama_refuses_reversed_positions() {
+    let loaded = model::load(Some(fixture_dir("llama-a").to_str().unwrap()), &Device::Cpu).unwrap();
+    assert!(!loaded.model.supports(PositionEdit::Reversed));
+    assert!(loaded.model.supports(PositionEdit::Zeroed));
+    let e = loaded
+        .model
+        .position_edit(PositionEdit::Reversed)
+        .unwrap_err();
+    assert!(e.to_string().contains("rotates q and k"), "{e}");
+}
+
+#[test]
+fn the_hook_wants_only_its_points() {
+    let loaded = model::load(Some(fixture_dir("tiny-a").to_str().unwrap()), &Device::Cpu).unwrap();
+    let hook = loaded.model.position_edit(PositionEdit::Zeroed).unwrap();
+    let cfg = loaded.model.config();
+    let wanted: Vec<String> = model::hooks::hooks_in_order(cfg)
+        .filter(|&p| hook.wants(p))
+        .map(|p| p.name())
+        .collect();
+    assert_eq!(wanted, ["hook_pos_embed"]);
+}
