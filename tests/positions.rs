@@ -198,3 +198,55 @@ fn the_hook_wants_only_its_points() {
         .collect();
     assert_eq!(wanted, ["hook_pos_embed"]);
 }
+
+/// Lesson 6's "attention is a bag", exactly: with no position embedding the first layer's last
+/// query sees only which tokens come before it, so a sentence and its word-swapped version give each
+/// word the same weight there. With the learned positions they do not, and neither does the second
+/// layer without positions (the causal mask lets order in: each earlier token saw another prefix).
+#[test]
+fn without_positions_the_first_layer_weighs_words_not_places() {
+    let loaded = model::load(Some(bundled_dir().to_str().unwrap()), &Device::Cpu).unwrap();
+    let m = &loaded.model;
+    // Each word's weight in the last row, for every head: (head, word) -> weight.
+    let weights = |prompt: &str, edit: Option<PositionEdit>, layer: usize| {
+        let name = format!("blocks.{layer}.attn.hook_pattern");
+        let name = name.as_str();
+        let ids = loaded.codec.encode(prompt, true).unwrap();
+        let mut hook = edit.map(|e| m.position_edit(e).unwrap());
+        let t = m
+            .trace_with(
+                &ids,
+                NamesFilter::parse(name),
+                hook.as_mut().map(|h| h as &mut dyn Hook),
+            )
+            .unwrap();
+        let p = t.capture().require(name).unwrap().i(0).unwrap(); // [h, t, t]
+        let last = p.i((.., ids.len() - 1)).unwrap().to_vec2::<f32>().unwrap(); // [h, t]
+        let mut by_word = std::collections::BTreeMap::new();
+        for (h, row) in last.iter().enumerate() {
+            for (&id, &w) in ids.iter().zip(row) {
+                *by_word.entry((h, id)).or_insert(0f32) += w;
+            }
+        }
+        by_word
+    };
+    let (a, b) = ("The dog bit the man. The", "The man bit the dog. The");
+    let zeroed = Some(PositionEdit::Zeroed);
+    let most_apart = |x: &std::collections::BTreeMap<(usize, u32), f32>,
+                      y: &std::collections::BTreeMap<(usize, u32), f32>| {
+        assert_eq!(x.len(), y.len());
+        x.iter().map(|(k, w)| (w - y[k]).abs()).fold(0f32, f32::max)
+    };
+    let same = most_apart(&weights(a, zeroed, 0), &weights(b, zeroed, 0));
+    assert!(same < 1e-5, "layer 0 without positions: {same}");
+    let learned = most_apart(&weights(a, None, 0), &weights(b, None, 0));
+    assert!(
+        learned > 1e-2,
+        "layer 0 with positions: the orders weigh words alike ({learned})"
+    );
+    let later = most_apart(&weights(a, zeroed, 1), &weights(b, zeroed, 1));
+    assert!(
+        later > 1e-2,
+        "layer 1 without positions: the orders weigh words alike ({later})"
+    );
+}
