@@ -250,3 +250,59 @@ fn without_positions_the_first_layer_weighs_words_not_places() {
         "layer 1 without positions: the orders weigh words alike ({later})"
     );
 }
+
+/// In the tutor: p cycles learned → zeroed → reversed → learned; each snapshot is the run with
+/// that what-if (its logits those of a plain pass with the hook), the loss strip follows it (no loss
+/// kept from the other run of the same ids), and a generated token is stepped with it.
+#[test]
+fn the_tutor_shows_the_run_with_positions_changed() {
+    use glassbox::app::worker::{serve_inline, start_inline};
+    use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let loaded = model::load(None, &Device::Cpu).unwrap();
+    let reference = model::load(None, &Device::Cpu).unwrap();
+    let (mut app, mut session) = start_inline(loaded, "The dog bit the man. The").unwrap();
+    let ids = app.snap.as_ref().unwrap().ids.clone();
+    let clean_losses = app.token_losses().unwrap();
+    let mut press = |app: &mut glassbox::app::App, c: char| {
+        let out = app.on_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+        serve_inline(app, &mut session, out).unwrap();
+    };
+    for want in [
+        Some(PositionEdit::Zeroed),
+        Some(PositionEdit::Reversed),
+        None,
+    ] {
+        press(&mut app, 'p');
+        let snap = app.snap.as_ref().unwrap();
+        assert_eq!(snap.positions, want);
+        assert_eq!(snap.ids, ids);
+        let got = snap.capture.require("logits").unwrap().i(0).unwrap();
+        let m = &reference.model;
+        let expected = match want {
+            Some(e) => m
+                .run_with_hook(&ids, &mut m.position_edit(e).unwrap())
+                .unwrap(),
+            None => plain_logits(m, &ids),
+        };
+        assert!(rel_err(&got, &expected) <= TOL, "{want:?}");
+        let losses = app.token_losses().unwrap();
+        let fresh = glassbox::analysis::predictions::token_losses(&got.unsqueeze(0).unwrap(), &ids)
+            .unwrap();
+        assert_eq!(losses, fresh, "{want:?}: the loss strip is another run's");
+        assert_eq!(want.is_none(), losses == clean_losses, "{want:?}");
+    }
+    // Zeroed again, then a generated token: stepped with the what-if.
+    press(&mut app, 'p');
+    press(&mut app, 'n');
+    let snap = app.snap.as_ref().unwrap();
+    assert_eq!(snap.positions, Some(PositionEdit::Zeroed));
+    let m = &reference.model;
+    let expected = m
+        .run_with_hook(
+            &snap.ids,
+            &mut m.position_edit(PositionEdit::Zeroed).unwrap(),
+        )
+        .unwrap();
+    let got = snap.capture.require("logits").unwrap().i(0).unwrap();
+    assert!(rel_err(&got, &expected) <= TOL);
+}
