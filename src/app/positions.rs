@@ -37,7 +37,7 @@ impl App {
                 "what-if: rotation off, q and k are not rotated (p: back to rotary)".into()
             }
             (Some(PositionEdit::Reversed), _) => {
-                "what-if: positions reversed, token p gets W_pos[n_ctx−1−p] (p: learned)".into()
+                "what-if: positions reversed, token i gets W_pos[n_ctx−1−i] (p: learned)".into()
             }
             (None, false) => "positions as learned".into(),
             (None, true) => {
