@@ -289,7 +289,14 @@ impl Session {
                     Some(e) => Some((e, self.loaded.model.position_edit(e)?)),
                     None => None,
                 };
-                let ids = self.current()?.ids().to_vec();
+                // No prompt has run yet (the first one failed): the what-if holds for the next.
+                let Some(trace) = &self.trace else {
+                    return Ok(Response::Failed(
+                        "no prompt has run yet: the position what-if applies to the next one"
+                            .into(),
+                    ));
+                };
+                let ids = trace.ids().to_vec();
                 self.run(&ids)
                     .wrap_err("running the prompt with the position what-if")
             }
