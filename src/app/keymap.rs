@@ -147,7 +147,7 @@ pub const KEYS: &[KeyHelp] = &[
     ),
     key(
         "p",
-        "positions: learned → zeroed → reversed, token i gets W_pos[n_ctx−1−i] (what-if)",
+        "positions: learned → zeroed → reversed (what-if)",
         &[(K::Char('p'), A::Positions)],
     ),
     key(
