@@ -178,8 +178,8 @@ fn llama_without_rotation_scores_unrotated_q_and_k() {
 #[test]
 fn llama_refuses_reversed_positions() {
     let loaded = model::load(Some(fixture_dir("llama-a").to_str().unwrap()), &Device::Cpu).unwrap();
-    assert!(!loaded.model.supports(PositionEdit::Reversed));
-    assert!(loaded.model.supports(PositionEdit::Zeroed));
+    assert!(!loaded.model.can_edit_positions(PositionEdit::Reversed));
+    assert!(loaded.model.can_edit_positions(PositionEdit::Zeroed));
     let e = loaded
         .model
         .position_edit(PositionEdit::Reversed)
@@ -305,4 +305,57 @@ fn the_tutor_shows_the_run_with_positions_changed() {
         .unwrap();
     let got = snap.capture.require("logits").unwrap().i(0).unwrap();
     assert!(rel_err(&got, &expected) <= TOL);
+}
+
+/// `lessons check` against a rotary model: a step that reverses positions, or asks for it, is
+/// reported; zeroing (rotation off) is not.
+#[test]
+fn lessons_check_reports_reversed_positions_on_a_rotary_model() {
+    use glassbox::lesson::{check::check_against, Lesson};
+    let loaded = model::load(Some(fixture_dir("llama-a").to_str().unwrap()), &Device::Cpu).unwrap();
+    let lesson = |mode: &str| {
+        let text = format!(
+            "+++\nid = \"x\"\ntitle = \"x\"\nsummary = \"x\"\nprompt = \"a b c\"\nmodel = \"llama-a\"\n+++\n\
+             ## S\n```view\npositions = \"{mode}\"\n```\n\n```task\nkind = \"positions\"\nmode = \"{mode}\"\ngoal = \"g\"\n```\n"
+        );
+        Lesson::parse(std::path::Path::new("x.md"), &text).unwrap()
+    };
+    let problems = check_against(&lesson("reversed"), &loaded);
+    assert_eq!(problems.len(), 2, "{problems:#?}");
+    for p in &problems {
+        assert!(p.message.contains("no learned position table"), "{p:?}");
+    }
+    assert!(check_against(&lesson("zeroed"), &loaded).is_empty());
+}
+
+/// On a rotary model p goes learned → zeroed (rotation off) → learned: there is no table to reverse,
+/// and the status line says so.
+#[test]
+fn on_a_rotary_model_p_turns_the_rotation_off_and_on() {
+    use glassbox::app::worker::{serve_inline, start_inline};
+    use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let loaded = model::load(Some(fixture_dir("llama-a").to_str().unwrap()), &Device::Cpu).unwrap();
+    let (mut app, mut session) = start_inline(loaded, "a b c d").unwrap();
+    let mut press = |app: &mut glassbox::app::App| {
+        let out = app.on_key(KeyEvent::new(KeyCode::Char('p'), KeyModifiers::NONE));
+        serve_inline(app, &mut session, out).unwrap();
+    };
+    press(&mut app);
+    assert_eq!(
+        app.snap.as_ref().unwrap().positions,
+        Some(PositionEdit::Zeroed)
+    );
+    assert_eq!(
+        app.positions_label(Some(PositionEdit::Zeroed)),
+        Some("rotation off")
+    );
+    assert!(app.status.contains("rotation off"), "{}", app.status);
+    press(&mut app);
+    assert_eq!(app.snap.as_ref().unwrap().positions, None);
+    assert!(
+        app.status.contains("no position table to reverse"),
+        "{}",
+        app.status
+    );
+    assert!(app.error.is_none(), "{:?}", app.error);
 }

@@ -271,7 +271,7 @@ pub fn check_against(lesson: &Lesson, model: &LoadedModel) -> Vec<LessonError> {
                 }
             }
             if let Some(edit) = view.positions.and_then(|m| m.edit()) {
-                if !model.model.supports(edit) {
+                if !model.model.can_edit_positions(edit) {
                     err(
                         line,
                         format!(
@@ -309,7 +309,8 @@ pub fn check_against(lesson: &Lesson, model: &LoadedModel) -> Vec<LessonError> {
                     }
                 }
                 TaskKind::Positions { mode } => {
-                    if let Some(edit) = mode.edit().filter(|&e| !model.model.supports(e)) {
+                    if let Some(edit) = mode.edit().filter(|&e| !model.model.can_edit_positions(e))
+                    {
                         err(
                             line,
                             format!(

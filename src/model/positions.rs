@@ -143,7 +143,7 @@ impl Model {
     }
 
     /// Whether this model can have `edit` (a learned table has both; rotary only `Zeroed`).
-    pub fn supports(&self, edit: PositionEdit) -> bool {
+    pub fn can_edit_positions(&self, edit: PositionEdit) -> bool {
         matches!(
             (self.positions(), edit),
             (Positions::Learned(_), _) | (Positions::Rotary(_), PositionEdit::Zeroed)
