@@ -64,6 +64,44 @@ fn an_ablation_claim_is_checked_with_the_head_switched_off() {
     assert!(err.unwrap_err().contains("no head L1H9"));
 }
 
+/// A positions claim is checked with the tutor's what-if on: lesson 6's "·cat stays on top but falls
+/// below 0.5 with positions reversed" holds, the same bound with positions zeroed is reported false
+/// with the number, and a bad mode or a claim with no condition does not parse.
+#[test]
+fn a_positions_claim_is_checked_with_the_positions_changed() {
+    let loaded = model::load(None, &Device::Cpu).unwrap();
+    let prompt = "The dog chased the cat. The";
+    let claim = |mode: &str| -> lesson::Claim {
+        toml::from_str(&format!(
+            "kind = \"positions\"\nmode = \"{mode}\"\ntoken = \" cat\"\nbelow = 0.5\ntop = true"
+        ))
+        .unwrap()
+    };
+    assert_eq!(check_claim(&loaded, prompt, &claim("reversed")), Ok(()));
+    let err = check_claim(&loaded, prompt, &claim("zeroed")).unwrap_err();
+    assert!(
+        err.starts_with("claim false: with positions zeroed p(\" cat\") = 0.8"),
+        "{err}"
+    );
+    let top: lesson::Claim =
+        toml::from_str("kind = \"positions\"\nmode = \"reversed\"\ntoken = \" dog\"\ntop = true")
+            .unwrap();
+    let err = check_claim(&loaded, prompt, &top).unwrap_err();
+    assert!(err.contains("the top token is \" cat\""), "{err}");
+    let lesson_with = |block: &str| {
+        format!(
+            "+++\nid = \"x\"\ntitle = \"x\"\nsummary = \"x\"\nprompt = \"x\"\nmodel = \"glassbox-tiny\"\n+++\n## S\n```claim\n{block}\n```\n"
+        )
+    };
+    for bad in [
+        "kind = \"positions\"\nmode = \"shuffled\"\ntoken = \" cat\"\ntop = true",
+        "kind = \"positions\"\nmode = \"zeroed\"\ntoken = \" cat\"",
+    ] {
+        let parsed = lesson::Lesson::parse(std::path::Path::new("x.md"), &lesson_with(bad));
+        assert!(parsed.is_err(), "{bad}");
+    }
+}
+
 /// An app with the model and the lessons, in a temporary data folder.
 struct Rig {
     app: App,
@@ -258,6 +296,23 @@ fn solve(rig: &mut Rig, kind: &TaskKind, lesson: usize, step: usize) {
             assert!(!rig.outcome().is_done());
             rig.key(KeyCode::Char('u'));
         }
+        TaskKind::Positions { mode } => {
+            let want = mode.edit();
+            let shown = |rig: &Rig| rig.app.snap.as_ref().unwrap().positions;
+            // p cycles through three states: every state on the way that is not the one asked
+            // for is not accepted.
+            for _ in 0..3 {
+                if shown(rig) == want {
+                    break;
+                }
+                assert!(
+                    !rig.outcome().is_done(),
+                    "positions {mode:?} accepted while {:?}",
+                    shown(rig)
+                );
+                rig.key(KeyCode::Char('p'));
+            }
+        }
     }
     let outcome = rig.outcome();
     assert!(
@@ -354,17 +409,20 @@ fn no_task_is_done_by_the_steps_setup_or_an_earlier_step() {
 fn what_ifs_do_not_leak_into_the_next_step_or_lesson() {
     let mut rig = Rig::new();
     rig.open(0, 0);
-    for key in ['a', 'u', '+', 's'] {
+    for key in ['a', 'u', '+', 's', 'p'] {
         rig.key(KeyCode::Char(key));
     }
     assert!(rig.app.ablation.is_some() && rig.app.unscaled && rig.app.sampling);
+    assert!(rig.app.snap.as_ref().unwrap().positions.is_some());
     assert_ne!(rig.app.temperature, 1.0);
     rig.key(KeyCode::Char('>'));
     assert_eq!(rig.app.lessons.step, 1);
     assert!(rig.app.ablation.is_none() && !rig.app.unscaled && !rig.app.sampling);
     assert_eq!(rig.app.temperature, 1.0);
+    assert_eq!(rig.app.snap.as_ref().unwrap().positions, None);
     let screen = screen::text(&screen::render(&rig.app, ColorMode::Mono, 120, 36));
     assert!(!screen.contains("ablated"), "{screen}");
+    assert!(!screen.contains("positions zeroed"), "{screen}");
     // The same on opening another lesson.
     rig.key(KeyCode::Char('a'));
     assert!(rig.app.ablation.is_some());

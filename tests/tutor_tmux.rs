@@ -205,6 +205,42 @@ fn no_color_and_a_small_terminal_still_show_the_view() {
     t.wait_for("done-2");
 }
 
+/// Lesson 6 at 80×24: p turns the position what-if on, the status bar says which run the views show,
+/// the step's task is done, and the next step's view sets positions itself.
+#[test]
+fn p_cycles_the_position_what_if_in_lesson_6() {
+    let Some(t) = Tmux::start("positions", 80, 24) else {
+        return;
+    };
+    t.keys(&[&format!("{} --lesson 6", bin()), "Enter"]);
+    t.wait_for("step 1/");
+    for _ in 0..4 {
+        t.keys(&[">"]);
+    }
+    t.wait_for("Positions, removed");
+    t.wait_for("press p to change the positions");
+    t.keys(&["p"]);
+    let zeroed = t.wait_for("│ positions zeroed │");
+    t.wait_for("Done: the views now show the run with positions zeroed");
+    assert!(zeroed.contains("0.753"), "{zeroed}");
+    t.keys(&["p"]);
+    t.wait_for("│ positions reversed │");
+    t.keys(&["p"]);
+    t.wait_for("positions as learned");
+    let learned = t.wait_for("0.966");
+    let status = learned.lines().last().unwrap_or_default();
+    assert!(
+        !status.contains("positions zeroed") && !status.contains("positions reversed"),
+        "{learned}"
+    );
+    // The next step opens with positions zeroed on layer 0.
+    t.keys(&[">"]);
+    t.wait_for("Order leaks through the mask");
+    t.wait_for("│ positions zeroed │");
+    t.keys(&["q"]);
+    t.wait_for("$ ");
+}
+
 /// Start the tutor in the pane and wait for its first frame.
 fn start_tutor(t: &Tmux) {
     t.keys(&[

@@ -22,6 +22,8 @@ pub(super) struct Derived {
     /// −ln p of each next token of the text, at temperature 1 (nats), with the ids they are for:
     /// kept across snapshots, so a generated token costs one new position, not the whole prompt.
     losses: Option<(Vec<u32>, Vec<f32>)>,
+    /// The position what-if of the run the losses are from: another one makes them all stale.
+    losses_run: Option<crate::model::PositionEdit>,
 }
 
 /// Positions shown in the cosine-similarity map (it is n² · d_model to compute).
@@ -96,15 +98,18 @@ impl App {
 
     /// The derived-results cache, emptied when the snapshot changed.
     fn derived(&self) -> Option<std::cell::RefMut<'_, Derived>> {
-        let version = self.snap.as_ref()?.version;
+        let snap = self.snap.as_ref()?;
+        let (version, run) = (snap.version, snap.positions);
         let mut d = self.derived.borrow_mut();
         if d.version != version {
             let positions = d.positions.take();
-            let losses = d.losses.take();
+            // The same ids run with other positions have other logits: no loss carries over.
+            let losses = d.losses.take().filter(|_| d.losses_run == run);
             *d = Derived {
                 version,
                 positions,
                 losses,
+                losses_run: run,
                 ..Derived::default()
             };
         }

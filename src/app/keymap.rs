@@ -26,6 +26,7 @@ pub enum Action {
     PopToken,
     EditPrompt,
     Ablate,
+    Positions,
     Unscaled,
     Dense,
     CycleMetric,
@@ -144,6 +145,11 @@ pub const KEYS: &[KeyHelp] = &[
         "a",
         "ablate the selected head: zero its output (what-if)",
         &[(K::Char('a'), A::Ablate)],
+    ),
+    key(
+        "p",
+        "positions: learned → zeroed → reversed (what-if)",
+        &[(K::Char('p'), A::Positions)],
     ),
     key(
         "u",

@@ -111,6 +111,7 @@ impl App {
                     Some(selected)
                 };
             }
+            A::Positions => out.extend(self.cycle_positions()),
             A::Unscaled => {
                 self.unscaled = !self.unscaled;
                 self.status = if self.unscaled {

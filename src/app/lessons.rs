@@ -10,7 +10,7 @@ use super::worker::Request;
 use super::{App, Overlay, TrainingPage, View};
 use crate::lesson::progress::{Notice, Opened, Progress};
 use crate::lesson::task::{check, Acted, Criterion, Observed, Outcome};
-use crate::lesson::{Lesson, LessonError, Step};
+use crate::lesson::{Lesson, LessonError, PositionsMode, Step};
 
 #[derive(Debug, Default)]
 pub struct Lessons {
@@ -55,6 +55,8 @@ pub struct StepStart {
     pub temperature: f32,
     pub ablation: Option<(usize, usize)>,
     pub unscaled: bool,
+    /// The position what-if of the run on screen.
+    pub positions: Option<crate::model::PositionEdit>,
     pub n_tokens: usize,
     pub prompt: String,
 }
@@ -68,6 +70,7 @@ impl StepStart {
             temperature: app.temperature,
             ablation: app.ablation,
             unscaled: app.unscaled,
+            positions: app.snap.as_ref().and_then(|s| s.positions),
             n_tokens: app.n_tokens(),
             prompt: app.prompt.clone(),
         }
@@ -155,6 +158,7 @@ impl App {
         // The what-ifs of one step (or lesson) do not leak into the next: each starts from the model
         // as it is, unless its view sets them, and the status line forgets what no longer holds.
         self.ablation = None;
+        let mut positions = None;
         self.unscaled = false;
         self.temperature = 1.0;
         self.sampling = false;
@@ -210,9 +214,17 @@ impl App {
                     _ => None,
                 };
             }
+            if let Some(mode) = view.positions {
+                positions = mode.edit();
+                if mode == PositionsMode::Reversed && self.rotary() {
+                    self.status = "this step reverses a learned position table, which this model (rotary) does not have".into();
+                    positions = None;
+                }
+            }
             self.pending_cursor = view.cursor;
             self.apply_pending_cursor();
         }
+        out.extend(self.set_positions(positions));
         out
     }
 
@@ -275,6 +287,7 @@ impl App {
         acted.temperature |= now.temperature != start.temperature;
         acted.ablation |= now.ablation != start.ablation;
         acted.unscaled |= now.unscaled != start.unscaled;
+        acted.positions |= now.positions != start.positions;
         acted.prompt |= now.prompt != start.prompt;
         acted.generated = now.n_tokens.saturating_sub(start.n_tokens);
         if acted.temperature && !self.lessons.temps_seen.contains(&self.temperature) {
@@ -298,6 +311,7 @@ impl App {
             ablation: self.ablation,
             clean_probs: clean.as_deref(),
             ablated_probs: ablated.as_deref(),
+            positions: now.positions,
         };
         let outcome = match check(&kind, &observed) {
             Ok(o) => o,

@@ -8,6 +8,7 @@ mod effects;
 pub mod keymap;
 pub mod keys;
 pub mod lessons;
+mod positions;
 pub mod worker;
 
 use std::cell::RefCell;
@@ -162,6 +163,9 @@ pub struct App {
     /// The head whose output is zeroed in the what-if, and the logits that run produced.
     pub ablation: Option<(usize, usize)>,
     pub ablated: Option<AblatedRun>,
+    /// The position what-if asked of the worker (None: positions as trained); the snapshot says
+    /// which one it was made with.
+    pub positions: Option<crate::model::PositionEdit>,
     pub lens: Option<LensAnswer>,
     /// Half-block cells (two rows per line) instead of one row per line.
     pub dense: bool,
@@ -212,6 +216,7 @@ impl App {
             training_page: TrainingPage::Curve,
             ablation: None,
             ablated: None,
+            positions: None,
             lens: None,
             dense: false,
             overlay: Overlay::None,

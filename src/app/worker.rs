@@ -10,9 +10,11 @@ use color_eyre::eyre::{Result, WrapErr};
 use crate::analysis::residual::{logit_lens, LensRow};
 use crate::model::family::Positions;
 use crate::model::finite::NonFinite;
+use crate::model::interventions::ZeroAblation;
+use crate::model::positions::PositionHook;
 use crate::model::sampling::{Sampler, SamplingConfig};
 use crate::model::weight_check::warning_lines;
-use crate::model::{LoadedModel, NamesFilter, Trace};
+use crate::model::{Hook, LoadedModel, NamesFilter, PositionEdit, Trace};
 
 /// Everything the views read about one state of the prompt.
 #[derive(Debug, Clone)]
@@ -26,6 +28,8 @@ pub struct Snapshot {
     pub capture: crate::model::Capture,
     /// Where the pass first went NaN or infinite, when the next-token logits are not numbers.
     pub non_finite: Option<NonFinite>,
+    /// The position what-if this run was made with (None: positions as the model learned them).
+    pub positions: Option<PositionEdit>,
 }
 
 /// What the tutor records: patterns, scores, the residual stream's parts, and the logits.
@@ -97,7 +101,11 @@ pub enum Request {
         version: u64,
         pos: usize,
     },
-    /// Next-token logits [seq, d_vocab] with these heads' outputs zeroed.
+    /// Run the model from now on with this position what-if (None: as trained), and the current
+    /// prompt again with it.
+    Positions(Option<PositionEdit>),
+    /// Next-token logits [seq, d_vocab] with these heads' outputs zeroed (and the position what-if
+    /// of the current run, so the two runs differ only by the heads).
     Ablate {
         version: u64,
         heads: Vec<(usize, usize)>,
@@ -262,6 +270,8 @@ pub struct Session {
     pub loaded: LoadedModel,
     trace: Option<Trace>,
     version: u64,
+    /// The position what-if every run is made with, and its hook.
+    positions: Option<(PositionEdit, PositionHook)>,
 }
 
 impl Session {
@@ -270,6 +280,7 @@ impl Session {
             loaded,
             trace: None,
             version: 0,
+            positions: None,
         }
     }
 
@@ -297,12 +308,23 @@ impl Session {
             Request::Prompt(text) => {
                 let bos = self.loaded.codec.prepends_bos();
                 let ids = self.loaded.encode_prompt(&text, bos)?;
-                let trace = self
-                    .loaded
-                    .model
-                    .trace(&ids, NamesFilter::parse(TUTOR_HOOKS))?;
-                self.trace = Some(trace);
-                self.snapshot()
+                self.run(&ids)
+            }
+            Request::Positions(edit) => {
+                self.positions = match edit {
+                    Some(e) => Some((e, self.loaded.model.position_edit(e)?)),
+                    None => None,
+                };
+                // No prompt has run yet (the first one failed): the what-if holds for the next.
+                let Some(trace) = &self.trace else {
+                    return Ok(Response::Failed(
+                        "no prompt has run yet: the position what-if applies to the next one"
+                            .into(),
+                    ));
+                };
+                let ids = trace.ids().to_vec();
+                self.run(&ids)
+                    .wrap_err("running the prompt with the position what-if")
             }
             Request::Generate(config) => {
                 let trace = self.current()?;
@@ -314,17 +336,19 @@ impl Session {
                 // Logits that are not numbers: the error names the hook, not the sampler's complaint.
                 let id = sampler.sample(trace.finite_logits()?)?;
                 let model = &self.loaded.model;
+                let hook = self.positions.as_mut().map(|(_, h)| h as &mut dyn Hook);
                 let trace = self.trace.as_mut().expect("checked by current()");
-                model.step(trace, id)?;
+                model.step_with(trace, id, hook)?;
                 self.snapshot()
             }
             Request::Pop => {
                 let model = &self.loaded.model;
+                let hook = self.positions.as_mut().map(|(_, h)| h as &mut dyn Hook);
                 let trace = self
                     .trace
                     .as_mut()
                     .ok_or_else(|| color_eyre::eyre::eyre!("no prompt yet"))?;
-                model.pop(trace)?;
+                model.pop_with(trace, hook)?;
                 self.snapshot()
             }
             Request::Lens { version, pos } => {
@@ -352,12 +376,18 @@ impl Session {
                 Ok(Response::Lens(LensAnswer { version, pos, rows }))
             }
             Request::Ablate { version, heads } => {
-                let trace = self.current()?;
-                let logits = self
-                    .loaded
-                    .model
-                    .ablate_heads(trace.ids(), &heads)
-                    .wrap_err("running the model with heads ablated")?; // [seq, d_vocab]
+                let ids = self.current()?.ids().to_vec();
+                let model = &self.loaded.model;
+                model.check_heads(&heads)?;
+                let mut ablation = ZeroAblation::new(&heads);
+                let logits = match self.positions.as_mut() {
+                    Some((_, positions)) => model.run_with_hook(
+                        &ids,
+                        &mut crate::model::hook::Chain(vec![positions, &mut ablation]),
+                    ),
+                    None => model.run_with_hook(&ids, &mut ablation),
+                }
+                .wrap_err("running the model with heads ablated")?; // [seq, d_vocab]
                 Ok(Response::Ablated(AblatedRun {
                     version,
                     heads,
@@ -366,6 +396,15 @@ impl Session {
             }
             Request::Quit => Ok(Response::Loading("stopping".into())),
         }
+    }
+
+    /// Run `ids` from the start with the position what-if, as the current trace.
+    fn run(&mut self, ids: &[u32]) -> Result<Response> {
+        let model = &self.loaded.model;
+        let hook = self.positions.as_mut().map(|(_, h)| h as &mut dyn Hook);
+        let trace = model.trace_with(ids, NamesFilter::parse(TUTOR_HOOKS), hook)?;
+        self.trace = Some(trace);
+        self.snapshot()
     }
 
     fn current(&self) -> Result<&Trace> {
@@ -389,6 +428,7 @@ impl Session {
             ids,
             capture: trace.capture().clone(),
             non_finite: trace.non_finite().cloned(),
+            positions: self.positions.as_ref().map(|(e, _)| *e),
         })))
     }
 

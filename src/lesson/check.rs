@@ -1,6 +1,6 @@
 //! `glassbox lessons check`: a lesson's references checked against the model it runs on.
 
-use super::{Claim, Lesson, LessonError, ParamPart, TaskKind};
+use super::{Claim, Lesson, LessonError, ParamPart, PositionsMode, TaskKind};
 use crate::analysis::predictions::{argmax, softmax};
 use crate::model::interventions::ZeroAblation;
 use crate::model::{Hook, LoadedModel, NamesFilter};
@@ -47,6 +47,14 @@ pub fn check_claim(model: &LoadedModel, prompt: &str, claim: &Claim) -> Result<(
             above,
             ..
         } => check_ablated(model, prompt, token, *ablate, (*below, *above)),
+        Claim::Positions {
+            token,
+            mode,
+            below,
+            above,
+            top,
+            ..
+        } => check_positions(model, prompt, token, *mode, (*below, *above), *top),
         Claim::TopToken { token: text, .. } => {
             let probs = next_probs(model, prompt).map_err(cannot)?;
             let token = one_token(model, text)?;
@@ -107,6 +115,48 @@ fn check_ablated(
     Err(format!(
         "claim false: with L{layer}H{head} ablated p({text:?}) = {p:.3} (clean {clean:.3}), not {bound}"
     ))
+}
+
+/// A "positions" claim: `text`'s probability with the position what-if on, against a bound, and
+/// whether it is the top token.
+fn check_positions(
+    model: &LoadedModel,
+    prompt: &str,
+    text: &str,
+    mode: PositionsMode,
+    (below, above): (Option<f32>, Option<f32>),
+    top: bool,
+) -> Result<(), String> {
+    let token = one_token(model, text)? as usize;
+    let cannot = |e: color_eyre::Report| format!("cannot run the prompt: {e}");
+    // The tutor's what-if: the same hook its p key turns on.
+    let mut hook = match mode.edit() {
+        Some(edit) => Some(model.model.position_edit(edit).map_err(|e| e.to_string())?),
+        None => None,
+    };
+    let probs = next_probs_with(model, prompt, hook.as_mut().map(|h| h as &mut dyn Hook))
+        .map_err(cannot)?;
+    let p = probs[token];
+    let word = mode.word();
+    if let Some(b) = below.filter(|b| p >= *b) {
+        return Err(format!(
+            "claim false: with positions {word} p({text:?}) = {p:.3}, not below {b}"
+        ));
+    }
+    if let Some(a) = above.filter(|a| p <= *a) {
+        return Err(format!(
+            "claim false: with positions {word} p({text:?}) = {p:.3}, not above {a}"
+        ));
+    }
+    let best = argmax(&probs) as u32;
+    if top && best as usize != token {
+        return Err(format!(
+            "claim false: with positions {word} the top token is {:?} ({:.2}), not {text:?} ({p:.2})",
+            model.codec.token_str(best),
+            probs[best as usize]
+        ));
+    }
+    Ok(())
 }
 
 /// Parameter counts from the configuration, as lesson 2 adds them up (a GPT-2's parts).
@@ -220,6 +270,17 @@ pub fn check_against(lesson: &Lesson, model: &LoadedModel) -> Vec<LessonError> {
                     );
                 }
             }
+            if let Some(edit) = view.positions.and_then(|m| m.edit()) {
+                if !model.model.can_edit_positions(edit) {
+                    err(
+                        line,
+                        format!(
+                            "positions {}: this model has no learned position table",
+                            crate::model::PositionEdit::word(Some(edit))
+                        ),
+                    );
+                }
+            }
             if view
                 .temperature
                 .is_some_and(|t| !(t > 0.0 && t.is_finite()))
@@ -244,6 +305,18 @@ pub fn check_against(lesson: &Lesson, model: &LoadedModel) -> Vec<LessonError> {
                         err(
                             line,
                             format!("query {query} is outside the prompt's {n_tokens} tokens"),
+                        );
+                    }
+                }
+                TaskKind::Positions { mode } => {
+                    if let Some(edit) = mode.edit().filter(|&e| !model.model.can_edit_positions(e))
+                    {
+                        err(
+                            line,
+                            format!(
+                                "positions {}: this model has no learned position table",
+                                crate::model::PositionEdit::word(Some(edit))
+                            ),
                         );
                     }
                 }

@@ -52,6 +52,36 @@ pub struct ViewSpec {
     pub prompt: Option<String>,
     /// The score the Heads view shows: previous-token, first-token or induction.
     pub score: Option<String>,
+    /// The position what-if the step opens with (learned when unset).
+    pub positions: Option<PositionsMode>,
+}
+
+/// The position what-if as a lesson file names it (the tutor's p key cycles through them).
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum PositionsMode {
+    /// As the model was trained.
+    Learned,
+    /// No position information: W_pos zeroed (GPT-2), q and k unrotated (Llama).
+    Zeroed,
+    /// Position p gets W_pos[n_ctx − 1 − p] (GPT-2 only).
+    Reversed,
+}
+
+impl PositionsMode {
+    /// The model's what-if for this mode (None: no what-if).
+    pub fn edit(self) -> Option<crate::model::PositionEdit> {
+        use crate::model::PositionEdit;
+        match self {
+            Self::Learned => None,
+            Self::Zeroed => Some(PositionEdit::Zeroed),
+            Self::Reversed => Some(PositionEdit::Reversed),
+        }
+    }
+
+    pub fn word(self) -> &'static str {
+        crate::model::PositionEdit::word(self.edit())
+    }
 }
 
 /// Something a step's text says about the model, checked by `lessons check` and the tests, so a
@@ -86,6 +116,21 @@ pub enum Claim {
         #[serde(default)]
         above: Option<f32>,
     },
+    /// With the position what-if `mode` on (as the tutor's p sets it), `token`'s probability after
+    /// `prompt` is below `below` or above `above` (exactly one), and with `top = true` it is still
+    /// (or now) the most probable token.
+    Positions {
+        #[serde(default)]
+        prompt: Option<String>,
+        token: String,
+        mode: PositionsMode,
+        #[serde(default)]
+        below: Option<f32>,
+        #[serde(default)]
+        above: Option<f32>,
+        #[serde(default)]
+        top: bool,
+    },
 }
 
 /// The parts of a GPT-2 whose parameters a claim may count.
@@ -104,7 +149,8 @@ impl Claim {
         match self {
             Self::TopToken { prompt, .. }
             | Self::MoreLikely { prompt, .. }
-            | Self::Ablated { prompt, .. } => prompt.as_deref(),
+            | Self::Ablated { prompt, .. }
+            | Self::Positions { prompt, .. } => prompt.as_deref(),
             Self::ParamCount { .. } => None,
         }
     }
@@ -116,6 +162,16 @@ impl Claim {
             if below.is_some() == above.is_some() {
                 return Err(serde::de::Error::custom(
                     "an ablated claim needs exactly one of below and above",
+                ));
+            }
+        }
+        if let Claim::Positions {
+            below, above, top, ..
+        } = &claim
+        {
+            if below.is_some() && above.is_some() || !top && below.is_none() && above.is_none() {
+                return Err(serde::de::Error::custom(
+                    "a positions claim needs one of below and above, or top = true",
                 ));
             }
         }

@@ -57,6 +57,8 @@ pub enum TaskKind {
     HardestToken,
     /// Turn off the 1/√dₖ scaling in the scores view.
     Unscaled,
+    /// Turn the position what-if (p) to `mode`.
+    Positions { mode: super::PositionsMode },
 }
 
 fn last_token() -> i64 {
@@ -126,6 +128,8 @@ pub struct Observed<'a> {
     /// Next-token probabilities at the cursor, clean and with the ablation (when it has run).
     pub clean_probs: Option<&'a [f32]>,
     pub ablated_probs: Option<&'a [f32]>,
+    /// The position what-if the run on screen was made with (None: as trained).
+    pub positions: Option<crate::model::PositionEdit>,
 }
 
 /// What the learner has changed since the step began (each stays true once it happened), and how
@@ -139,6 +143,8 @@ pub struct Acted {
     pub temperature: bool,
     pub ablation: bool,
     pub unscaled: bool,
+    /// The position what-if (p).
+    pub positions: bool,
     /// The prompt's text.
     pub prompt: bool,
     pub generated: usize,
@@ -194,6 +200,7 @@ pub fn check(kind: &TaskKind, o: &Observed) -> Result<Outcome> {
         }
         TaskKind::HardestToken if !a.cursor => Some("move the cursor: ← →"),
         TaskKind::Unscaled if !a.unscaled => Some("open Scores (3) and press u"),
+        TaskKind::Positions { .. } if !a.positions => Some("press p to change the positions"),
         _ => None,
     };
     if let Some(what) = waiting {
@@ -324,6 +331,17 @@ pub fn check(kind: &TaskKind, o: &Observed) -> Result<Outcome> {
                 Outcome::Done("scores without 1/√dₖ: look how peaked the softmax gets".into())
             } else {
                 Outcome::NotYet("open Scores (3) and press u".into())
+            }
+        }
+        TaskKind::Positions { mode } => {
+            let word = mode.word();
+            if o.positions == mode.edit() {
+                Outcome::Done(format!("the views now show the run with positions {word}"))
+            } else {
+                Outcome::NotYet(format!(
+                    "positions are {} now: press p until they are {word}",
+                    crate::model::PositionEdit::word(o.positions)
+                ))
             }
         }
     })

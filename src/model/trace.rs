@@ -121,14 +121,34 @@ impl Model {
 
     /// Append one token; only the new position's rows of every captured tensor are computed.
     pub fn step(&self, trace: &mut Trace, id: u32) -> color_eyre::Result<()> {
+        self.step_with(trace, id, None)
+    }
+
+    /// The same with `intervention` at the points it wants: the one the trace was made with
+    /// ([`Model::trace_with`]), so the new position is computed as a full pass would compute it.
+    pub fn step_with(
+        &self,
+        trace: &mut Trace,
+        id: u32,
+        intervention: Option<&mut dyn Hook>,
+    ) -> color_eyre::Result<()> {
         self.check_len(trace.len() + 1)?;
-        self.extend(trace, &[id], None)
+        self.extend(trace, &[id], intervention)
             .wrap_err("running one step")?;
         Ok(())
     }
 
     /// Remove the last token (at least one stays).
     pub fn pop(&self, trace: &mut Trace) -> color_eyre::Result<u32> {
+        self.pop_with(trace, None)
+    }
+
+    /// The same with `intervention`, the one the trace was made with.
+    pub fn pop_with(
+        &self,
+        trace: &mut Trace,
+        intervention: Option<&mut dyn Hook>,
+    ) -> color_eyre::Result<u32> {
         if trace.len() <= 1 {
             return hinted(
                 "cannot remove the only token",
@@ -143,7 +163,7 @@ impl Model {
         trace.ids.truncate(keep);
         trace.kv.truncate(keep)?;
         trace.capture.truncate(keep)?;
-        self.extend(trace, &[redo], None)?;
+        self.extend(trace, &[redo], intervention)?;
         Ok(last)
     }
 

@@ -208,6 +208,10 @@ pub fn status(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
                 theme.bar_alt(),
             ));
         }
+        // What the views show: the run the snapshot was made with.
+        if let Some(label) = app.positions_label(snap.positions) {
+            spans.push(Span::styled(format!("│ {label} "), theme.bar_alt()));
+        }
     }
     let used: usize = spans.iter().map(|s| s.width()).sum();
     let room = usize::from(area.width).saturating_sub(used);
