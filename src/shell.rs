@@ -85,7 +85,7 @@ pub fn export_view(app: &App, dir: &Path) -> Result<PathBuf> {
                 });
             export::export_probs(&data, &opts, &path)?;
         }
-        View::Residual | View::Lens | View::Lesson => {
+        View::Inside | View::Residual | View::Lens | View::Lesson => {
             let buf = crate::ui::screen_buffer(app, SCREEN);
             export::screenshot::save_buffer_png(&buf, &path)?;
         }

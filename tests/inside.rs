@@ -61,8 +61,8 @@ fn each_key_term_matches_the_reference_scores_pattern_and_z() {
             for head in 0..cfg.n_heads {
                 for query in [0, seq / 2, seq - 1] {
                     let at = format!("{name} L{layer}H{head} q{query}");
-                    let got = head_inside(&src, &cfg, (&w_o, b_o.as_ref()), layer, head, query)
-                        .unwrap();
+                    let got =
+                        head_inside(&src, &cfg, (&w_o, b_o.as_ref()), layer, head, query).unwrap();
                     assert_eq!(got.keys.len(), query + 1, "{at}: keys up to the query");
                     let want_scores = vec1(&scores.i((0, head, query)).unwrap());
                     let want_weights = vec1(&pattern.i((0, head, query)).unwrap());
@@ -106,7 +106,10 @@ fn each_key_term_matches_the_reference_scores_pattern_and_z() {
                     }
                     let want_out = attn_out.i((0, query)).unwrap();
                     let err = rel_err(&total, &want_out);
-                    assert!(err <= TOL, "{at}: Σ z·W_O + b_O vs hook_attn_out: {err:.2e}");
+                    assert!(
+                        err <= TOL,
+                        "{at}: Σ z·W_O + b_O vs hook_attn_out: {err:.2e}"
+                    );
                     for (h, &w) in got.writes.iter().enumerate() {
                         let row = vec1(&writes.i(h).unwrap());
                         let norm = row.iter().map(|x| x * x).sum::<f32>().sqrt();
@@ -140,8 +143,7 @@ fn top_neurons_are_the_largest_of_the_reference_hook_post() {
                 .i(0)
                 .unwrap(); // [seq, d_mlp]
             for query in [0, seq - 1] {
-                let got =
-                    head_inside(&src, &cfg, (&w_o, b_o.as_ref()), layer, 0, query).unwrap();
+                let got = head_inside(&src, &cfg, (&w_o, b_o.as_ref()), layer, 0, query).unwrap();
                 let row = vec1(&post.i(query).unwrap());
                 let mut sorted = row.clone();
                 sorted.sort_by(|a, b| b.total_cmp(a));
@@ -202,9 +204,14 @@ fn gpt2_hook_post_projects_to_the_reference_mlp_out() {
                 .unwrap()
                 .broadcast_add(b)
                 .unwrap(); // [seq, d]
-            let want = r.tensors[&format!("blocks.{layer}.hook_mlp_out")].i(0).unwrap();
+            let want = r.tensors[&format!("blocks.{layer}.hook_mlp_out")]
+                .i(0)
+                .unwrap();
             let err = rel_err(&out, &want);
-            assert!(err <= TOL, "{name} L{layer}: hook_post·W_out + b_out: {err:.2e}");
+            assert!(
+                err <= TOL,
+                "{name} L{layer}: hook_post·W_out + b_out: {err:.2e}"
+            );
         }
     }
 }

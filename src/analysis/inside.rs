@@ -133,7 +133,13 @@ fn check_query(src: &Sources, layer: usize, head: usize, query: usize) -> Result
 }
 
 /// q·k of the query with keys 0..=query, before the scale and the mask: `[query + 1]`.
-pub fn qk_row(src: &Sources, cfg: &Config, layer: usize, head: usize, query: usize) -> Result<Vec<f32>> {
+pub fn qk_row(
+    src: &Sources,
+    cfg: &Config,
+    layer: usize,
+    head: usize,
+    query: usize,
+) -> Result<Vec<f32>> {
     let (qh, kh) = if rotary(cfg) {
         (BlockHook::RotQ, BlockHook::RotK)
     } else {
@@ -186,7 +192,13 @@ pub fn top_neurons(
     let row = post.i(query)?.to_vec1::<f32>()?; // [d_mlp]
     let ranked = |values: &[f32]| -> Vec<usize> {
         let mut idx: Vec<usize> = (0..values.len()).collect();
-        let key = |i: usize| if values[i].is_nan() { f32::NEG_INFINITY } else { values[i] };
+        let key = |i: usize| {
+            if values[i].is_nan() {
+                f32::NEG_INFINITY
+            } else {
+                values[i]
+            }
+        };
         idx.sort_by(|&a, &b| key(b).total_cmp(&key(a)).then(a.cmp(&b)));
         idx
     };
@@ -257,9 +269,7 @@ pub fn head_inside(
         keys,
         z_norm: norm(&z)?,
         writes: row_norms(&head_results(src, w_o, layer, query)?)?,
-        bias_norm: b_o
-            .map(|b| norm(&b.to_dtype(DType::F32)?))
-            .transpose()?,
+        bias_norm: b_o.map(|b| norm(&b.to_dtype(DType::F32)?)).transpose()?,
         attn_out_norm: norm(&attn_out)?,
         neurons: top_neurons(src, layer, query, TOP_NEURONS, TOP_POSITIONS)?,
     })

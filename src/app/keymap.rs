@@ -16,7 +16,7 @@ pub enum Action {
     LayerNext,
     ViewNext,
     ViewPrev,
-    /// Jump to view 1-8 (the index into `View::ALL`).
+    /// Jump to view 1-9 (the index into `View::ALL`).
     ViewJump(usize),
     /// Generate a token; in the Heads view, open the selected head.
     GenerateOrOpen,
@@ -92,7 +92,7 @@ pub const KEYS: &[KeyHelp] = &[
     ),
     key(
         "Tab / Shift-Tab",
-        "next / previous view (1-8 jump to one)",
+        "next / previous view (1-9 jump to one)",
         &[
             (K::Tab, A::ViewNext),
             (K::BackTab, A::ViewPrev),
@@ -104,6 +104,7 @@ pub const KEYS: &[KeyHelp] = &[
             (K::Char('6'), A::ViewJump(5)),
             (K::Char('7'), A::ViewJump(6)),
             (K::Char('8'), A::ViewJump(7)),
+            (K::Char('9'), A::ViewJump(8)),
         ],
     ),
     key(

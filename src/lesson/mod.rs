@@ -166,6 +166,7 @@ pub const PANELS: &[&str] = &[
     "attention",
     "heads",
     "scores",
+    "inside",
     "positions",
     "residual",
     "lens",

@@ -33,10 +33,10 @@ pub fn header(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     };
     let room = usize::from(area.width);
     let mut hits = app.hits.borrow_mut();
-    // Every tab, when they fit beside a model name.
+    // Every tab, when they fit beside the model's name (with the program's, when there is room).
     let beside_all = room
         .checked_sub(all_w)
-        .and_then(|left| fit::pick(models.iter().take(2), left));
+        .and_then(|left| fit::pick(models.iter().take(3), left));
     if let Some(model) = beside_all {
         buf.set_string(area.x, area.y, model, theme.accent());
         let mut x = area.x + fit::width(model) as u16;
@@ -226,6 +226,12 @@ pub fn status(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         .render(area, buf);
 }
 
+/// The spinner's frame at event-loop tick `tick`.
+pub fn spinner(tick: usize) -> char {
+    const SPINNER: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+    SPINNER[tick % SPINNER.len()]
+}
+
 /// The status line's message, if any, most pressing first, and its style.
 fn message(app: &App, theme: Theme) -> Option<(String, Style)> {
     let non_finite = app.snap.as_ref().and_then(|s| s.non_finite.as_ref());
@@ -234,8 +240,7 @@ fn message(app: &App, theme: Theme) -> Option<(String, Style)> {
         return Some((err.clone(), theme.error()));
     }
     if let Some(busy) = &app.busy {
-        const SPINNER: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
-        let frame = SPINNER[app.tick % SPINNER.len()];
+        let frame = spinner(app.tick);
         let queued = match app.queued {
             0 => String::new(),
             n => format!(" ({n} more queued)"),
