@@ -175,3 +175,43 @@ fn a_grouped_query_model_names_the_shared_key_value_head() {
         "{screen}"
     );
 }
+
+/// With a lesson's text under the view at 80×24 the view has a few rows: the heaviest keys, ‖z‖,
+/// and the joined heads and the MLP's neurons in a line each, as lesson 7's Neurons step describes.
+#[test]
+fn under_a_lesson_at_80x24_the_neurons_and_attn_out_stay_on_screen() {
+    let (mut app, mut s) = started(model::load(None, &Device::Cpu).unwrap(), PROMPT);
+    let (all, _) = glassbox::lesson::load_all(&glassbox::lesson::lessons_dir());
+    let (index, lesson) = glassbox::lesson::find(&all, "residual").unwrap();
+    let step = lesson
+        .steps
+        .iter()
+        .position(|s| s.title == "Neurons")
+        .expect("lesson 7 has a Neurons step");
+    app.lessons = glassbox::app::lessons::Lessons::new(all.clone(), Vec::new(), Default::default());
+    let requests = app.open_lesson(index);
+    glassbox::app::worker::serve_inline(&mut app, &mut s, requests).unwrap();
+    let mut requests = app.go_to_step(step);
+    // What the event loop does after any key: ask for what the view needs.
+    requests.extend(app.follow_ups());
+    glassbox::app::worker::serve_inline(&mut app, &mut s, requests).unwrap();
+    assert_eq!(app.view, View::Inside);
+    let data = app
+        .inside_current()
+        .and_then(|a| a.data.clone())
+        .unwrap()
+        .unwrap();
+    let screen = text(&render(&app, ColorMode::Mono, 80, 24));
+    let top = &data.neurons[0];
+    for part in [
+        format!(
+            "L{} MLP neurons: n{} {:.2}",
+            app.layer, top.index, top.value
+        ),
+        format!("attn_out ‖{:.2}‖", data.attn_out_norm),
+        format!("‖z‖ {:.2}", data.z_norm),
+        "Neurons".to_string(),
+    ] {
+        assert!(screen.contains(&part), "lacks {part:?}:\n{screen}");
+    }
+}

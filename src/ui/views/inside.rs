@@ -74,11 +74,14 @@ pub fn inside(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         .as_ref()
         .map(|s| s.tokens.as_slice())
         .unwrap_or(&[]);
-    // The key table first; the joined heads and the MLP below it when at least 4 rows stay for keys.
+    // The key table first; the joined heads and the MLP below it, in full when at least 4 rows stay
+    // for keys, else in two lines (a lesson's text under the view leaves a short screen).
     let bottom_h = if body.height >= BOTTOM_H + 6 {
         BOTTOM_H
     } else if body.height >= 10 {
         body.height - 6
+    } else if body.height >= 6 {
+        2
     } else {
         0
     };
@@ -90,7 +93,15 @@ pub fn inside(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     if bottom.height == 0 {
         return;
     }
-    if bottom.width >= SIDE_BY_SIDE {
+    if bottom.height <= 2 {
+        Paragraph::new(compact_lines(
+            data,
+            tokens,
+            theme,
+            usize::from(bottom.width),
+        ))
+        .render(bottom, buf);
+    } else if bottom.width >= SIDE_BY_SIDE {
         let [joined, gap, mlp] = Layout::horizontal([
             Constraint::Percentage(45),
             Constraint::Length(2),
@@ -429,4 +440,61 @@ fn mlp_lines(
         ]));
     }
     lines
+}
+
+/// The joined heads and the MLP in two lines: attn_out with the head that writes most, and the top
+/// neurons' values.
+fn compact_lines(
+    data: &HeadInside,
+    tokens: &[String],
+    theme: Theme,
+    width: usize,
+) -> Vec<Line<'static>> {
+    let out = num(data.attn_out_norm);
+    let loudest = data
+        .writes
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .map(|(h, w)| (h, num(*w)));
+    let joined = match loudest {
+        Some((h, w)) => vec![
+            format!("heads joined: attn_out ‖{out}‖ · H{h} writes most, ‖z·W_O‖ {w}"),
+            format!("attn_out ‖{out}‖ · H{h} writes most ({w})"),
+            format!("attn_out ‖{out}‖"),
+        ],
+        None => vec![format!("attn_out ‖{out}‖")],
+    };
+    // The top neuron with the tokens where it is most active, then the next ones' values.
+    let mut mlp = format!("L{} MLP neurons:", data.layer);
+    for (i, n) in data.neurons.iter().enumerate() {
+        let mut next = format!("{mlp} n{} {}", n.index, num(n.value));
+        if i == 0 {
+            let tokens: Vec<String> = n
+                .top
+                .iter()
+                .map(|&(p, _)| fit_label(&visible(tokens.get(p).map_or("", String::as_str)), 10))
+                .collect();
+            let with = format!("{next}, most active at {} ·", tokens.join(" "));
+            if fit::width(&with) <= width {
+                next = with;
+            }
+        } else if i > 1 {
+            next = format!("{mlp} · n{} {}", n.index, num(n.value));
+        }
+        if fit::width(&next) > width {
+            break;
+        }
+        mlp = next;
+    }
+    let mlp = mlp.trim_end_matches([' ', '·']).to_string();
+    let mlp = if fit::width(&mlp) <= width {
+        mlp
+    } else {
+        fit::words(&mlp, width)
+    };
+    vec![
+        Line::styled(fit::pick_or_empty(&joined, width), theme.accent()),
+        Line::styled(mlp, theme.dim()),
+    ]
 }
