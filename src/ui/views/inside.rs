@@ -288,6 +288,11 @@ fn key_table(
                 data.kv_head,
                 first + group - 1
             ),
+            format!(
+                " · rotated q·k · kv head {} (heads {first}–{})",
+                data.kv_head,
+                first + group - 1
+            ),
             format!(" · rotated q·k · kv head {}", data.kv_head),
             format!(" · kv head {}", data.kv_head),
         ];
