@@ -215,3 +215,32 @@ fn under_a_lesson_at_80x24_the_neurons_and_attn_out_stay_on_screen() {
         assert!(screen.contains(&part), "lacks {part:?}:\n{screen}");
     }
 }
+
+/// An answer about a snapshot the worker has replaced carries no data, and the app keeps waiting
+/// for (and asks about) the current one.
+#[test]
+fn a_stale_question_gets_no_data_and_is_asked_again() {
+    let (mut app, mut s) = started(model::load(None, &Device::Cpu).unwrap(), PROMPT);
+    let requests = key(&mut app, KeyCode::Char('4'));
+    let Some(Request::Inside(asked)) = requests.first().cloned() else {
+        panic!("{requests:?}")
+    };
+    // A token generated before the worker reads the question: the question is now stale.
+    let generate = key(&mut app, KeyCode::Char('n'));
+    let ready = s.handle(generate[0].clone()).unwrap();
+    let stale = s.handle(Request::Inside(asked)).unwrap();
+    let glassbox::app::worker::Response::Inside(answer) = &stale else {
+        panic!("not an Inside answer")
+    };
+    assert!(answer.data.is_none(), "asked of version {}", asked.version);
+    let follow = app.on_response(stale);
+    assert!(follow.is_empty());
+    assert!(app.inside_current().is_none());
+    let follow = app.on_response(ready);
+    assert!(
+        matches!(follow.as_slice(), [Request::Inside(k)] if k.version > asked.version),
+        "{follow:?}"
+    );
+    glassbox::app::worker::serve_inline(&mut app, &mut s, follow).unwrap();
+    assert_weights_match_the_snapshot(&app);
+}

@@ -326,7 +326,7 @@ fn joined_lines(data: &HeadInside, theme: Theme, width: usize, rows: usize) -> V
     let mut lines = vec![Line::styled(
         fit::pick_or_empty(
             &[
-                "heads joined: ‖z_h·W_O[h]‖ each writes",
+                "each head's write: ‖z_h·W_O[h]‖",
                 "each head's ‖z·W_O‖",
                 "‖z·W_O‖",
             ],
