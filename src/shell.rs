@@ -112,7 +112,7 @@ pub fn export_view(app: &App, dir: &Path) -> Result<PathBuf> {
                 }
             }
         }
-        View::Residual | View::Lens | View::Lesson => {
+        View::Inside | View::Residual | View::Lens | View::Lesson => {
             let buf = crate::ui::screen_buffer(app, SCREEN);
             export::screenshot::save_buffer_png(&buf, &path)?;
         }

@@ -179,7 +179,7 @@ fn found_a_lens_request_overtaken_by_a_pop() {
             queue.extend(app.on_response(response));
         }
     };
-    queue.extend(key(&mut app, KeyCode::Char('6')));
+    queue.extend(key(&mut app, KeyCode::Char('7')));
     queue.extend(key(&mut app, KeyCode::Left));
     serve(&mut app, &mut session, &mut queue);
     let n = app.n_tokens();

@@ -170,11 +170,11 @@ fn inspect_names_the_hook_and_layer_where_nan_first_appeared() {
 #[test]
 fn the_first_hook_follows_the_broken_weight() {
     let cases = [
-        // The MLP of block 1 (GPT-2 records no hook inside it before its output).
+        // The MLP of block 1: its hidden layer, before the activation, is the first hook after c_fc.
         (
             "transformer.h.1.mlp.c_fc.weight",
             f32::NAN,
-            "blocks.1.hook_mlp_out (layer 1) is the first activation with NaN",
+            "blocks.1.mlp.hook_pre (layer 1) is the first activation with NaN",
         ),
         // Position 0's learned embedding: +∞ from the first position.
         (
@@ -410,7 +410,7 @@ fn the_tutor_draws_nan_cells_with_their_own_glyph_and_names_the_hook() {
 
     // The next-token view shows no "NaN" probabilities and no entropy of 0 bits.
     let _ = app.on_key(ratatui::crossterm::event::KeyEvent::from(
-        ratatui::crossterm::event::KeyCode::Char('7'),
+        ratatui::crossterm::event::KeyCode::Char('8'),
     ));
     let next = screen::text(&render(&app, ColorMode::TrueColor));
     assert!(next.contains("not numbers"), "{next}");

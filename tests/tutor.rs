@@ -232,7 +232,7 @@ fn help_opens_and_any_key_closes_it_and_q_quits() {
 #[test]
 fn the_lens_view_asks_for_and_shows_the_logit_lens() {
     let (mut app, mut s) = started(PROMPT);
-    press(&mut app, &mut s, KeyCode::Char('6'));
+    press(&mut app, &mut s, KeyCode::Char('7'));
     let answer = app.lens.as_ref().expect("lens rows for the cursor");
     let rows = &answer.rows;
     assert_eq!(answer.pos, app.cursor);
@@ -342,10 +342,11 @@ fn screens_snapshot() {
     for (key, name) in [
         ('2', "heads"),
         ('3', "scores"),
-        ('4', "positions"),
-        ('5', "residual"),
-        ('6', "lens"),
-        ('7', "next"),
+        ('4', "inside"),
+        ('5', "positions"),
+        ('6', "residual"),
+        ('7', "lens"),
+        ('8', "next"),
     ] {
         press(&mut app, &mut s, KeyCode::Char(key));
         insta::assert_snapshot!(name, text(&render(&app, ColorMode::TrueColor, 120, 40)));
@@ -438,7 +439,7 @@ fn the_heads_view_shows_the_chosen_score() {
 #[test]
 fn the_next_view_shows_the_loss_on_the_token_that_comes_next() {
     let (mut app, mut s) = started("The cat was happy. The cats were happy.");
-    press(&mut app, &mut s, KeyCode::Char('7'));
+    press(&mut app, &mut s, KeyCode::Char('8'));
     press(&mut app, &mut s, KeyCode::Home);
     press(&mut app, &mut s, KeyCode::Right);
     let snap = app.snap.as_ref().unwrap();

@@ -3,6 +3,7 @@
 
 pub mod heads;
 pub mod heatmap;
+pub mod inside;
 pub mod predictions;
 pub mod residual;
 pub mod scaling;

@@ -16,7 +16,7 @@ pub enum Action {
     LayerNext,
     ViewNext,
     ViewPrev,
-    /// Jump to view 1-9 (the index into `View::ALL`).
+    /// Jump to view 1-9, 0 (the index into `View::ALL`).
     ViewJump(usize),
     /// Generate a token; in the Heads view, open the selected head.
     GenerateOrOpen,
@@ -93,7 +93,7 @@ pub const KEYS: &[KeyHelp] = &[
     ),
     key(
         "Tab / Shift-Tab",
-        "next / previous view (1-9 jump to one)",
+        "next / previous view (1-9, 0 jump to one)",
         &[
             (K::Tab, A::ViewNext),
             (K::BackTab, A::ViewPrev),
@@ -106,6 +106,7 @@ pub const KEYS: &[KeyHelp] = &[
             (K::Char('7'), A::ViewJump(6)),
             (K::Char('8'), A::ViewJump(7)),
             (K::Char('9'), A::ViewJump(8)),
+            (K::Char('0'), A::ViewJump(9)),
         ],
     ),
     key(

@@ -19,7 +19,9 @@ use crate::analysis::heatmap::Heatmap;
 use crate::lesson::task::Criterion;
 pub use editor::Editor;
 pub use effects::Effect;
-use worker::{AblatedRun, LensAnswer, ModelInfo, Request, Response, Snapshot};
+use worker::{
+    AblatedRun, InsideAnswer, InsideKey, LensAnswer, ModelInfo, Request, Response, Snapshot,
+};
 
 /// The main views, in Tab order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -27,6 +29,8 @@ pub enum View {
     Attention,
     Heads,
     Scores,
+    /// Inside the selected head at the cursor's query: q·k, weights, values, W_O, the MLP's neurons.
+    Inside,
     Positions,
     Residual,
     Lens,
@@ -45,10 +49,11 @@ pub enum TrainingPage {
 }
 
 impl View {
-    pub const ALL: [View; 9] = [
+    pub const ALL: [View; 10] = [
         View::Attention,
         View::Heads,
         View::Scores,
+        View::Inside,
         View::Positions,
         View::Residual,
         View::Lens,
@@ -62,12 +67,24 @@ impl View {
             View::Attention => "Attention",
             View::Heads => "Heads",
             View::Scores => "Scores",
+            View::Inside => "Inside",
             View::Positions => "Positions",
             View::Residual => "Residual",
             View::Lens => "Lens",
             View::Next => "Next",
             View::Training => "Training",
             View::Lesson => "Lesson",
+        }
+    }
+
+    /// The title in a few letters, for tabs on a line too narrow for every title.
+    pub fn short_title(self) -> &'static str {
+        match self {
+            View::Attention => "Attn",
+            View::Positions => "Pos",
+            View::Residual => "Resid",
+            View::Training => "Train",
+            v => v.title(),
         }
     }
 
@@ -167,6 +184,10 @@ pub struct App {
     /// which one it was made with.
     pub positions: Option<crate::model::PositionEdit>,
     pub lens: Option<LensAnswer>,
+    /// Inside the selected head at the cursor (the Inside view), once the worker has answered.
+    pub inside: Option<InsideAnswer>,
+    /// The last Inside question sent, so a key press while it is on its way does not ask again.
+    inside_asked: Option<InsideKey>,
     /// Half-block cells (two rows per line) instead of one row per line.
     pub dense: bool,
     /// What covers the main view and takes the keys first, if anything.
@@ -218,6 +239,8 @@ impl App {
             ablated: None,
             positions: None,
             lens: None,
+            inside: None,
+            inside_asked: None,
             dense: false,
             overlay: Overlay::None,
             busy: Some("loading the model…".into()),
@@ -298,6 +321,7 @@ impl App {
                 self.busy = None;
                 self.error = None;
                 self.lens = None;
+                self.inside = None;
                 self.ablated = None;
                 self.apply_pending_cursor();
                 let mut out = self.follow_ups();
@@ -311,6 +335,16 @@ impl App {
                 // next snapshot asks again.
                 if !answer.rows.is_empty() && self.in_flight == 0 {
                     self.lens = Some(answer);
+                }
+                Vec::new()
+            }
+            Response::Inside(answer) => {
+                if self.inside_asked == Some(answer.key) {
+                    self.inside_asked = None;
+                }
+                // Stale (no data) or about to be: the next snapshot asks again.
+                if answer.data.is_some() && self.in_flight == 0 {
+                    self.inside = Some(answer);
                 }
                 Vec::new()
             }
@@ -364,6 +398,13 @@ impl App {
                 pos: self.cursor,
             });
         }
+        if let Some(key) = self.inside_wanted() {
+            let have = self.inside.as_ref().is_some_and(|a| a.key == key);
+            if !have && self.inside_asked != Some(key) {
+                self.inside_asked = Some(key);
+                out.push(Request::Inside(key));
+            }
+        }
         if let Some(head) = self.ablation {
             let ok = self
                 .ablated
@@ -378,6 +419,29 @@ impl App {
             }
         }
         out
+    }
+
+    /// What the Inside view needs answered now, when it is open on a snapshot.
+    pub fn inside_wanted(&self) -> Option<InsideKey> {
+        let snap = self.snap.as_ref().filter(|_| self.view == View::Inside)?;
+        Some(InsideKey {
+            version: snap.version,
+            layer: self.layer,
+            head: self.head,
+            pos: self.cursor,
+        })
+    }
+
+    /// Whether the screen waits on the worker: busy, or the Inside view's answer on its way (the
+    /// event loop turns the spinner meanwhile).
+    pub fn waiting(&self) -> bool {
+        self.busy.is_some() || (self.inside_wanted().is_some() && self.inside_current().is_none())
+    }
+
+    /// The Inside answer for the selected head and the cursor, if the worker has sent it.
+    pub fn inside_current(&self) -> Option<&InsideAnswer> {
+        let key = self.inside_wanted()?;
+        self.inside.as_ref().filter(|a| a.key == key)
     }
 
     /// The text typed, with generated tokens appended as their text.

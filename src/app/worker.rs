@@ -7,14 +7,16 @@ use std::thread::JoinHandle;
 use candle_core::Tensor;
 use color_eyre::eyre::{Result, WrapErr};
 
+use crate::analysis::inside::{extra_hooks, head_inside, HeadInside, Sources};
 use crate::analysis::residual::{logit_lens, LensRow};
 use crate::model::family::Positions;
 use crate::model::finite::NonFinite;
+use crate::model::hook::{Chain, Recorder};
 use crate::model::interventions::ZeroAblation;
 use crate::model::positions::PositionHook;
 use crate::model::sampling::{Sampler, SamplingConfig};
 use crate::model::weight_check::warning_lines;
-use crate::model::{Hook, LoadedModel, NamesFilter, PositionEdit, Trace};
+use crate::model::{Capture, Hook, LoadedModel, NamesFilter, PositionEdit, Trace};
 
 /// Everything the views read about one state of the prompt.
 #[derive(Debug, Clone)]
@@ -104,6 +106,8 @@ pub enum Request {
     /// Run the model from now on with this position what-if (None: as trained), and the current
     /// prompt again with it.
     Positions(Option<PositionEdit>),
+    /// Inside one head of a snapshot version at a query position (the Inside view).
+    Inside(InsideKey),
     /// Next-token logits [seq, d_vocab] with these heads' outputs zeroed (and the position what-if
     /// of the current run, so the two runs differ only by the heads).
     Ablate {
@@ -118,6 +122,7 @@ pub enum Response {
     Loaded(Box<ModelInfo>),
     Ready(Box<Snapshot>),
     Lens(LensAnswer),
+    Inside(InsideAnswer),
     Ablated(AblatedRun),
     Failed(String),
 }
@@ -128,6 +133,23 @@ pub struct LensAnswer {
     pub version: u64,
     pub pos: usize,
     pub rows: Vec<(LensRow, Vec<String>)>,
+}
+
+/// Which head, query and snapshot an Inside answer is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InsideKey {
+    pub version: u64,
+    pub layer: usize,
+    pub head: usize,
+    pub pos: usize,
+}
+
+/// Inside one head at one query: `None` when asked of a snapshot the worker has already replaced
+/// (the app asks again for the new one), the error's line when it could not be computed.
+#[derive(Debug, Clone)]
+pub struct InsideAnswer {
+    pub key: InsideKey,
+    pub data: Option<Result<HeadInside, String>>,
 }
 
 /// Logits of a run with some heads' outputs zeroed.
@@ -272,6 +294,10 @@ pub struct Session {
     version: u64,
     /// The position what-if every run is made with, and its hook.
     positions: Option<(PositionEdit, PositionHook)>,
+    /// One layer's q, k, v, z and MLP neurons for a snapshot version ([`extra_hooks`]), recorded
+    /// by a second pass when the Inside view first asks about that layer: another head or query of
+    /// the same layer needs no pass.
+    layer_capture: Option<(u64, usize, Capture)>,
 }
 
 impl Session {
@@ -281,6 +307,7 @@ impl Session {
             trace: None,
             version: 0,
             positions: None,
+            layer_capture: None,
         }
     }
 
@@ -375,6 +402,17 @@ impl Session {
                     .collect();
                 Ok(Response::Lens(LensAnswer { version, pos, rows }))
             }
+            Request::Inside(key) => {
+                // Asked of a replaced snapshot: the app asks again for the new one.
+                if key.version != self.version {
+                    return Ok(Response::Inside(InsideAnswer { key, data: None }));
+                }
+                let data = self.inside(key).map_err(|e| crate::error::one_line(&e).0);
+                Ok(Response::Inside(InsideAnswer {
+                    key,
+                    data: Some(data),
+                }))
+            }
             Request::Ablate { version, heads } => {
                 let ids = self.current()?.ids().to_vec();
                 let model = &self.loaded.model;
@@ -405,6 +443,48 @@ impl Session {
         let trace = model.trace_with(ids, NamesFilter::parse(TUTOR_HOOKS), hook)?;
         self.trace = Some(trace);
         self.snapshot()
+    }
+
+    /// Inside one head at one query, from the snapshot's capture and the layer's extra hooks.
+    fn inside(&mut self, key: InsideKey) -> Result<HeadInside> {
+        let model = &self.loaded.model;
+        let cfg = model.config();
+        let trace = self
+            .trace
+            .as_ref()
+            .ok_or_else(|| color_eyre::eyre::eyre!("no prompt yet"))?;
+        let cached =
+            matches!(&self.layer_capture, Some((v, l, _)) if *v == key.version && *l == key.layer);
+        if !cached {
+            // Drop the old layer before recording the new one: only one is ever held.
+            self.layer_capture = None;
+            let filter = NamesFilter::names(&extra_hooks(cfg, key.layer));
+            let mut capture = Capture::default();
+            let mut recorder = Recorder {
+                filter: &filter,
+                capture: &mut capture,
+            };
+            // The same position what-if as the snapshot's run, so both passes agree.
+            let mut hooks: Vec<&mut dyn Hook> = vec![&mut recorder];
+            if let Some((_, h)) = self.positions.as_mut() {
+                hooks.insert(0, h);
+            }
+            model
+                .record(trace.ids(), &mut Chain(hooks))
+                .wrap_err_with(|| format!("recording layer {}'s q, k, v and neurons", key.layer))?;
+            self.layer_capture = Some((key.version, key.layer, capture));
+        }
+        let layer_capture = &self.layer_capture.as_ref().expect("recorded above").2;
+        let sources = Sources(vec![trace.capture(), layer_capture]);
+        let (w_o, b_o) = model.w_o(key.layer)?;
+        Ok(head_inside(
+            &sources,
+            cfg,
+            (&w_o, b_o.as_ref()),
+            key.layer,
+            key.head,
+            key.pos,
+        )?)
     }
 
     fn current(&self) -> Result<&Trace> {

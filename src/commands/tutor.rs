@@ -210,7 +210,7 @@ fn event_loop(
         if exit_after_first_frame && app.snap.is_some() {
             break;
         }
-        busy.store(app.busy.is_some(), Ordering::Relaxed);
+        busy.store(app.waiting(), Ordering::Relaxed);
         // Wait for the next thing to happen, then take whatever else is already waiting, so a burst
         // (a key held down, a resize storm) is drawn once.
         let Ok(first) = inbox.recv() else { break };

@@ -222,6 +222,7 @@ pub const PANELS: &[&str] = &[
     "attention",
     "heads",
     "scores",
+    "inside",
     "positions",
     "residual",
     "lens",

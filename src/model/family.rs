@@ -61,6 +61,16 @@ impl Model {
         }
     }
 
+    /// A layer's output projection as TransformerLens keeps it: W_O [n_heads, d_head, d_model] and
+    /// b_O [d_model] (if the model has one). Head h's write into the residual stream at a position is
+    /// z[h] · W_O[h] (TransformerLens' `attn.hook_result`); `hook_attn_out` is their sum plus b_O.
+    pub fn w_o(&self, layer: usize) -> Result<(Tensor, Option<Tensor>)> {
+        match self {
+            Self::Gpt2(m) => m.w_o(layer),
+            Self::Llama(m) => m.w_o(layer),
+        }
+    }
+
     /// The learned position embedding W_pos [n_ctx, d_model], if this family has one.
     pub fn pos_embed(&self) -> Option<&Tensor> {
         match self.positions() {

@@ -105,11 +105,14 @@ impl Mlp {
     }
 }
 
-impl Module for Mlp {
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        // [b, t, d] -> [b, t, d_mlp] -> [b, t, d]
-        self.c_proj
-            .forward(&activate(self.act, &self.c_fc.forward(x)?)?)
+impl Mlp {
+    /// x: [b, t, d] (ln_2's output) -> mlp_out [b, t, d]: c_proj(act(c_fc(x))), with the hidden layer
+    /// before (`mlp.hook_pre`) and after (`mlp.hook_post`) its activation at their hook points.
+    fn forward(&self, x: &Tensor, layer: usize, hooks: &mut Hooks) -> Result<Tensor> {
+        let at = |hook| HookPoint::Block(layer, hook);
+        let pre = hooks.at(at(BlockHook::MlpPre), self.c_fc.forward(x)?)?; // [b, t, d_mlp]
+        let post = hooks.at(at(BlockHook::MlpPost), activate(self.act, &pre)?)?; // [b, t, d_mlp]
+        self.c_proj.forward(&post) // [b, t, d]
     }
 }
 
@@ -147,7 +150,9 @@ impl Block {
         let attn_out = self.attn.forward(&x, layer, mask, kv, hooks, train)?;
         let attn_out = hooks.at(at(BlockHook::AttnOut), attn_out)?;
         let resid_mid = hooks.at(at(BlockHook::ResidMid), (resid_pre + attn_out)?)?;
-        let mlp_out = self.mlp.forward(&self.ln_2.forward_t(&resid_mid, train)?)?;
+        let mlp_out = self
+            .mlp
+            .forward(&self.ln_2.forward_t(&resid_mid, train)?, layer, hooks)?;
         let mlp_out = hooks.at(at(BlockHook::MlpOut), mlp_out)?;
         hooks.at(at(BlockHook::ResidPost), (resid_mid + mlp_out)?)
     }
@@ -200,6 +205,18 @@ impl Gpt2 {
 
     pub fn device(&self) -> &Device {
         &self.device
+    }
+
+    /// A layer's output projection as TransformerLens keeps it: W_O [n_heads, d_head, d_model] and
+    /// b_O [d_model], so head h writes z[.., h, :] · W_O[h] into the residual stream.
+    pub fn w_o(&self, layer: usize) -> Result<(Tensor, Option<Tensor>)> {
+        let block = self.blocks.get(layer).ok_or_else(|| {
+            candle_core::Error::Msg(format!("no layer {layer} in {} layers", self.blocks.len()))
+        })?;
+        let proj = &block.attn.c_proj;
+        let (h, dh, d) = (self.cfg.n_heads, self.cfg.d_head, self.cfg.d_model);
+        let w_o = proj.weight().reshape((h, dh, d))?; // [d, d] as [h·dh, d] -> [h, dh, d]
+        Ok((w_o, Some(proj.bias().clone())))
     }
 
     /// The learned position embedding W_pos [n_ctx, d_model].

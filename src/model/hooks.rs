@@ -27,17 +27,18 @@ pub enum BlockHook {
     AttnOut,
     ResidMid,
     Ln2Normalized,
-    /// The gate projection before its activation (Llama's gated MLP).
+    /// The hidden layer before its activation: GPT-2's c_fc output, Llama's gate projection.
     MlpPre,
     /// The up projection (Llama's gated MLP).
     MlpPreLinear,
-    /// act(gate) * up, the down projection's input (Llama's gated MLP).
+    /// The hidden layer after its activation, the output projection's input: GPT-2's act(c_fc(x)),
+    /// Llama's act(gate) * up. One value per neuron.
     MlpPost,
     MlpOut,
     ResidPost,
 }
 
-const GPT2_BLOCK: [BlockHook; 11] = [
+const GPT2_BLOCK: [BlockHook; 13] = [
     BlockHook::ResidPre,
     BlockHook::Q,
     BlockHook::K,
@@ -47,6 +48,8 @@ const GPT2_BLOCK: [BlockHook; 11] = [
     BlockHook::Z,
     BlockHook::AttnOut,
     BlockHook::ResidMid,
+    BlockHook::MlpPre,
+    BlockHook::MlpPost,
     BlockHook::MlpOut,
     BlockHook::ResidPost,
 ];
@@ -309,7 +312,7 @@ mod tests {
     #[test]
     fn names_in_forward_order() {
         let names = all_hook_names(&gpt2(2));
-        assert_eq!(names.len(), 2 + 2 * 11 + 2);
+        assert_eq!(names.len(), 2 + 2 * 13 + 2);
         assert_eq!(names[0], "hook_embed");
         assert_eq!(names[2], "blocks.0.hook_resid_pre");
         assert_eq!(names[7], "blocks.0.attn.hook_pattern");

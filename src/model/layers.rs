@@ -30,6 +30,16 @@ impl Conv1D {
         let bias = vb.get_with_hints(d_out, "bias", Init::Const(0.))?;
         Ok(Self { weight, bias })
     }
+
+    /// The weight, [in, out].
+    pub fn weight(&self) -> &Tensor {
+        &self.weight
+    }
+
+    /// The bias, [out].
+    pub fn bias(&self) -> &Tensor {
+        &self.bias
+    }
 }
 
 impl Module for Conv1D {
@@ -155,6 +165,16 @@ impl Linear {
             .then(|| vb.get_with_hints(d_out, "bias", Init::Const(0.)))
             .transpose()?;
         Ok(Self { weight, bias })
+    }
+
+    /// The weight, [out, in].
+    pub fn weight(&self) -> &Tensor {
+        &self.weight
+    }
+
+    /// The bias, [out], if the layer has one.
+    pub fn bias(&self) -> Option<&Tensor> {
+        self.bias.as_ref()
     }
 }
 

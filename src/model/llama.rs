@@ -248,6 +248,19 @@ impl Llama {
         &self.device
     }
 
+    /// A layer's output projection as TransformerLens keeps it: W_O [n_heads, d_head, d_model] and
+    /// b_O [d_model] when o_proj has a bias, so head h writes z[.., h, :] · W_O[h] into the
+    /// residual stream.
+    pub fn w_o(&self, layer: usize) -> Result<(Tensor, Option<Tensor>)> {
+        let block = self.blocks.get(layer).ok_or_else(|| {
+            candle_core::Error::Msg(format!("no layer {layer} in {} layers", self.blocks.len()))
+        })?;
+        let proj = &block.self_attn.o_proj;
+        let (h, dh, d) = (self.cfg.n_heads, self.cfg.d_head, self.cfg.d_model);
+        let w_o = proj.weight().t()?.contiguous()?.reshape((h, dh, d))?; // [d, h·dh] -> [h, dh, d]
+        Ok((w_o, proj.bias().cloned()))
+    }
+
     pub fn rope(&self) -> &Rope {
         &self.rope
     }

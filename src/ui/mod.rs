@@ -214,9 +214,9 @@ fn tab_label(view: View) -> String {
     format!("{} {}", tab_number(view), view.title())
 }
 
-/// The number of `view`'s tab (its digit key).
+/// The number of `view`'s tab (its digit key: 1 to 9, then 0 for the tenth).
 fn tab_number(view: View) -> usize {
-    View::ALL.iter().position(|&v| v == view).unwrap_or(0) + 1
+    (View::ALL.iter().position(|&v| v == view).unwrap_or(0) + 1) % 10
 }
 
 /// Plain style helper used by panels.

@@ -14,9 +14,6 @@ use crate::text::visible;
 /// One line: the program, the model, and the view tabs. Each part shortens when the line is narrow
 /// (every tab, then the current one; the model's size, then its name), the view name last.
 pub fn header(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
-    let tabs: Vec<String> = View::ALL.iter().map(|&v| tab_label(v)).collect();
-    // Each tab is its label between two spaces, and one space separates two tabs.
-    let all_w: usize = tabs.iter().map(|t| t.chars().count() + 3).sum::<usize>() - 1;
     let models: Vec<String> = match &app.info {
         Some(i) => vec![
             format!(
@@ -33,21 +30,30 @@ pub fn header(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     };
     let room = usize::from(area.width);
     let mut hits = app.hits.borrow_mut();
-    // Every tab, when they fit beside a model name.
-    let beside_all = room
-        .checked_sub(all_w)
-        .and_then(|left| fit::pick(models.iter().take(2), left));
-    if let Some(model) = beside_all {
+    // Every tab, when they fit beside the model's name (with the program's, when there is room):
+    // with the views' names, then with their short names.
+    for labels in [
+        View::ALL.map(tab_label),
+        View::ALL.map(|v| format!("{} {}", tab_number(v), v.short_title())),
+    ] {
+        // Each tab is its label between two spaces, and one space separates two tabs.
+        let all_w: usize = labels.iter().map(|t| fit::width(t) + 3).sum::<usize>() - 1;
+        let Some(model) = room
+            .checked_sub(all_w)
+            .and_then(|left| fit::pick(models.iter().take(3), left))
+        else {
+            continue;
+        };
         buf.set_string(area.x, area.y, model, theme.accent());
         let mut x = area.x + fit::width(model) as u16;
-        for (view, label) in View::ALL.iter().zip(&tabs) {
+        for (view, label) in View::ALL.iter().zip(&labels) {
             let text = format!(" {label} ");
             let style = if *view == app.view {
                 theme.cursor()
             } else {
                 theme.dim()
             };
-            let w = text.chars().count() as u16;
+            let w = fit::width(&text) as u16;
             buf.set_string(x, area.y, &text, style);
             hits.tabs.push((Rect::new(x, area.y, w, 1), *view));
             x += w + 1;
@@ -230,6 +236,12 @@ pub fn status(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         .render(area, buf);
 }
 
+/// The spinner's frame at event-loop tick `tick`.
+pub fn spinner(tick: usize) -> char {
+    const SPINNER: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+    SPINNER[tick % SPINNER.len()]
+}
+
 /// The status line's message, if any, most pressing first, and its style.
 fn message(app: &App, theme: Theme) -> Option<(String, Style)> {
     let non_finite = app.snap.as_ref().and_then(|s| s.non_finite.as_ref());
@@ -238,8 +250,7 @@ fn message(app: &App, theme: Theme) -> Option<(String, Style)> {
         return Some((err.clone(), theme.error()));
     }
     if let Some(busy) = &app.busy {
-        const SPINNER: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
-        let frame = SPINNER[app.tick % SPINNER.len()];
+        let frame = spinner(app.tick);
         let queued = match app.queued {
             0 => String::new(),
             n => format!(" ({n} more queued)"),

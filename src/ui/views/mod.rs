@@ -1,6 +1,7 @@
 //! The views the tabs switch between.
 
 mod attention;
+mod inside;
 mod stats;
 mod training;
 
@@ -29,6 +30,7 @@ pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         View::Attention => attention::pattern(app, theme, area, buf),
         View::Heads => attention::heads(app, theme, area, buf),
         View::Scores => attention::scores(app, theme, area, buf),
+        View::Inside => inside::inside(app, theme, area, buf),
         View::Positions => attention::positions(app, theme, area, buf),
         View::Residual => stats::residual(app, theme, area, buf),
         View::Lens => stats::lens(app, theme, area, buf),
