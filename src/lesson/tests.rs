@@ -221,7 +221,7 @@ fn claims_need_their_bounds_and_say_which() {
             "kind = \"probability\"\ntoken = \" a\"".into(),
             "needs above, below or both",
         ),
-        (format!("{attention}"), "needs above, below or both"),
+        (attention.to_string(), "needs above, below or both"),
         (
             "kind = \"attention\"\nhead = [1, 3]\nkeys = []\nabove = 0.1".into(),
             "at least one key",
