@@ -290,3 +290,60 @@ fn a_shape_claim_compares_the_configuration() {
         )
     );
 }
+
+/// Claims at or past an edge (positions, layers and heads the model does not have, a text far longer
+/// than the context, a log step that is not there) are errors that say so, never a panic or a hang.
+#[test]
+fn a_claim_past_an_edge_is_an_error_that_says_so() {
+    let m = load();
+    let max = i64::MAX;
+    for (block, says) in [
+        (
+            format!("kind = \"lens\"\nlayer = {max}\ntoken = \" K\"\ntop = true"),
+            "does not exist",
+        ),
+        (
+            format!(
+                "kind = \"head-score\"\nhead = [{max}, 0]\ncriterion = \"induction\"\nbest = true"
+            ),
+            "no head",
+        ),
+        (
+            format!(
+                "kind = \"attention\"\nhead = [0, 0]\nquery = {}\nkeys = [0]\nabove = 0.5",
+                i64::MIN
+            ),
+            "outside the prompt",
+        ),
+        (
+            format!(
+                "kind = \"attention\"\nhead = [0, 0]\nkeys = [{}]\nabove = 0.5",
+                i64::MAX
+            ),
+            "outside the prompt",
+        ),
+        (
+            format!("kind = \"position-similarity\"\npositions = [0, {max}]\nabove = 0.5"),
+            "does not exist",
+        ),
+        (
+            "kind = \"train-log\"\ncolumn = \"train_loss\"\nstep = 0\nabove = 1".into(),
+            "no row for step",
+        ),
+        (
+            "kind = \"train-log\"\ncolumn = \"heldout_loss\"\nstep = 1\nabove = 1".into(),
+            "no number in heldout_loss",
+        ),
+        (
+            "kind = \"lens\"\nlayer = 0\ntoken = \" Kelpim\"\ntop = true".into(),
+            "is 4 tokens, a claim needs one",
+        ),
+        (
+            format!("kind = \"continues\"\ntext = {:?}", "a".repeat(5000)),
+            "claim false: greedy decoding",
+        ),
+    ] {
+        let err = check(&m, ZORVA, &block).unwrap_err();
+        assert!(err.contains(says), "{block}\n{err}");
+    }
+}
