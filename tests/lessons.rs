@@ -666,3 +666,37 @@ fn an_unknown_lesson_is_a_one_line_error() {
         .failure()
         .stderr(predicates::str::contains("no lesson \"99\""));
 }
+
+/// A claim of the kinds that read the views' numbers, made false, fails `lessons check` at its line,
+/// with what the model does instead: lesson 7's lens claim said of a layer where ·K is not on top.
+#[test]
+fn lessons_check_says_what_the_model_does_instead_of_a_false_lens_claim() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = std::fs::read_to_string(lessons_dir().join("07-residual-stream.md")).unwrap();
+    let claim = "kind = \"lens\"\nlayer = 1\ntoken = \" K\"\ntop = false";
+    assert!(good.contains(claim));
+    let bad = dir.path().join("07-bad.md");
+    std::fs::write(
+        &bad,
+        good.replace(
+            claim,
+            "kind = \"lens\"\nlayer = 1\ntoken = \" K\"\ntop = true",
+        ),
+    )
+    .unwrap();
+    let line = good[..good.find(claim).unwrap()].lines().count() + 1;
+    let out = Command::cargo_bin("glassbox")
+        .unwrap()
+        .args(["lessons", "check"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains(&format!(
+            "07-bad.md:{line}: claim false: at blocks.1.hook_resid_post"
+        )) && err.contains("not the top token; by row: blocks.0.hook_resid_pre"),
+        "{err}"
+    );
+}

@@ -49,10 +49,31 @@ pub struct LensRow {
 /// The logit lens at position `pos`: ln_final and the unembedding applied to the residual stream
 /// before the first block and after every block. The last row is the model's own prediction.
 pub fn logit_lens(model: &Model, capture: &Capture, pos: usize, k: usize) -> Result<Vec<LensRow>> {
-    let n_layers = model.config().n_layers;
+    Ok(lens_distributions(model, capture, pos)?
+        .into_iter()
+        .map(|(hook, probs)| LensRow {
+            hook,
+            top: top_k(&probs, k),
+        })
+        .collect())
+}
+
+/// The hooks the logit lens reads, in its rows' order: blocks.0.hook_resid_pre (the embeddings),
+/// then blocks.{l}.hook_resid_post for every block.
+pub fn lens_hooks(n_layers: usize) -> Vec<String> {
     let mut hooks = vec![block_hook(0, BlockHook::ResidPre)];
     hooks.extend((0..n_layers).map(|l| block_hook(l, BlockHook::ResidPost)));
     hooks
+}
+
+/// The logit lens's rows in full: for each of [`lens_hooks`], the next-token probabilities over the
+/// whole vocabulary at position `pos` (what [`logit_lens`] keeps the top of).
+pub fn lens_distributions(
+    model: &Model,
+    capture: &Capture,
+    pos: usize,
+) -> Result<Vec<(String, Vec<f32>)>> {
+    lens_hooks(model.config().n_layers)
         .into_iter()
         .map(|hook| {
             let resid = capture
@@ -60,10 +81,7 @@ pub fn logit_lens(model: &Model, capture: &Capture, pos: usize, k: usize) -> Res
                 .ok_or_else(|| candle_core::Error::Msg(format!("{hook} was not captured")))??;
             let row: Tensor = resid.i((0, pos))?; // [d_model]
             let logits = model.logit_lens(&row)?.to_vec1::<f32>()?; // [d_vocab]
-            Ok(LensRow {
-                hook,
-                top: top_k(&softmax(&logits, 1.0), k),
-            })
+            Ok((hook, softmax(&logits, 1.0)))
         })
         .collect()
 }

@@ -1,5 +1,6 @@
 //! `glassbox lessons check`: a lesson's references checked against the model it runs on.
 
+use super::{facts, probe};
 use super::{Claim, Lesson, LessonError, ParamPart, PositionsMode, TaskKind};
 use crate::analysis::predictions::{argmax, softmax};
 use crate::model::interventions::ZeroAblation;
@@ -24,7 +25,7 @@ fn next_probs_with(
 }
 
 /// The id of a text that must be exactly one token.
-fn one_token(model: &LoadedModel, text: &str) -> Result<u32, String> {
+pub(super) fn one_token(model: &LoadedModel, text: &str) -> Result<u32, String> {
     match model.codec.encode(text, false) {
         Ok(ids) if ids.len() == 1 => Ok(ids[0]),
         Ok(ids) => Err(format!(
@@ -38,8 +39,64 @@ fn one_token(model: &LoadedModel, text: &str) -> Result<u32, String> {
 /// Check one claim; the message says what the model does instead.
 pub fn check_claim(model: &LoadedModel, prompt: &str, claim: &Claim) -> Result<(), String> {
     let cannot = |e: color_eyre::Report| format!("cannot run the prompt: {e}");
+    let bounds = claim.bounds().unwrap_or_default();
     match claim {
         Claim::ParamCount { part, value } => check_param_count(model, *part, *value),
+        Claim::Shape {
+            n_layers,
+            n_heads,
+            d_model,
+            d_head,
+            d_mlp,
+            n_ctx,
+            d_vocab,
+        } => facts::check_shape(
+            model,
+            [
+                ("n_layers", *n_layers),
+                ("n_heads", *n_heads),
+                ("d_model", *d_model),
+                ("d_head", *d_head),
+                ("d_mlp", *d_mlp),
+                ("n_ctx", *n_ctx),
+                ("d_vocab", *d_vocab),
+            ],
+        ),
+        Claim::PositionSimilarity { positions, .. } => {
+            facts::check_position_similarity(model, *positions, bounds)
+        }
+        Claim::TrainLog { column, step, .. } => {
+            facts::check_train_log(model, column, *step, bounds)
+        }
+        Claim::Attention {
+            head, query, keys, ..
+        } => probe::check_attention(model, prompt, *head, *query, keys, bounds),
+        Claim::TokenCount { text, value } => probe::check_token_count(model, text, *value),
+        Claim::Continues { text, .. } => probe::check_continues(model, prompt, text),
+        Claim::Lens {
+            layer, token, top, ..
+        } => probe::check_lens(model, prompt, *layer, token, bounds, *top),
+        Claim::HeadScore {
+            head,
+            criterion,
+            best,
+            ..
+        } => probe::check_head_score(model, prompt, *head, *criterion, bounds, *best),
+        Claim::Probability { token: text, .. } => {
+            let probs = next_probs(model, prompt).map_err(cannot)?;
+            let token = one_token(model, text)?;
+            let p = probs[token as usize];
+            if bounds.hold(p) {
+                return Ok(());
+            }
+            let top = argmax(&probs) as u32;
+            Err(format!(
+                "claim false: after {prompt:?} p({text:?}) = {p:.3}, not {} (the top token is {:?} at {:.3})",
+                bounds.describe(),
+                model.codec.token_str(top),
+                probs[top as usize]
+            ))
+        }
         Claim::Ablated {
             token,
             ablate,

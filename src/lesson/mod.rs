@@ -7,6 +7,9 @@
 //! Parsing never trusts the file: every error names the file and line.
 
 pub mod check;
+pub mod claim;
+mod facts;
+mod probe;
 pub mod progress;
 pub mod task;
 
@@ -14,6 +17,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+pub use claim::{Claim, ParamPart};
 pub use task::{Task, TaskKind};
 
 use crate::textfile::read_text;
@@ -81,101 +85,6 @@ impl PositionsMode {
 
     pub fn word(self) -> &'static str {
         crate::model::PositionEdit::word(self.edit())
-    }
-}
-
-/// Something a step's text says about the model, checked by `lessons check` and the tests, so a
-/// retrained model cannot make a lesson silently wrong. `prompt` defaults to the lesson's prompt.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
-pub enum Claim {
-    /// `token` is the most probable next token after `prompt`.
-    TopToken {
-        #[serde(default)]
-        prompt: Option<String>,
-        token: String,
-    },
-    /// `token` is more probable than `than` after `prompt`.
-    MoreLikely {
-        #[serde(default)]
-        prompt: Option<String>,
-        token: String,
-        than: String,
-    },
-    /// The model's `part` has `value` parameters.
-    ParamCount { part: ParamPart, value: u64 },
-    /// With head `ablate` = [layer, head] switched off, `token`'s probability after `prompt` is below
-    /// `below` or above `above` (exactly one of them), so a lesson can say which head a behaviour needs.
-    Ablated {
-        #[serde(default)]
-        prompt: Option<String>,
-        token: String,
-        ablate: [usize; 2],
-        #[serde(default)]
-        below: Option<f32>,
-        #[serde(default)]
-        above: Option<f32>,
-    },
-    /// With the position what-if `mode` on (as the tutor's p sets it), `token`'s probability after
-    /// `prompt` is below `below` or above `above` (exactly one), and with `top = true` it is still
-    /// (or now) the most probable token.
-    Positions {
-        #[serde(default)]
-        prompt: Option<String>,
-        token: String,
-        mode: PositionsMode,
-        #[serde(default)]
-        below: Option<f32>,
-        #[serde(default)]
-        above: Option<f32>,
-        #[serde(default)]
-        top: bool,
-    },
-}
-
-/// The parts of a GPT-2 whose parameters a claim may count.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "kebab-case")]
-pub enum ParamPart {
-    Embedding,
-    Position,
-    Block,
-    Total,
-}
-
-impl Claim {
-    /// The prompt the claim is about, if it names its own.
-    pub fn prompt(&self) -> Option<&str> {
-        match self {
-            Self::TopToken { prompt, .. }
-            | Self::MoreLikely { prompt, .. }
-            | Self::Ablated { prompt, .. }
-            | Self::Positions { prompt, .. } => prompt.as_deref(),
-            Self::ParamCount { .. } => None,
-        }
-    }
-
-    /// Parse a claim block; what serde cannot say (one bound of two) is checked here.
-    fn parse(block: &str) -> Result<Claim, toml::de::Error> {
-        let claim: Claim = toml::from_str(block)?;
-        if let Claim::Ablated { below, above, .. } = &claim {
-            if below.is_some() == above.is_some() {
-                return Err(serde::de::Error::custom(
-                    "an ablated claim needs exactly one of below and above",
-                ));
-            }
-        }
-        if let Claim::Positions {
-            below, above, top, ..
-        } = &claim
-        {
-            if below.is_some() && above.is_some() || !top && below.is_none() && above.is_none() {
-                return Err(serde::de::Error::custom(
-                    "a positions claim needs one of below and above, or top = true",
-                ));
-            }
-        }
-        Ok(claim)
     }
 }
 

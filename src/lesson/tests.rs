@@ -177,3 +177,83 @@ fn an_error_toml_gives_no_words_for_still_says_something() {
     let e = error(&GOOD.replace("title = \"A demo\"", "\rtitle = \"A demo\""));
     assert!(e.starts_with("3: ") && e.len() > "3: ".len() + 10, "{e}");
 }
+
+/// The claim kinds that read a number need the bounds their kind asks for, in an order that leaves
+/// room; each error names the claim's line.
+#[test]
+fn claims_need_their_bounds_and_say_which() {
+    let with_claim =
+        |c: &str| GOOD.replace("More text.", &format!("More text.\n```claim\n{c}\n```\n"));
+    let parsed = |c: &str| parse(&with_claim(c)).map(|l| l.steps[1].claims[0].0.clone());
+    let lens = "kind = \"lens\"\nlayer = 2\ntoken = \" K\"";
+    assert_eq!(
+        parsed(&format!("{lens}\nabove = 0.9\ntop = true")).unwrap(),
+        Claim::Lens {
+            prompt: None,
+            layer: 2,
+            token: " K".into(),
+            above: Some(0.9),
+            below: None,
+            top: Some(true)
+        }
+    );
+    let head = "kind = \"head-score\"\nhead = [2, 0]\ncriterion = \"induction\"";
+    assert_eq!(
+        parsed(&format!("{head}\nbest = true")).unwrap(),
+        Claim::HeadScore {
+            prompt: None,
+            head: [2, 0],
+            criterion: task::Criterion::Induction,
+            above: None,
+            below: None,
+            best: Some(true)
+        }
+    );
+    let attention = "kind = \"attention\"\nhead = [1, 3]\nkeys = [6, 7]";
+    assert!(matches!(
+        parsed(&format!("{attention}\nbelow = 0.5")).unwrap(),
+        Claim::Attention { query: -1, .. }
+    ));
+    for (block, says) in [
+        (lens.to_string(), "needs above, below or top"),
+        (head.to_string(), "needs above, below or best"),
+        (
+            "kind = \"probability\"\ntoken = \" a\"".into(),
+            "needs above, below or both",
+        ),
+        (attention.to_string(), "needs above, below or both"),
+        (
+            "kind = \"attention\"\nhead = [1, 3]\nkeys = []\nabove = 0.1".into(),
+            "at least one key",
+        ),
+        (
+            "kind = \"position-similarity\"\npositions = [1, 2]".into(),
+            "needs above, below",
+        ),
+        (
+            "kind = \"train-log\"\ncolumn = \"train_loss\"".into(),
+            "needs above, below",
+        ),
+        ("kind = \"shape\"".into(), "needs a field"),
+        ("kind = \"continues\"\ntext = \"\"".into(), "needs a text"),
+        (
+            "kind = \"probability\"\ntoken = \" a\"\nabove = 0.6\nbelow = 0.4".into(),
+            "above < below",
+        ),
+        (format!("{lens}\nabove = nan"), "must be numbers"),
+        (
+            "kind = \"token-count\"\ntext = \"a\"".into(),
+            "missing field `value`",
+        ),
+        (
+            "kind = \"shape\"\nlayers = 4".into(),
+            "unknown field `layers`",
+        ),
+    ] {
+        let e = error(&with_claim(&block));
+        assert!(
+            e.starts_with("27: claim: ") && e.contains(says),
+            "{block}: {e}"
+        );
+    }
+}
