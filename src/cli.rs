@@ -249,6 +249,12 @@ pub enum ExportChart {
     Pos(ExportPosArgs),
     /// The most probable next tokens after a position, as a bar chart.
     Probs(ExportProbsArgs),
+    /// How a model made by `glassbox train` was trained: its loss, held-out loss and head scores
+    /// against the step, with the step where the induction head appears.
+    Training(ExportTrainingArgs),
+    /// The scaling family (models/scaling, made by tools/train_scaling.sh): final held-out loss
+    /// against parameters and against tokens on log axes, with the fitted power laws.
+    Scaling(ExportScalingArgs),
     /// Pictures of the tutor's main screens (PNG, one per view), as in screenshots/.
     Screenshots(ExportScreenshotsArgs),
 }
@@ -304,6 +310,26 @@ pub struct ExportPosArgs {
     /// How many positions to show. Default: the whole context, at most 256.
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub positions: Option<usize>,
+    #[command(flatten)]
+    pub figure: FigureArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportTrainingArgs {
+    /// A model folder holding the train_log.csv that `glassbox train` wrote. Default: the bundled
+    /// model.
+    #[arg(long, short, value_name = "FOLDER")]
+    pub model: Option<String>,
+    #[command(flatten)]
+    pub figure: FigureArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportScalingArgs {
+    /// The folder of runs, one subfolder each with config.json and train_log.csv. Default:
+    /// models/scaling beside the bundled model.
+    #[arg(long, value_name = "FOLDER")]
+    pub runs: Option<PathBuf>,
     #[command(flatten)]
     pub figure: FigureArgs,
 }

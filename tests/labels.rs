@@ -112,7 +112,8 @@ fn check_screen(buf: &Buffer, app: &App, vocabulary: &BTreeSet<String>, what: &s
     check_labels(&header, vocabulary, &format!("{what}, header"), &screen);
     let tab = format!(
         "{} {}",
-        View::ALL.iter().position(|&v| v == app.view).unwrap() + 1,
+        // Digit keys 1 to 9, then 0 for the tenth view.
+        (View::ALL.iter().position(|&v| v == app.view).unwrap() + 1) % 10,
         app.view.title()
     );
     assert!(

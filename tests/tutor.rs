@@ -347,10 +347,58 @@ fn screens_snapshot() {
         ('6', "residual"),
         ('7', "lens"),
         ('8', "next"),
+        ('9', "training"),
+        ('i', "scaling"),
     ] {
         press(&mut app, &mut s, KeyCode::Char(key));
         insta::assert_snapshot!(name, text(&render(&app, ColorMode::TrueColor, 120, 40)));
     }
+}
+
+#[test]
+fn the_training_view_draws_the_bundled_models_log_and_the_scaling_family() {
+    let (mut app, mut s) = started(PROMPT);
+    press(&mut app, &mut s, KeyCode::Char('9'));
+    assert_eq!(app.view, View::Training);
+    assert_eq!(app.panel_name(), "training");
+    // The onset the view names is the log's own, read independently here.
+    let log = glassbox::analysis::training::TrainLog::read(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/models/glassbox-tiny/train_log.csv"
+    )))
+    .unwrap();
+    let onset = log.induction_onset().unwrap();
+    for (w, h) in [(80, 24), (120, 36)] {
+        let screen = text(&render(&app, ColorMode::TrueColor, w, h));
+        let flat = screen.split_whitespace().collect::<Vec<_>>().join(" ");
+        let appears = format!(
+            "induction head {} appears at step {}",
+            onset.head, onset.step
+        );
+        assert!(flat.contains(&appears), "{w}x{h}: {screen}");
+        assert!(flat.contains("held-out 1.50"), "{w}x{h}: {screen}");
+        assert!(screen.contains("━ induction"), "{w}x{h}: {screen}");
+    }
+    // i turns to the scaling family, and lessons see it as its own panel.
+    press(&mut app, &mut s, KeyCode::Char('i'));
+    assert_eq!(app.panel_name(), "scaling");
+    let family = glassbox::analysis::scaling::Family::read(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/models/scaling"
+    )))
+    .unwrap();
+    let alpha = family.by_params.law.unwrap().alpha;
+    for (w, h) in [(80, 24), (120, 36)] {
+        let screen = text(&render(&app, ColorMode::TrueColor, w, h));
+        let flat = screen.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(flat.contains(&format!("^−{alpha:.3}")), "{w}x{h}: {screen}");
+        assert!(
+            flat.contains(&format!("{} small runs", family.runs.len())),
+            "{w}x{h}: {screen}"
+        );
+    }
+    press(&mut app, &mut s, KeyCode::Char('i'));
+    assert_eq!(app.panel_name(), "training");
 }
 
 #[test]

@@ -3,7 +3,7 @@
 # train_args.json and train_log.csv under models/scaling/<run>/ (the weights are deleted: the
 # family is for its losses, and the bundled model is the one to look inside).
 #
-#   tools/train_scaling.sh            # every run (about 40 minutes on 2 cores, release build)
+#   tools/train_scaling.sh            # every run (release build; the times are in each train_log.csv)
 #   tools/train_scaling.sh d16-l2     # only the runs whose names start with this
 #
 # Two series, both on the bundled model's corpus, tokenizer size, context and learning-rate recipe

@@ -12,6 +12,8 @@ use glassbox::analysis::heatmap::{
     attention_pattern, attention_scores, position_embedding, position_similarity, sinusoidal,
 };
 use glassbox::analysis::predictions::softmax;
+use glassbox::analysis::scaling::{read_gpt2_config, Family};
+use glassbox::analysis::training::TrainLog;
 use glassbox::error::{hinted, Hinted};
 use glassbox::export::{self, check_target, NextTokens, PlotOptions};
 use glassbox::model::finite::Count;
@@ -21,7 +23,7 @@ use glassbox::model::{LoadedModel, NamesFilter};
 use super::{load_model, read_prompt, warn_non_finite};
 use crate::cli::{
     ExportArgs, ExportAttentionArgs, ExportChart, ExportPosArgs, ExportProbsArgs,
-    ExportScreenshotsArgs, FigureArgs, PromptArgs,
+    ExportScalingArgs, ExportScreenshotsArgs, ExportTrainingArgs, FigureArgs, PromptArgs,
 };
 
 /// Candidates a probability chart may show.
@@ -33,6 +35,8 @@ pub fn run(args: ExportArgs) -> Result<()> {
         Some(ExportChart::Attention(a)) => attention(a),
         Some(ExportChart::Pos(a)) => positions(a),
         Some(ExportChart::Probs(a)) => probs(a),
+        Some(ExportChart::Training(a)) => training(a),
+        Some(ExportChart::Scaling(a)) => scaling(a),
         Some(ExportChart::Screenshots(a)) => screenshots(a),
     }
 }
@@ -167,6 +171,51 @@ fn positions(args: ExportPosArgs) -> Result<()> {
         ..PlotOptions::default()
     };
     report(&out, export::export_positions(&maps, &opts, &out)?);
+    Ok(())
+}
+
+fn training(args: ExportTrainingArgs) -> Result<()> {
+    let out = target(&args.figure)?;
+    // Only the folder's files are needed, not its weights.
+    let files = glassbox::model::loader::resolve(args.model.as_deref())?;
+    let log_path = files.dir.join("train_log.csv");
+    if files.format != glassbox::model::loader::Format::Folder || !log_path.is_file() {
+        return hinted(
+            format!("{} has no train_log.csv", files.name),
+            "only a model that `glassbox train` made keeps its training log; leave out --model for the bundled one",
+        );
+    }
+    let log = TrainLog::read(&log_path).map_err(|e| color_eyre::eyre::eyre!(e))?;
+    let cfg = read_gpt2_config(&files.config).map_err(|e| color_eyre::eyre::eyre!(e))?;
+    let opts = PlotOptions {
+        scale: args.figure.scale,
+        model: Some(files.name.clone()),
+        ..PlotOptions::default()
+    };
+    report(
+        &out,
+        export::export_training(&log, cfg.d_vocab, &opts, &out)?,
+    );
+    Ok(())
+}
+
+fn scaling(args: ExportScalingArgs) -> Result<()> {
+    let out = target(&args.figure)?;
+    let dir = match args.runs {
+        Some(d) => d,
+        None => glassbox::model::loader::scaling_dir()?,
+    };
+    let family = Family::read(&dir).map_err(|e| {
+        color_eyre::eyre::eyre!(Hinted::new(
+            e,
+            "tools/train_scaling.sh trains the family into models/scaling",
+        ))
+    })?;
+    let opts = PlotOptions {
+        scale: args.figure.scale,
+        ..PlotOptions::default()
+    };
+    report(&out, export::export_scaling(&family, &opts, &out)?);
     Ok(())
 }
 

@@ -132,8 +132,10 @@ impl Plot {
                 RULE,
                 1,
             )?;
+            // Two decimals on a 0–1 axis (0.25, 0.75), one on a loss axis.
+            let decimals = if self.y.1 - self.y.0 <= 2.0 { 2 } else { 1 };
             pen.text(
-                &format!("{v:.1}"),
+                &format!("{v:.decimals$}"),
                 x0 - 7.0 * s,
                 f64::from(py(v)),
                 tick,
@@ -159,7 +161,8 @@ impl Plot {
             pen.text(
                 label,
                 f64::from(px(*x)) + 4.0 * s,
-                y0 + 8.0 * s,
+                // Half-way down, clear of the legend in the top corner.
+                y0 + 0.45 * h,
                 Font::new(11.0 * s, RED),
                 Align::Left,
             )?;
@@ -237,7 +240,8 @@ impl CurvesFigure {
             y_label: "loss (nats per token)".into(),
             x_log: false,
             x: (0.0, last),
-            y: (0.0, uniform.ceil()),
+            // A nat of headroom above the uniform guess, for the legend.
+            y: (0.0, ((uniform + 1.0) / 2.0).ceil() * 2.0),
             curves: vec![
                 Curve {
                     label: format!("uniform guess, ln {d_vocab}"),

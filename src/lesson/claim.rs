@@ -202,7 +202,9 @@ impl Claim {
             }
             Claim::Positions {
                 below, above, top, ..
-            } if below.is_some() && above.is_some() || !top && below.is_none() && above.is_none() => {
+            } if below.is_some() && above.is_some()
+                || !top && below.is_none() && above.is_none() =>
+            {
                 return fail("a positions claim needs one of below and above, or top = true");
             }
             Claim::Lens {

@@ -73,6 +73,8 @@ pub fn training(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         buf,
     );
     let uniform = (info.config.d_vocab as f64).ln();
+    // Room above the uniform guess, so its line stays clear of the axis title.
+    let top = ((uniform + 1.0) / 2.0).ceil() * 2.0;
     let onset = log.induction_onset();
     let words = onset_words(log, uniform);
     // The text under the charts: as many lines as it wraps to, at most 4.
@@ -81,12 +83,14 @@ pub fn training(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         .line_count(body.width) as u16)
         .min(4)
         .min(body.height / 3);
-    let [loss_area, score_area, text_area] = Layout::vertical([
+    let [loss_area, score_area, legend_area, text_area] = Layout::vertical([
         Constraint::Fill(3),
         Constraint::Fill(2),
+        Constraint::Length(1),
         Constraint::Length(text_h),
     ])
     .areas(body);
+    legend(theme, onset.is_some(), legend_area, buf);
 
     let last = log.last_step() as f64;
     let train = pairs(&log.smoothed_train(SMOOTH_STEPS));
@@ -94,26 +98,28 @@ pub fn training(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     let guess = [(0.0, uniform), (last, uniform)];
     let onset_line = onset
         .as_ref()
-        .map(|o| [(o.step as f64, 0.0), (o.step as f64, uniform.ceil())]);
+        .map(|o| [(o.step as f64, 0.0), (o.step as f64, top)]);
     let mut sets = vec![
         line(&guess, "uniform guess ln V", theme.dim(), Marker::Dot),
         line(&train, "train (mean of 50)", theme.bar(), Marker::Braille),
         line(&heldout, "held-out", theme.accent(), Marker::Braille),
     ];
     if let Some(l) = onset_line.as_ref() {
-        sets.push(line(l, "", theme.bar_alt(), Marker::Dot));
+        sets.push(line(l, "", theme.bar_alt(), Marker::Braille));
     }
     let x_axis = step_axis(last, theme);
+    let top_w = format!("{top:.0}").len();
     Chart::new(sets)
         .x_axis(x_axis.clone())
         .y_axis(
             Axis::default()
                 .title(Span::styled("nats", theme.dim()))
                 .style(theme.dim())
-                .bounds([0.0, uniform.ceil()])
-                .labels(["0".to_string(), format!("{:.0}", uniform.ceil())]),
+                .bounds([0.0, top])
+                .labels(["0".to_string(), format!("{top:.0}")]),
         )
-        .hidden_legend_constraints((Constraint::Ratio(1, 1), Constraint::Ratio(1, 1)))
+        // The legend is one line under both charts: a box would hide the curves on a small screen.
+        .legend_position(None)
         .render(loss_area, buf);
 
     let (induction, previous) = log.head_scores();
@@ -136,7 +142,7 @@ pub fn training(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         .as_ref()
         .map(|o| [(o.step as f64, 0.0), (o.step as f64, 1.0)]);
     if let Some(l) = score_onset.as_ref() {
-        sets.push(line(l, "", theme.bar_alt(), Marker::Dot));
+        sets.push(line(l, "", theme.bar_alt(), Marker::Braille));
     }
     Chart::new(sets)
         .x_axis(x_axis)
@@ -145,9 +151,13 @@ pub fn training(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
                 .title(Span::styled("score", theme.dim()))
                 .style(theme.dim())
                 .bounds([0.0, 1.0])
-                .labels(["0", "1"]),
+                // As wide as the loss axis's labels, so the two charts' steps line up.
+                .labels([
+                    format!("{:>w$}", 0, w = top_w),
+                    format!("{:>w$}", 1, w = top_w),
+                ]),
         )
-        .hidden_legend_constraints((Constraint::Ratio(1, 1), Constraint::Ratio(1, 1)))
+        .legend_position(None)
         .render(score_area, buf);
 
     Paragraph::new(words)
@@ -155,12 +165,51 @@ pub fn training(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         .render(text_area, buf);
 }
 
-/// What the charts show, in words: the legend and the phase change.
+/// One line naming the curves in their colours; shorter names on a narrow screen.
+fn legend(theme: Theme, onset: bool, area: Rect, buf: &mut Buffer) {
+    let long = [
+        ("━ held-out loss", theme.accent()),
+        ("━ training batches", theme.bar()),
+        ("• ln V", theme.dim()),
+        ("│", theme.dim()),
+        ("━ induction", theme.accent()),
+        ("━ previous-token", theme.bar()),
+        ("⡇ onset", theme.bar_alt()),
+    ];
+    let short = [
+        ("━ held-out", theme.accent()),
+        ("━ train", theme.bar()),
+        ("• ln V", theme.dim()),
+        ("│", theme.dim()),
+        ("━ induction", theme.accent()),
+        ("━ prev-token", theme.bar()),
+        ("⡇ onset", theme.bar_alt()),
+    ];
+    let width = |parts: &[(&str, Style)]| {
+        parts
+            .iter()
+            .map(|(t, _)| t.chars().count() + 2)
+            .sum::<usize>()
+    };
+    let parts: &[(&str, Style)] = if width(&long) <= usize::from(area.width) {
+        &long
+    } else {
+        &short
+    };
+    let spans: Vec<Span> = parts
+        .iter()
+        .filter(|(t, _)| onset || !t.contains("onset"))
+        .flat_map(|&(t, style)| [Span::styled(t, style), Span::raw("  ")])
+        .collect();
+    Line::from(spans).render(area, buf);
+}
+
+/// What the charts show, in words: the phase change.
 fn onset_words(log: &TrainLog, uniform: f64) -> Vec<Line<'static>> {
     let first = log.rows.first().map_or(0.0, |r| r.train_loss);
     let mut text = format!(
         "The loss fell from {first:.1} (a uniform guess over the vocabulary is ln V = {uniform:.1}) \
-         to {}. Below: the scores of the best induction and previous-token heads.",
+         to {}. Below it: the scores of the best induction and previous-token heads.",
         log.final_heldout()
             .map_or("—".to_string(), |l| format!("{l:.2} on held-out text"))
     );
@@ -171,8 +220,8 @@ fn onset_words(log: &TrainLog, uniform: f64) -> Vec<Line<'static>> {
                 .map(|(s, v)| format!("{v:.2} at step {s} → "))
                 .unwrap_or_default();
             text += &format!(
-                " The vertical line: the induction head {} appears at step {} ({before}{:.2}; \
-                 peak {:.2}).",
+                " The induction head {} appears at step {} ({before}{:.2}; peak {:.2}): the \
+                 vertical line.",
                 o.head, o.step, o.score, o.peak
             );
         }
