@@ -448,3 +448,59 @@ fn screenshots_picture_every_main_view() {
         assert!(colours.len() > 20, "{name}: {} colours", colours.len());
     }
 }
+
+#[test]
+fn training_scaling_and_rotary_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    // The bundled model's training curve, as SVG so its words can be read back.
+    export(&["training", "-o", &path("training.svg")]);
+    let svg = std::fs::read_to_string(path("training.svg")).unwrap();
+    let log = glassbox::analysis::training::TrainLog::read(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("models/glassbox-tiny/train_log.csv"),
+    )
+    .unwrap();
+    let onset = log.induction_onset().unwrap();
+    let appears = format!("{} appears (step {})", onset.head, onset.step);
+    assert!(svg.contains(&appears), "{appears} not in the figure");
+    assert!(svg.contains("held-out text") && svg.contains("uniform guess, ln 2048"));
+    // The scaling family, with its fitted laws in the legend.
+    export(&["scaling", "-o", &path("scaling.svg")]);
+    let svg = std::fs::read_to_string(path("scaling.svg")).unwrap();
+    let family = glassbox::analysis::scaling::Family::read(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("models/scaling"),
+    )
+    .unwrap();
+    let alpha = family.by_tokens.law.unwrap().alpha;
+    assert!(svg.contains(&format!("x^−{alpha:.3}")), "the data law");
+    // A rotary model has no W_pos: its angles and the decay of q·k instead.
+    let (w, h) = export(&[
+        "pos",
+        "-m",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/llama-a"),
+        "--positions",
+        "32",
+        "-o",
+        &path("rope.png"),
+    ]);
+    assert!(w > 900 && h > 700, "two maps above two charts: {w}×{h}");
+    // Folders without what a figure needs are one line with a hint, and no file.
+    fails_cleanly(
+        &[
+            "training",
+            "-m",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tiny-a"),
+        ],
+        "t.png",
+        "has no train_log.csv",
+    );
+    fails_cleanly(
+        &[
+            "scaling",
+            "--runs",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures"),
+        ],
+        "s.png",
+        "the family needs",
+    );
+}

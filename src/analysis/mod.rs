@@ -6,6 +6,7 @@ pub mod heatmap;
 pub mod inside;
 pub mod predictions;
 pub mod residual;
+pub mod rotary;
 pub mod scaling;
 pub mod training;
 

@@ -209,7 +209,7 @@ pub fn short(x: f64) -> String {
     } else {
         (x, "")
     };
-    if v >= 10.0 || unit.is_empty() {
+    if v >= 10.0 || unit.is_empty() || (v - v.round()).abs() < 0.05 {
         format!("{v:.0}{unit}")
     } else {
         format!("{v:.1}{unit}")
@@ -279,5 +279,7 @@ mod tests {
         assert_eq!(short(1_080_000.0), "1.1M");
         assert_eq!(short(4_096_000.0), "4.1M");
         assert_eq!(short(512.0), "512");
+        assert_eq!(short(1000.0), "1k");
+        assert_eq!(short(1e6), "1M");
     }
 }

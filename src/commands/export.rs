@@ -9,7 +9,8 @@ use std::io::Write;
 
 use color_eyre::eyre::{Result, WrapErr};
 use glassbox::analysis::heatmap::{
-    attention_pattern, attention_scores, position_embedding, position_similarity, sinusoidal,
+    attention_pattern, attention_scores, position_embedding, position_similarity, rotary_angles,
+    sinusoidal,
 };
 use glassbox::analysis::predictions::softmax;
 use glassbox::analysis::scaling::{read_gpt2_config, Family};
@@ -151,25 +152,32 @@ fn positions(args: ExportPosArgs) -> Result<()> {
             format!("pass --positions from 1 to {}", cfg.n_ctx),
         );
     }
+    let opts = PlotOptions {
+        scale: args.figure.scale,
+        model: Some(loaded.files.name.clone()),
+        ..PlotOptions::default()
+    };
     let Some(w_pos) = loaded.model.pos_embed() else {
-        return hinted(
-            format!(
-                "{} uses rotary position embeddings: it has no learned W_pos to draw",
-                loaded.files.name
-            ),
-            "export pos draws GPT-2-family models; the tutor's Positions view shows a rotary model's angles",
+        // Rotary: nothing learned to draw, the angles and what they do to q·k instead.
+        let freqs = match loaded.model.positions() {
+            glassbox::model::family::Positions::Rotary(rope) => rope.frequencies().to_vec(),
+            glassbox::model::family::Positions::Learned(_) => Vec::new(),
+        };
+        let maps = vec![
+            rotary_angles(&freqs, n, false),
+            rotary_angles(&freqs, n, true),
+        ];
+        report(
+            &out,
+            export::export_rotary(&maps, &freqs, cfg.n_ctx, &opts, &out)?,
         );
+        return Ok(());
     };
     let maps = vec![
         position_embedding(w_pos, n)?,
         position_similarity(w_pos, n)?,
         sinusoidal(n, cfg.d_model),
     ];
-    let opts = PlotOptions {
-        scale: args.figure.scale,
-        model: Some(loaded.files.name.clone()),
-        ..PlotOptions::default()
-    };
     report(&out, export::export_positions(&maps, &opts, &out)?);
     Ok(())
 }

@@ -45,6 +45,8 @@ struct Plot {
     y_label: String,
     /// log₁₀ on the x axis (the points stay in data units).
     x_log: bool,
+    /// log₁₀ on the y axis.
+    y_log: bool,
     x: (f64, f64),
     y: (f64, f64),
     curves: Vec<Curve>,
@@ -60,7 +62,30 @@ impl Plot {
     }
 
     fn ty(&self, y: f64) -> f64 {
-        (y - self.y.0) / (self.y.1 - self.y.0)
+        let (a, b) = self.y;
+        let f = |v: f64| if self.y_log { v.log10() } else { v };
+        (f(y) - f(a)) / (f(b) - f(a))
+    }
+
+    /// (value, label) of the y ticks: decades on a log axis, five even steps otherwise.
+    fn y_ticks(&self) -> Vec<(f64, String)> {
+        if self.y_log {
+            let (a, b) = (
+                self.y.0.log10().ceil() as i32,
+                self.y.1.log10().floor() as i32,
+            );
+            return (a..=b)
+                .map(|e| (10f64.powi(e), short(10f64.powi(e))))
+                .collect();
+        }
+        // Two decimals on a 0–1 axis (0.25, 0.75), one on a loss axis.
+        let decimals = if self.y.1 - self.y.0 <= 2.0 { 2 } else { 1 };
+        (0..=4)
+            .map(|i| {
+                let v = self.y.0 + (self.y.1 - self.y.0) * f64::from(i) / 4.0;
+                (v, format!("{v:.decimals$}"))
+            })
+            .collect()
     }
 
     /// Ticks: decades on a log axis, five even steps otherwise.
@@ -122,8 +147,7 @@ impl Plot {
                 Align::Center,
             )?;
         }
-        for i in 0..=4 {
-            let v = self.y.0 + (self.y.1 - self.y.0) * f64::from(i) / 4.0;
+        for (v, label) in self.y_ticks() {
             pen.line(
                 &[
                     (px(self.x.0) - (4.0 * s) as i32, py(v)),
@@ -132,15 +156,7 @@ impl Plot {
                 RULE,
                 1,
             )?;
-            // Two decimals on a 0–1 axis (0.25, 0.75), one on a loss axis.
-            let decimals = if self.y.1 - self.y.0 <= 2.0 { 2 } else { 1 };
-            pen.text(
-                &format!("{v:.decimals$}"),
-                x0 - 7.0 * s,
-                f64::from(py(v)),
-                tick,
-                Align::Right,
-            )?;
+            pen.text(&label, x0 - 7.0 * s, f64::from(py(v)), tick, Align::Right)?;
         }
         pen.text(
             &self.x_label,
@@ -239,6 +255,7 @@ impl CurvesFigure {
             x_label: "training step".into(),
             y_label: "loss (nats per token)".into(),
             x_log: false,
+            y_log: false,
             x: (0.0, last),
             // A nat of headroom above the uniform guess, for the legend.
             y: (0.0, ((uniform + 1.0) / 2.0).ceil() * 2.0),
@@ -269,6 +286,7 @@ impl CurvesFigure {
             x_label: "training step".into(),
             y_label: "score".into(),
             x_log: false,
+            y_log: false,
             x: (0.0, last),
             y: (0.0, 1.0),
             curves: vec![
@@ -352,6 +370,7 @@ impl CurvesFigure {
                 x_label: x_label.into(),
                 y_label: "final held-out loss (nats)".into(),
                 x_log: true,
+                y_log: false,
                 x,
                 y,
                 curves,
@@ -373,6 +392,76 @@ impl CurvesFigure {
                 ),
                 plot(&family.by_tokens, "more data", "training tokens D (log)"),
             ],
+            columns: 2,
+            s,
+        }
+    }
+
+    /// A rotary embedding as curves: each dimension pair's wavelength (log), and the score of a query
+    /// and an equal key against their distance over the context (log), the long-range decay.
+    pub fn rotary(freqs: &[f64], n_ctx: usize, opts: &PlotOptions) -> Self {
+        use crate::analysis::rotary::{decay, log_distances, wavelengths};
+        let s = f64::from(opts.scale);
+        let waves = wavelengths(freqs);
+        let (lo, hi) = waves
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| {
+                (a.min(p.1), b.max(p.1))
+            });
+        let last = waves.last().map_or(1.0, |p| p.0).max(1.0);
+        let pairs = Plot {
+            title: "how fast each dimension pair turns".into(),
+            x_label: "dimension pair i".into(),
+            y_label: "wavelength 2π/θᵢ (tokens, log)".into(),
+            x_log: false,
+            y_log: true,
+            x: (0.0, last),
+            y: (
+                10f64.powf(lo.log10().floor()),
+                10f64.powf(hi.log10().ceil()),
+            ),
+            curves: vec![Curve {
+                label: String::new(),
+                points: waves,
+                color: BAR,
+                mark: Mark::Line(2),
+            }],
+            marks: Vec::new(),
+        };
+        let max = n_ctx.max(2);
+        let decay_plot = Plot {
+            title: "score of a query and an equal key, by distance".into(),
+            x_label: "distance Δ between the positions (tokens, log)".into(),
+            y_label: "q·k relative to Δ = 0".into(),
+            x_log: true,
+            y_log: false,
+            x: (1.0, max as f64),
+            y: (-1.0, 1.0),
+            curves: vec![
+                Curve {
+                    label: String::new(),
+                    points: vec![(1.0, 0.0), (max as f64, 0.0)],
+                    color: RULE,
+                    mark: Mark::Line(1),
+                },
+                Curve {
+                    label: "mean over pairs of cos(Δ·θᵢ)".into(),
+                    points: decay(freqs, &log_distances(max, 400)),
+                    color: ORANGE,
+                    mark: Mark::Line(2),
+                },
+            ],
+            marks: Vec::new(),
+        };
+        let note = format!(
+            "{} pairs per head, θᵢ from {:.3} to {:.2e} radians per token; q·k depends only on the distance",
+            freqs.len(),
+            freqs.first().copied().unwrap_or(0.0),
+            freqs.last().copied().unwrap_or(0.0)
+        );
+        Self {
+            title: TitleBlock::new("what the rotation does to q·k", opts, &[note]),
+            plots: vec![pairs, decay_plot],
             columns: 2,
             s,
         }

@@ -370,3 +370,21 @@ impl Figure for GridFigure<'_> {
         Ok(())
     }
 }
+
+/// Two figures, one under the other, on one page.
+pub struct Stacked<A: Figure, B: Figure>(pub A, pub B);
+
+impl<A: Figure, B: Figure> Figure for Stacked<A, B> {
+    fn size(&self) -> (u32, u32) {
+        let ((w1, h1), (w2, h2)) = (self.0.size(), self.1.size());
+        (w1.max(w2), h1 + h2)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, pen: &Pen<DB>) -> DrawResult<DB> {
+        let (w, _) = self.size();
+        let ((_, h1), (_, h2)) = (self.0.size(), self.1.size());
+        self.0.draw(pen)?;
+        let lower = pen.area_below(h1, w, h2);
+        self.1.draw(&Pen::new(&lower, pen.raster_text()))
+    }
+}

@@ -153,6 +153,30 @@ pub fn export_scaling(
     output::save(&curves::CurvesFigure::scaling(family, opts), path)
 }
 
+/// A rotary model's positions: the cos and sin maps over positions × pairs (as the tutor draws
+/// them) above the pairs' wavelengths and the long-range decay of the score.
+pub fn export_rotary(
+    maps: &[Heatmap],
+    freqs: &[f64],
+    n_ctx: usize,
+    opts: &PlotOptions,
+    path: &Path,
+) -> Result<(u32, u32)> {
+    opts.check()?;
+    let figure = figures::Stacked(
+        PanelsFigure::new("rotary position embeddings", maps, opts),
+        curves::CurvesFigure::rotary(
+            freqs,
+            n_ctx,
+            &PlotOptions {
+                model: None,
+                ..opts.clone()
+            },
+        ),
+    );
+    output::save(&figure, path)
+}
+
 /// The positional-encoding maps (learned W_pos, the cosine similarity of its rows, the sinusoidal
 /// encoding), as the tutor's Positions view shows them.
 pub fn export_positions(maps: &[Heatmap], opts: &PlotOptions, path: &Path) -> Result<(u32, u32)> {

@@ -142,6 +142,16 @@ impl<'a, DB: DrawingBackend> Pen<'a, DB> {
         Self { area, raster_text }
     }
 
+    /// The part of this pen's area from `top` pixels down, `h` high, for a figure drawn under
+    /// another: draw on it with `Pen::new(&area, pen.raster_text())`.
+    pub fn area_below(&self, top: u32, w: u32, h: u32) -> DrawingArea<DB, Shift> {
+        self.area.clone().shrink((0, top), (w, h))
+    }
+
+    pub fn raster_text(&self) -> bool {
+        self.raster_text
+    }
+
     /// A filled rectangle covering [x0, x1) × [y0, y1).
     pub fn fill(&self, x0: i32, y0: i32, x1: i32, y1: i32, color: RGBColor) -> DrawResult<DB> {
         if x1 <= x0 || y1 <= y0 {

@@ -351,6 +351,13 @@ pub fn positions(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     let parts = Layout::horizontal([Constraint::Ratio(1, 3); 3])
         .spacing(1)
         .split(body);
+    // A rotary model has two maps (cos, sin); its third column draws the curves they make.
+    if let Some(crate::app::worker::PositionEncoding::Rotary(freqs)) =
+        app.info.as_ref().map(|i| &i.positions)
+    {
+        let n_ctx = app.info.as_ref().map_or(1, |i| i.config.n_ctx);
+        super::rotary::curves(freqs, n_ctx, theme, parts[2], buf);
+    }
     for (map, part) in maps.iter().zip(parts.iter()) {
         let inner = titled(
             Line::styled(

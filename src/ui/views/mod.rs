@@ -2,6 +2,7 @@
 
 mod attention;
 mod inside;
+mod rotary;
 mod stats;
 mod training;
 
