@@ -162,6 +162,10 @@ pub struct GenerateArgs {
     /// Random seed, so a sampled continuation can be repeated.
     #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
     pub seed: u64,
+    /// The prompt is a question for an instruction-tuned model: wrap it in the model's chat template
+    /// (special tokens and roles, printed as they are), and stop at the end of the assistant's turn.
+    #[arg(long)]
+    pub chat: bool,
 }
 
 #[derive(Debug, Args)]

@@ -77,7 +77,12 @@ fn it_is_read_as_the_file_says() {
         stored.contains("Q4_1 (210)") && stored.contains("Q8_0 (1)"),
         "{stored}"
     );
-    assert!(m.chat_template.as_deref().unwrap().contains("<|im_start|>"));
+    let chat = m.chat_template.as_ref().unwrap();
+    assert!(chat.source.contains("<|im_start|>"));
+    assert_eq!(
+        (chat.eos_id, chat.eos_token.as_str()),
+        (Some(2), "<|im_end|>")
+    );
 }
 
 #[test]
@@ -248,6 +253,13 @@ fn it_tokenizes_as_transformers_does() {
         got, want,
         "the chat template's text, special tokens included"
     );
+    // glassbox renders the file's template (minijinja) to the text transformers' apply_chat_template
+    // gave for the same message.
+    let question = chat["messages"][0]["content"].as_str().unwrap();
+    assert_eq!(
+        m.chat_template.as_ref().unwrap().render(question).unwrap(),
+        chat["text"].as_str().unwrap()
+    );
     assert_eq!(m.codec.bos_id(), Some(1));
     assert!(
         !m.codec.prepends_bos(),
@@ -299,4 +311,50 @@ fn a_signal_during_a_dump_leaves_no_temporary_file() {
     assert_eq!(status.signal(), Some(libc::SIGTERM), "{status:?}");
     let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
     assert!(left.is_empty(), "{left:?}");
+}
+
+/// `generate --chat`: the question inside the chat template, the answer transformers gives through the
+/// same template (greedy), and the stop at the end of the assistant's turn.
+#[test]
+fn generate_chat_answers_inside_the_template_and_stops_at_its_end() {
+    if smollm2().is_none() {
+        return;
+    }
+    let model = std::env::var_os("GLASSBOX_SMOLLM2").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_glassbox"))
+        .arg("generate")
+        .arg("--model")
+        .arg(&model)
+        .args([
+            "--chat",
+            "--prompt",
+            "What is the capital of France?",
+            "-n",
+            "40",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.starts_with("<|im_start|>system\n") && text.contains("<|im_start|>assistant\n"),
+        "the template is printed with its special tokens: {text}"
+    );
+    // Stopped at <|im_end|> long before 40 tokens, which is not printed.
+    assert!(
+        text.ends_with("<|im_start|>assistant\nThe capital of France is Paris.\n"),
+        "{text}"
+    );
+    // A model without a template says so.
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/llama-a");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_glassbox"))
+        .args(["generate", "--model", fixtures, "--chat", "--prompt", "Hi"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("has no chat template"));
 }

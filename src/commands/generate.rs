@@ -22,6 +22,21 @@ pub fn run(args: GenerateArgs) -> Result<()> {
     check_options(&args, &sampling)?;
     let loaded = load_model(&args.model)?;
     let (prompt, ids) = read_prompt(&args.prompt, &loaded)?;
+    // A question in the chat template: the template's own special tokens, no extra BOS (as
+    // transformers' apply_chat_template tokenizes it).
+    let (prompt, ids, stop) = if args.chat {
+        let Some(chat) = loaded.chat_template.as_ref() else {
+            return hinted(
+                format!("{} has no chat template", loaded.files.name),
+                "--chat needs an instruction-tuned model whose GGUF metadata or tokenizer_config.json has one; leave out --chat",
+            );
+        };
+        let text = chat.render(&prompt)?;
+        let ids = loaded.encode_prompt(&text, false)?;
+        (text, ids, chat.eos_id)
+    } else {
+        (prompt, ids, None)
+    };
     let model = &loaded.model;
     // Generation needs no activations: record nothing. (A prompt longer than the context stops here.)
     let mut trace = model.trace(&ids, NamesFilter::names::<&str>(&[]))?;
@@ -48,6 +63,10 @@ pub fn run(args: GenerateArgs) -> Result<()> {
                 return Err(e);
             }
         };
+        // The end of the assistant's turn ends a chat answer (not printed: it is the template's).
+        if Some(next) == stop {
+            break;
+        }
         generated.push(next);
         let text = loaded.codec.decode(&generated);
         if let Some(new) = text.get(printed..).filter(|_| !text.ends_with('\u{FFFD}')) {
@@ -62,7 +81,7 @@ pub fn run(args: GenerateArgs) -> Result<()> {
     }
     let text = loaded.codec.decode(&generated);
     writeln!(out, "{}", text.get(printed..).unwrap_or_default())?;
-    if steps < args.max_tokens {
+    if steps < args.max_tokens && generated.len() == steps {
         eprintln!(
             "note: stopped after {steps} of {} tokens: the context of {n_ctx} tokens is full",
             args.max_tokens

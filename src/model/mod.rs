@@ -2,6 +2,7 @@
 //! terminal or PNG views.
 
 pub mod capture;
+pub mod chat;
 pub mod config;
 pub mod device;
 #[cfg(feature = "hub")]

@@ -147,6 +147,11 @@ impl TextCodec {
             .unwrap_or_else(|_| format!("<{id}>"))
     }
 
+    /// The id of a vocabulary entry written exactly as stored (a special token such as "<|im_end|>").
+    pub fn token_id(&self, token: &str) -> Option<u32> {
+        self.inner.token_to_id(token)
+    }
+
     pub fn token_strs(&self, ids: &[u32]) -> Vec<String> {
         ids.iter().map(|&id| self.token_str(id)).collect()
     }

@@ -18,6 +18,7 @@ use tokenizers::pre_tokenizers::byte_level::ByteLevel;
 use tokenizers::{AddedToken, Tokenizer};
 
 use crate::error::Hinted;
+use crate::model::chat::ChatTemplate;
 use crate::model::tokenizer::TextCodec;
 
 /// llama.cpp's token types (`tokenizer.ggml.token_type`).
@@ -63,7 +64,7 @@ fn id(meta: &HashMap<String, Value>, key: &str) -> Option<u32> {
 pub(super) fn from_metadata(
     meta: &HashMap<String, Value>,
     file: &Path,
-) -> Result<(TextCodec, Option<String>)> {
+) -> Result<(TextCodec, Option<ChatTemplate>)> {
     let model = meta
         .get("tokenizer.ggml.model")
         .and_then(|v| v.to_string().ok())
@@ -163,9 +164,11 @@ pub(super) fn from_metadata(
         .get("tokenizer.ggml.add_bos_token")
         .and_then(|v| v.to_bool().ok())
         .unwrap_or(false);
+    let eos = id(meta, "tokenizer.ggml.eos_token_id").filter(|&e| (e as usize) < tokens.len());
+    let codec = TextCodec::from_tokenizer(tok, bos, add_bos);
     let template = meta
         .get("tokenizer.chat_template")
         .and_then(|v| v.to_string().ok())
-        .cloned();
-    Ok((TextCodec::from_tokenizer(tok, bos, add_bos), template))
+        .map(|t| ChatTemplate::new(t.clone(), &codec, bos, eos));
+    Ok((codec, template))
 }

@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use super::{check_vocab, LoadedModel, ModelFiles};
 use crate::error::{hinted, Hinted};
+use crate::model::chat::ChatTemplate;
 use crate::model::config::{Arch, Config, HfGpt2Config};
 use crate::model::family::Model;
 use crate::model::gpt2::Gpt2;
@@ -56,13 +57,21 @@ pub(super) fn load(files: ModelFiles, device: &Device) -> Result<LoadedModel> {
     };
     check_vocab(&codec, &cfg, &files.tokenizer, &files.config)?;
     let (model, stored_as, bad_weights) = load_weights(&files, &cfg, device)?;
+    // tokenizer_config.json beside tokenizer.json holds the chat template of an instruction-tuned model.
+    let chat_template = files
+        .tokenizer
+        .parent()
+        .map(|d| d.join("tokenizer_config.json"))
+        .and_then(|p| crate::textfile::read_text(&p, 16 << 20).ok())
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .and_then(|json| ChatTemplate::from_tokenizer_config(&json, &codec));
     Ok(LoadedModel {
         model,
         codec,
         files,
         config_json,
         stored_as,
-        chat_template: None,
+        chat_template,
         bad_weights,
     })
 }

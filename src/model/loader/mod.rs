@@ -59,7 +59,7 @@ pub struct LoadedModel {
     /// float32", "safetensors BF16 (28), converted to float32"); glassbox always computes in float32.
     pub stored_as: Option<String>,
     /// A GGUF file's chat template, if it has one.
-    pub chat_template: Option<String>,
+    pub chat_template: Option<crate::model::chat::ChatTemplate>,
     /// Weights holding NaN or infinite values, for a warning (loading itself prints nothing).
     pub bad_weights: Vec<BadWeight>,
 }
