@@ -247,8 +247,17 @@ fn solve(rig: &mut Rig, kind: &TaskKind, lesson: usize, step: usize) {
             let other = if panel == "attention" { '2' } else { '1' };
             rig.key(KeyCode::Char(other));
             assert!(!rig.outcome().is_done());
-            let i = lesson::PANELS.iter().position(|p| p == panel).unwrap();
-            rig.key(KeyCode::Char(char::from(b'1' + i as u8)));
+            if panel == "scaling" {
+                // The Training view's second page: 9, then i when the curve is showing.
+                rig.key(KeyCode::Char('9'));
+                if rig.app.panel_name() != "scaling" {
+                    rig.key(KeyCode::Char('i'));
+                }
+            } else {
+                // Digit keys 1 to 9, then 0 for the tenth view.
+                let i = lesson::PANELS.iter().position(|p| p == panel).unwrap();
+                rig.key(KeyCode::Char(char::from(b'0' + ((i + 1) % 10) as u8)));
+            }
             if *move_cursor {
                 assert!(!rig.outcome().is_done(), "opened without moving the cursor");
                 let back = if rig.app.cursor > 0 {

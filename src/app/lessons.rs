@@ -169,6 +169,9 @@ impl App {
         self.update_completion();
         self.lessons.save();
         let mut out = Vec::new();
+        // The Training view opens on its curve at each step, so "press 9" shows what the step says;
+        // a step that names the scaling page turns to it below.
+        self.training_page = TrainingPage::Curve;
         if let Some(view) = &lesson.steps[step].view {
             if let Some(p) = &view.prompt {
                 if *p != self.prompt {
