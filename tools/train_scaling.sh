@@ -9,7 +9,7 @@
 # Two series, both on the bundled model's corpus, tokenizer size, context and learning-rate recipe
 # (`glassbox train`'s defaults), so that only one thing changes along each:
 #   - size:  four widths/depths (43k to 1.1M parameters), each trained on 1,000 steps (4.1M tokens);
-#   - data:  the d64-l3 model trained on 250, 500, 1,000 and 2,000 steps (1M to 8.2M tokens), each
+#   - data:  the d64-l3 model trained on 250, 500 and 1,000 steps (1M to 4.1M tokens), each
 #            run with its own warmup-and-cosine schedule, as a run of that length would be.
 set -euo pipefail
 
@@ -28,7 +28,6 @@ d64-l3-s1000     64      3      4     1000
 d128-l4-s1000    128     4      4     1000
 d64-l3-s250      64      3      4     250
 d64-l3-s500      64      3      4     500
-d64-l3-s2000     64      3      4     2000
 "
 
 only="${1:-}"

@@ -78,11 +78,19 @@ impl Plot {
                 .map(|e| (10f64.powi(e), short(10f64.powi(e))))
                 .collect();
         }
-        // Two decimals on a 0–1 axis (0.25, 0.75), one on a loss axis.
-        let decimals = if self.y.1 - self.y.0 <= 2.0 { 2 } else { 1 };
-        (0..=4)
-            .map(|i| {
-                let v = self.y.0 + (self.y.1 - self.y.0) * f64::from(i) / 4.0;
+        // A round step (1, 2 or 5 times a power of ten) giving at most six ticks.
+        let span = (self.y.1 - self.y.0).max(1e-9);
+        let step = [1.0, 2.0, 5.0, 10.0]
+            .iter()
+            .map(|m| m * 10f64.powf((span / 6.0).log10().floor()))
+            .find(|&st| span / st <= 6.0)
+            .unwrap_or(span);
+        let decimals = (-step.log10().floor()).max(0.0) as usize;
+        let first = (self.y.0 / step).ceil() as i64;
+        let last = (self.y.1 / step + 1e-9).floor() as i64;
+        (first..=last)
+            .map(|k| {
+                let v = k as f64 * step;
                 (v, format!("{v:.decimals$}"))
             })
             .collect()
@@ -333,7 +341,11 @@ impl CurvesFigure {
         let (lo, hi) = ys.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), y| {
             (a.min(y), b.max(y))
         });
-        let y = ((lo - 0.2).max(0.0), hi + 0.2);
+        // Bounds on half-nats around the points, so the ticks read 2.5, 3.0, …
+        let y = (
+            ((lo - 0.1) * 2.0).floor().max(0.0) / 2.0,
+            ((hi + 0.1) * 2.0).ceil() / 2.0,
+        );
         let plot = |series: &Series, what: &str, x_label: &str| {
             let (a, b) = (
                 series.points.first().map_or(1.0, |p| p.0),
@@ -359,6 +371,8 @@ impl CurvesFigure {
                                     + (x.1.log10() - x.0.log10()) * f64::from(i) / f64::from(n);
                                 (10f64.powf(lx), law.at(10f64.powf(lx)))
                             })
+                            // Drawn only inside the axes, not flattened along their edges.
+                            .filter(|&(_, l)| (y.0..=y.1).contains(&l))
                             .collect(),
                         color: ORANGE,
                         mark: Mark::Line(2),
