@@ -393,7 +393,7 @@ fn the_training_view_draws_the_bundled_models_log_and_the_scaling_family() {
         let flat = screen.split_whitespace().collect::<Vec<_>>().join(" ");
         assert!(flat.contains(&format!("^−{alpha:.3}")), "{w}x{h}: {screen}");
         assert!(
-            flat.contains(&format!("{} small runs", family.runs.len())),
+            flat.contains(&format!("{} runs of glassbox train", family.runs.len())),
             "{w}x{h}: {screen}"
         );
     }

@@ -255,7 +255,7 @@ pub fn scaling(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     let text_h = (Paragraph::new(words.clone())
         .wrap(Wrap { trim: true })
         .line_count(body.width) as u16)
-        .min(5)
+        .min(6)
         .min(body.height / 3);
     let [charts, text_area] =
         Layout::vertical([Constraint::Fill(1), Constraint::Length(text_h)]).areas(body);
@@ -270,7 +270,7 @@ pub fn scaling(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     let (lo, hi) = loss_bounds(&[&family.by_params, &family.by_tokens]);
     log_chart(
         &family.by_params,
-        &format!("N (non-embedding params) · {}", family.by_params.fixed),
+        &format!("N params · {}", family.by_params.fixed),
         (lo, hi),
         theme,
         left,
@@ -278,7 +278,7 @@ pub fn scaling(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     );
     log_chart(
         &family.by_tokens,
-        &format!("D (tokens) · {}", family.by_tokens.fixed),
+        &format!("D tokens · {}", family.by_tokens.fixed),
         (lo, hi),
         theme,
         right,
@@ -295,10 +295,9 @@ fn scaling_words(family: &crate::analysis::scaling::Family) -> String {
         None => "no fit".into(),
     };
     format!(
-        "Final held-out loss of {} small runs of glassbox train. More parameters and more tokens \
-         lower the loss along a power law, a straight line on log axes: {}; {}. Four points on one \
-         synthetic corpus show the trend, not Kaplan's or Chinchilla's constants, which came from \
-         runs millions of times larger.",
+        "Final held-out loss of {} runs of glassbox train: a power law, straight on log axes, in N \
+         (parameters outside the embeddings) {} and in tokens D {}. A few small runs show the trend, \
+         not the constants that Kaplan's and Chinchilla's far larger runs measured.",
         family.runs.len(),
         law(&family.by_params, "N"),
         law(&family.by_tokens, "D")
