@@ -656,6 +656,32 @@ fn lessons_check_reports_file_and_line_for_a_broken_lesson() {
 }
 
 #[test]
+fn lessons_check_reports_a_visit_task_that_opens_on_its_own_panel() {
+    // Pressing the key of the view already on screen changes nothing, so the task could not be done.
+    let dir = tempfile::tempdir().unwrap();
+    let good = std::fs::read_to_string(lessons_dir().join("12-beyond-this-model.md")).unwrap();
+    let bad = dir.path().join("12-bad.md");
+    std::fs::write(
+        &bad,
+        good.replace("panel = \"heads\"", "panel = \"attention\""),
+    )
+    .unwrap();
+    let out = Command::cargo_bin("glassbox")
+        .unwrap()
+        .args(["lessons", "check"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success()
+            && err.contains("12-bad.md:")
+            && err.contains("opens on the attention view already"),
+        "{err}"
+    );
+}
+
+#[test]
 fn an_unknown_lesson_is_a_one_line_error() {
     let data = tempfile::tempdir().unwrap();
     Command::cargo_bin("glassbox")
