@@ -247,8 +247,18 @@ fn solve(rig: &mut Rig, kind: &TaskKind, lesson: usize, step: usize) {
             let other = if panel == "attention" { '2' } else { '1' };
             rig.key(KeyCode::Char(other));
             assert!(!rig.outcome().is_done());
-            let i = lesson::PANELS.iter().position(|p| p == panel).unwrap();
-            rig.key(KeyCode::Char(char::from(b'1' + i as u8)));
+            if panel == "scaling" {
+                // The Training view's second page: 9, then i.
+                rig.key(KeyCode::Char('9'));
+                assert!(
+                    !rig.outcome().is_done(),
+                    "the training curve is not the family"
+                );
+                rig.key(KeyCode::Char('i'));
+            } else {
+                let i = lesson::PANELS.iter().position(|p| p == panel).unwrap();
+                rig.key(KeyCode::Char(char::from(b'1' + i as u8)));
+            }
             if *move_cursor {
                 assert!(!rig.outcome().is_done(), "opened without moving the cursor");
                 let back = if rig.app.cursor > 0 {

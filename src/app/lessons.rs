@@ -162,6 +162,8 @@ impl App {
         self.unscaled = false;
         self.temperature = 1.0;
         self.sampling = false;
+        // The Training view's page too: a step that asks for the curve must not find the family.
+        self.training_page = TrainingPage::Curve;
         self.status.clear();
         let entry = self.lessons.progress.lesson_mut(&lesson.meta.id);
         entry.step = step;
