@@ -208,18 +208,18 @@ fn a_lesson_with_no_room_on_screen_is_pointed_to() {
         text.lines().last().unwrap_or_default().to_string()
     };
     assert!(
-        status(&app, 40, 10).contains("9 lesson"),
+        status(&app, 40, 10).contains("0 lesson"),
         "{}",
         status(&app, 40, 10)
     );
     assert!(
-        !status(&app, 80, 24).contains("9 lesson"),
+        !status(&app, 80, 24).contains("0 lesson"),
         "{}",
         status(&app, 80, 24)
     );
     app.view = View::Lesson;
     assert!(
-        !status(&app, 40, 10).contains("9 lesson"),
+        !status(&app, 40, 10).contains("0 lesson"),
         "{}",
         status(&app, 40, 10)
     );
