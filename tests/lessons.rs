@@ -248,11 +248,13 @@ fn solve(rig: &mut Rig, kind: &TaskKind, lesson: usize, step: usize) {
             rig.key(KeyCode::Char(other));
             assert!(!rig.outcome().is_done());
             if panel == "scaling" {
-                // The Training view's second page: 9, then i when the curve is showing.
+                // The Training view's second page: 9 (a step opens it on the curve), then i.
                 rig.key(KeyCode::Char('9'));
-                if rig.app.panel_name() != "scaling" {
-                    rig.key(KeyCode::Char('i'));
-                }
+                assert!(
+                    !rig.outcome().is_done(),
+                    "the training curve is not the family"
+                );
+                rig.key(KeyCode::Char('i'));
             } else {
                 // Digit keys 1 to 9, then 0 for the tenth view.
                 let i = lesson::PANELS.iter().position(|p| p == panel).unwrap();
@@ -660,6 +662,32 @@ fn lessons_check_reports_file_and_line_for_a_broken_lesson() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         !out.status.success() && err.contains("03-big.md:") && err.contains("cursor 999"),
+        "{err}"
+    );
+}
+
+#[test]
+fn lessons_check_reports_a_visit_task_that_opens_on_its_own_panel() {
+    // Pressing the key of the view already on screen changes nothing, so the task could not be done.
+    let dir = tempfile::tempdir().unwrap();
+    let good = std::fs::read_to_string(lessons_dir().join("12-beyond-this-model.md")).unwrap();
+    let bad = dir.path().join("12-bad.md");
+    std::fs::write(
+        &bad,
+        good.replace("panel = \"heads\"", "panel = \"attention\""),
+    )
+    .unwrap();
+    let out = Command::cargo_bin("glassbox")
+        .unwrap()
+        .args(["lessons", "check"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success()
+            && err.contains("12-bad.md:")
+            && err.contains("opens on the attention view already"),
         "{err}"
     );
 }

@@ -387,7 +387,14 @@ fn the_training_view_draws_the_bundled_models_log_and_the_scaling_family() {
         "/models/scaling"
     )))
     .unwrap();
+    // What lesson 2 and the page say of the family: four sizes on the same 4.1M tokens, one size on
+    // three budgets, and a loss that falls with both (positive exponents).
+    assert_eq!(family.by_params.points.len(), 4, "{:?}", family.by_params);
+    assert_eq!(family.by_params.fixed, "4.1M tokens");
+    assert_eq!(family.by_tokens.points.len(), 3, "{:?}", family.by_tokens);
+    assert!(family.by_tokens.law.unwrap().alpha > 0.0);
     let alpha = family.by_params.law.unwrap().alpha;
+    assert!(alpha > 0.0);
     for (w, h) in [(80, 24), (120, 36)] {
         let screen = text(&render(&app, ColorMode::TrueColor, w, h));
         let flat = screen.split_whitespace().collect::<Vec<_>>().join(" ");

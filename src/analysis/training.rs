@@ -44,6 +44,9 @@ pub struct Onset {
     pub peak: f32,
 }
 
+/// (step, value) points of a curve.
+pub type Curve = Vec<(usize, f32)>;
+
 /// Below this peak score no induction head formed: there is no onset to show.
 pub const MIN_INDUCTION_PEAK: f32 = 0.3;
 
@@ -109,7 +112,7 @@ impl TrainLog {
     }
 
     /// (step, induction score) and (step, previous-token score) at every evaluation.
-    pub fn head_scores(&self) -> (Vec<(usize, f32)>, Vec<(usize, f32)>) {
+    pub fn head_scores(&self) -> (Curve, Curve) {
         let pick = |f: fn(&LogRow) -> Option<f32>| {
             self.rows
                 .iter()
@@ -151,7 +154,8 @@ impl TrainLog {
             .iter()
             .filter_map(|r| r.induction_score)
             .fold(f32::NEG_INFINITY, f32::max);
-        if !(peak >= MIN_INDUCTION_PEAK) {
+        // (A NaN peak, from no evaluation at all, fails this too.)
+        if peak.is_nan() || peak < MIN_INDUCTION_PEAK {
             return None;
         }
         let i = evals

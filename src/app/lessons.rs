@@ -162,6 +162,8 @@ impl App {
         self.unscaled = false;
         self.temperature = 1.0;
         self.sampling = false;
+        // The Training view's page too: a step that asks for the curve must not find the family.
+        self.training_page = TrainingPage::Curve;
         self.status.clear();
         let entry = self.lessons.progress.lesson_mut(&lesson.meta.id);
         entry.step = step;
@@ -169,9 +171,6 @@ impl App {
         self.update_completion();
         self.lessons.save();
         let mut out = Vec::new();
-        // The Training view opens on its curve at each step, so "press 9" shows what the step says;
-        // a step that names the scaling page turns to it below.
-        self.training_page = TrainingPage::Curve;
         if let Some(view) = &lesson.steps[step].view {
             if let Some(p) = &view.prompt {
                 if *p != self.prompt {

@@ -282,9 +282,14 @@ pub fn check_against(lesson: &Lesson, model: &LoadedModel) -> Vec<LessonError> {
     };
     let mut n_tokens = prompt_len(&lesson.meta.prompt, 2, &mut err);
     let layer_head = |l: usize, h: usize| l < cfg.n_layers && h < cfg.n_heads;
+    // The panel the last view up to this step set: a step without a view keeps it on screen.
+    let mut shown: Option<&str> = None;
     for step in &lesson.steps {
         if let Some(view) = &step.view {
             let line = step.view_line;
+            if let Some(p) = &view.panel {
+                shown = Some(p.as_str());
+            }
             if let Some(p) = &view.prompt {
                 n_tokens = prompt_len(p, line, &mut err);
             }
@@ -383,6 +388,18 @@ pub fn check_against(lesson: &Lesson, model: &LoadedModel) -> Vec<LessonError> {
                         format!(
                             "unknown panel {panel:?}: use one of {}",
                             super::PANELS.join(", ")
+                        ),
+                    );
+                }
+                TaskKind::Visit {
+                    panel,
+                    move_cursor: false,
+                } if shown == Some(panel.as_str()) => {
+                    err(
+                        line,
+                        format!(
+                            "the step opens on the {panel} view already (a view up to here set it), \
+                             so its key does nothing: open another panel first, or set move_cursor = true"
                         ),
                     );
                 }

@@ -319,11 +319,17 @@ pub fn check(kind: &TaskKind, o: &Observed) -> Result<Outcome> {
                 Outcome::NotYet(format!("press e and write a prompt with {text:?} in it"))
             }
         }
-        TaskKind::Visit { panel, .. } => {
-            if o.panel == panel {
+        TaskKind::Visit { panel, move_cursor } => {
+            if o.panel == panel && *move_cursor {
+                Outcome::Done(format!("the cursor moved in the {panel} view"))
+            } else if o.panel == panel {
                 Outcome::Done(format!("the {panel} view is open"))
+            } else if panel == "scaling" {
+                Outcome::NotYet("open the Training view (9), then press i".into())
+            } else if panel == "training" && o.panel == "scaling" {
+                Outcome::NotYet("this is the scaling family: press i for the training curve".into())
             } else {
-                Outcome::NotYet(format!("open the {panel} view (Tab)"))
+                Outcome::NotYet(format!("open the {panel} view (Tab or its number)"))
             }
         }
         TaskKind::Unscaled => {

@@ -281,8 +281,12 @@ pub fn next_token(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     }
     let room = lines.len() + loss_lines.len() + 1;
     let k = usize::from(area.height.saturating_sub(room as u16)).clamp(1, 20);
+    // What follows the bar must fit too: the probability, the text's mark and, with a head
+    // ablated, "→ p" (at the side column's 38 cells the last digits were cut off).
+    let tail = 1 + 6 + if wide { 14 } else { 2 } + if ablated.is_some() { 8 } else { 0 };
     let bar_w = usize::from(area.width)
         .saturating_sub(label_w + 8 + 8)
+        .min(usize::from(area.width).saturating_sub(label_w + tail))
         .clamp(3, 30);
     for (id, p) in top_k(&probs, k) {
         let text = fit_label(&visible(&info.codec.token_label(id)), label_w);
