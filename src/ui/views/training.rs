@@ -12,6 +12,7 @@ use super::titled_fit;
 use crate::analysis::scaling::{short, Series};
 use crate::analysis::training::TrainLog;
 use crate::app::App;
+use crate::ui::fit;
 use crate::ui::theme::Theme;
 
 /// The training loss is noisy batch to batch: the curve is its mean over this many steps.
@@ -76,13 +77,13 @@ pub fn training(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     // Room above the uniform guess, so its line stays clear of the axis title.
     let top = ((uniform + 1.0) / 2.0).ceil() * 2.0;
     let onset = log.induction_onset();
-    let words = onset_words(log, uniform);
-    // The text under the charts: as many lines as it wraps to, at most 4.
-    let text_h = (Paragraph::new(words.clone())
-        .wrap(Wrap { trim: true })
-        .line_count(body.width) as u16)
-        .min(4)
-        .min(body.height / 3);
+    // The text under the charts: at most 4 lines, shorter words when the long ones do not fit.
+    let words = caption(
+        &onset_words(log, uniform),
+        body.width,
+        (body.height / 3).min(4),
+    );
+    let text_h = words.len() as u16;
     let [loss_area, score_area, legend_area, text_area] = Layout::vertical([
         Constraint::Fill(3),
         Constraint::Fill(2),
@@ -160,9 +161,30 @@ pub fn training(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         .legend_position(None)
         .render(score_area, buf);
 
-    Paragraph::new(words)
-        .wrap(Wrap { trim: true })
-        .render(text_area, buf);
+    Paragraph::new(words).render(text_area, buf);
+}
+
+/// The first of `variants` (longest first) that wraps into `max_lines` lines of `width`; when none
+/// does, the last cut to that many lines with "…", so a cut never goes unmarked.
+fn caption(variants: &[String], width: u16, max_lines: u16) -> Vec<Line<'static>> {
+    let (room, max) = (usize::from(width.max(2)), usize::from(max_lines));
+    if max == 0 {
+        return Vec::new();
+    }
+    let lines = variants
+        .iter()
+        .map(|v| fit::wrap(v, room))
+        .find(|lines| lines.len() <= max)
+        .unwrap_or_else(|| {
+            let mut lines = fit::wrap(variants.last().map_or("", String::as_str), room);
+            lines.truncate(max);
+            if let Some(last) = lines.last_mut() {
+                let keep: String = last.chars().take(room - 1).collect();
+                *last = fit::words(&keep, room - 1) + "…";
+            }
+            lines
+        });
+    lines.into_iter().map(Line::from).collect()
 }
 
 /// One line naming the curves in their colours; shorter names on a narrow screen.
@@ -204,30 +226,40 @@ fn legend(theme: Theme, onset: bool, area: Rect, buf: &mut Buffer) {
     Line::from(spans).render(area, buf);
 }
 
-/// What the charts show, in words: the phase change.
-fn onset_words(log: &TrainLog, uniform: f64) -> Vec<Line<'static>> {
+/// What the charts show, in words, longest first: the fall of the loss and the phase change.
+fn onset_words(log: &TrainLog, uniform: f64) -> Vec<String> {
     let first = log.rows.first().map_or(0.0, |r| r.train_loss);
-    let mut text = format!(
+    let held = log
+        .final_heldout()
+        .map_or("—".to_string(), |l| format!("{l:.2}"));
+    let mut long = format!(
         "The loss fell from {first:.1} (a uniform guess over the vocabulary is ln V = {uniform:.1}) \
-         to {}. Below it: the scores of the best induction and previous-token heads.",
-        log.final_heldout()
-            .map_or("—".to_string(), |l| format!("{l:.2} on held-out text"))
+         to {held} on held-out text. Below it: the scores of the best induction and previous-token \
+         heads."
     );
-    match log.induction_onset() {
+    let short = match log.induction_onset() {
         Some(o) => {
             let before = o
                 .before
                 .map(|(s, v)| format!("{v:.2} at step {s} → "))
                 .unwrap_or_default();
-            text += &format!(
+            long += &format!(
                 " The induction head {} appears at step {} ({before}{:.2}; peak {:.2}): the \
                  vertical line.",
                 o.head, o.step, o.score, o.peak
             );
+            format!(
+                "Loss {first:.1} → {held} held out. The induction head {} appears at step {} \
+                 (the vertical line).",
+                o.head, o.step
+            )
         }
-        None => text += " No induction head formed in this run.",
-    }
-    vec![Line::from(text)]
+        None => {
+            long += " No induction head formed in this run.";
+            format!("Loss {first:.1} → {held} held out. No induction head formed.")
+        }
+    };
+    vec![long, short]
 }
 
 /// The Scaling view: the family's final held-out losses against parameters and against tokens.
@@ -251,12 +283,8 @@ pub fn scaling(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         Ok(f) => f,
         Err(e) => return say(format!("no scaling family to draw: {e}"), theme, body, buf),
     };
-    let words = vec![Line::from(scaling_words(family))];
-    let text_h = (Paragraph::new(words.clone())
-        .wrap(Wrap { trim: true })
-        .line_count(body.width) as u16)
-        .min(6)
-        .min(body.height / 3);
+    let words = caption(&scaling_words(family), body.width, (body.height / 3).min(6));
+    let text_h = words.len() as u16;
     let [charts, text_area] =
         Layout::vertical([Constraint::Fill(1), Constraint::Length(text_h)]).areas(body);
     // Side by side when there is room for two readable charts, stacked otherwise.
@@ -284,24 +312,25 @@ pub fn scaling(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         right,
         buf,
     );
-    Paragraph::new(words)
-        .wrap(Wrap { trim: true })
-        .render(text_area, buf);
+    Paragraph::new(words).render(text_area, buf);
 }
 
-fn scaling_words(family: &crate::analysis::scaling::Family) -> String {
+/// The family in words, longest first.
+fn scaling_words(family: &crate::analysis::scaling::Family) -> Vec<String> {
     let law = |s: &Series, x: &str| match s.law {
         Some(l) => format!("L ≈ {:.2}·{x}^−{:.3} (r² {:.2})", l.a, l.alpha, l.r2),
         None => "no fit".into(),
     };
-    format!(
-        "Final held-out loss of {} runs of glassbox train: a power law, straight on log axes, in N \
-         (parameters outside the embeddings) {} and in tokens D {}. A few small runs show the trend, \
-         not the constants that Kaplan's and Chinchilla's far larger runs measured.",
-        family.runs.len(),
-        law(&family.by_params, "N"),
-        law(&family.by_tokens, "D")
-    )
+    let (n, d) = (law(&family.by_params, "N"), law(&family.by_tokens, "D"));
+    vec![
+        format!(
+            "Final held-out loss of {} runs of glassbox train: a power law, straight on log axes, in N \
+             (parameters outside the embeddings) {n} and in tokens D {d}. A few small runs show the \
+             trend, not the constants that Kaplan's and Chinchilla's far larger runs measured.",
+            family.runs.len()
+        ),
+        format!("{} runs of glassbox train: {n}; {d}.", family.runs.len()),
+    ]
 }
 
 /// Loss bounds shared by both charts, with a margin, so their heights compare.
