@@ -224,3 +224,42 @@ fn a_lesson_with_no_room_on_screen_is_pointed_to() {
         status(&app, 40, 10)
     );
 }
+
+/// H shows the hint it adds, also on a screen so short that the task and its hints follow the text
+/// (and the new hint is what pushes them there).
+#[test]
+fn a_new_hint_is_shown_on_a_short_screen() {
+    let (mut app, mut session) = tutor();
+    let (index, lesson) = lesson::find(&app.lessons.all, "attention").unwrap();
+    let step = lesson
+        .steps
+        .iter()
+        .position(|s| s.task.as_ref().is_some_and(|t| t.hints.len() >= 2))
+        .unwrap();
+    let hints = lesson.steps[step].task.as_ref().unwrap().hints.clone();
+    let requests = app.open_lesson(index);
+    serve_inline(&mut app, &mut session, requests).unwrap();
+    let requests = app.go_to_step(step);
+    serve_inline(&mut app, &mut session, requests).unwrap();
+    for (i, hint) in hints.iter().take(2).enumerate() {
+        screen::render(&app, ColorMode::Mono, 80, 24);
+        key(&mut app, &mut session, 'H');
+        let text = screen::text(&screen::render(&app, ColorMode::Mono, 80, 24));
+        let flat = text
+            .lines()
+            .map(|l| l.trim_matches(|c: char| c == '│' || c.is_whitespace()))
+            .collect::<Vec<_>>()
+            .join(" ");
+        // The hint's first words, as the pane wraps them.
+        let start: String = hint
+            .split_whitespace()
+            .take(4)
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(
+            flat.contains(&start),
+            "hint {}: {start:?} not on screen:\n{text}",
+            i + 1
+        );
+    }
+}

@@ -207,9 +207,12 @@ fn help_opens_and_any_key_closes_it_and_q_quits() {
     press(&mut app, &mut s, KeyCode::Char('?'));
     let short = |app: &App| text(&render(app, ColorMode::TrueColor, 80, 24));
     assert!(short(&app).contains("Keys · ↑↓ scroll") && !short(&app).contains("q / Esc / Ctrl-C"));
+    // The cut list says so at its bottom border, and at the end that there is more above.
+    assert!(short(&app).contains("more lines ▼"), "{}", short(&app));
     for _ in 0..30 {
         press(&mut app, &mut s, KeyCode::Down);
     }
+    assert!(!short(&app).contains("more lines ▼") && short(&app).contains(" ▲ "));
     assert!(
         matches!(app.overlay, Overlay::Help { scroll } if scroll > 0)
             && short(&app).contains("q / Esc / Ctrl-C  quit")

@@ -424,6 +424,11 @@ impl App {
                 self.lessons.hints_shown = (self.lessons.hints_shown + 1).min(n);
                 if n == 0 {
                     self.status = "this step has no hints".into();
+                } else {
+                    // Show the new hint: on a short screen the task and its hints follow the text
+                    // (a hint can be what pushes them there), so the text scrolls to its end, as
+                    // far as the pane lets it.
+                    self.lessons.scroll = u16::MAX;
                 }
             }
             _ => {}

@@ -174,9 +174,22 @@ fn help(app: &App, theme: Theme, scroll: u16, area: Rect, buf: &mut Buffer) {
     Clear.render(rect, buf);
     let max_scroll = n.saturating_sub(h.saturating_sub(2));
     app.hits.borrow_mut().help_scroll_max = Some(max_scroll);
+    // The bottom border says how much is left, as the lesson pane does, so a cut list is never silent.
+    let shown = scroll.min(max_scroll);
+    let below = max_scroll - shown;
+    let mark = match (shown, below) {
+        (_, 1) => " 1 more line ▼ ".to_string(),
+        (_, b) if b > 1 => format!(" {b} more lines ▼ "),
+        (s, _) if s > 0 => " ▲ ".to_string(),
+        _ => String::new(),
+    };
     Paragraph::new(lines)
-        .scroll((scroll.min(max_scroll), 0))
-        .block(Block::bordered().title(title))
+        .scroll((shown, 0))
+        .block(
+            Block::bordered()
+                .title(title)
+                .title_bottom(Line::styled(mark, theme.dim()).right_aligned()),
+        )
         .render(rect, buf);
 }
 
