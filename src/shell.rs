@@ -87,7 +87,10 @@ pub fn export_view(app: &App, dir: &Path) -> Result<PathBuf> {
             export::export_probs(&data, &opts, &path)?;
         }
         View::Training => {
-            let training = &info.training;
+            let training = app
+                .training
+                .as_ref()
+                .ok_or_else(|| eyre!("the training log is still being read"))?;
             match app.training_page {
                 crate::app::TrainingPage::Curve => {
                     let log = match &training.log {

@@ -179,12 +179,8 @@ impl App {
             }
             if let Some(panel) = &view.panel {
                 self.view = View::from_panel(panel).unwrap_or(self.view);
-                if self.view == View::Training {
-                    self.training_page = if panel == "scaling" {
-                        TrainingPage::Scaling
-                    } else {
-                        TrainingPage::Curve
-                    };
+                if panel == "scaling" {
+                    self.training_page = TrainingPage::Scaling;
                 }
             }
             let (n_layers, n_heads) = self.dims();

@@ -177,6 +177,8 @@ pub struct App {
     pub head_metric: Criterion,
     /// Which page the Training view shows.
     pub training_page: TrainingPage,
+    /// The training log and the scaling family, once the worker has read them.
+    pub training: Option<worker::TrainingData>,
     /// The head whose output is zeroed in the what-if, and the logits that run produced.
     pub ablation: Option<(usize, usize)>,
     pub ablated: Option<AblatedRun>,
@@ -235,6 +237,7 @@ impl App {
             unscaled: false,
             head_metric: Criterion::PreviousToken,
             training_page: TrainingPage::Curve,
+            training: None,
             ablation: None,
             ablated: None,
             positions: None,
@@ -336,6 +339,10 @@ impl App {
                 if !answer.rows.is_empty() && self.in_flight == 0 {
                     self.lens = Some(answer);
                 }
+                Vec::new()
+            }
+            Response::Training(training) => {
+                self.training = Some(*training);
                 Vec::new()
             }
             Response::Inside(answer) => {

@@ -63,12 +63,11 @@ pub struct ModelInfo {
     /// Weights that hold NaN or infinite values, one line each (the status line shows them: the
     /// tutor never prints while its screen is up).
     pub weight_warnings: Vec<String>,
-    /// What the Training and Scaling views draw.
-    pub training: TrainingData,
 }
 
-/// How the model was trained and the scaling family, read from disk once at load (off the UI
-/// thread); a file that cannot be read is a message for its view, never a failed load.
+/// How the model was trained and the scaling family, read from disk once by the worker after the
+/// opening prompt is answered (so it never delays the first frame); a file that cannot be read is a
+/// message for its view, never a failed load.
 #[derive(Debug, Clone)]
 pub struct TrainingData {
     /// The model folder's train_log.csv; `None` when it has none (any model `glassbox train` did
@@ -124,6 +123,8 @@ pub enum Response {
     Lens(LensAnswer),
     Inside(InsideAnswer),
     Ablated(AblatedRun),
+    /// The training log and the scaling family, once, after the opening prompt.
+    Training(Box<TrainingData>),
     Failed(String),
 }
 
@@ -239,6 +240,7 @@ where
     let mut session = Session::new(loaded);
     deliver(Response::Loaded(Box::new(session.info())));
     let mut pending = Some(Request::Prompt(prompt));
+    let mut training_sent = false;
     loop {
         let request = match pending.take() {
             Some(r) => r,
@@ -255,6 +257,14 @@ where
             .unwrap_or_else(|e| Response::Failed(crate::error::one_line(&e).0));
         if !deliver(response) {
             return;
+        }
+        // The first frame needs only the opening prompt: the Training view's files come after it.
+        if !training_sent {
+            training_sent = true;
+            let training = TrainingData::read(&session.loaded.files);
+            if !deliver(Response::Training(Box::new(training))) {
+                return;
+            }
         }
     }
 }
@@ -284,6 +294,8 @@ pub fn start_inline(loaded: LoadedModel, prompt: &str) -> Result<(super::App, Se
         &mut session,
         vec![Request::Prompt(prompt.to_string())],
     )?;
+    let training = TrainingData::read(&session.loaded.files);
+    app.on_response(Response::Training(Box::new(training)));
     Ok((app, session))
 }
 
@@ -325,7 +337,6 @@ impl Session {
             device: format!("{:?}", self.loaded.model.device().location()),
             codec: self.loaded.codec.clone(),
             weight_warnings: warning_lines(&self.loaded.bad_weights),
-            training: TrainingData::read(&self.loaded.files),
         }
     }
 

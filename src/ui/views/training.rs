@@ -30,7 +30,11 @@ pub fn training(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     let Some(info) = app.info.as_ref() else {
         return;
     };
-    let log = match &info.training.log {
+    let Some(training) = app.training.as_ref() else {
+        let body = titled_fit(theme, &["training"], &[""], theme.dim(), area, buf);
+        return say("reading the training log…", theme, body, buf);
+    };
+    let log = match &training.log {
         Some(Ok(log)) => log,
         Some(Err(e)) => {
             let body = titled_fit(theme, &["training"], &[""], theme.dim(), area, buf);
@@ -189,35 +193,22 @@ fn caption(variants: &[String], width: u16, max_lines: u16) -> Vec<Line<'static>
 
 /// One line naming the curves in their colours; shorter names on a narrow screen.
 fn legend(theme: Theme, onset: bool, area: Rect, buf: &mut Buffer) {
-    let long = [
-        ("━ held-out loss", theme.accent()),
-        ("━ training batches", theme.bar()),
-        ("• ln V", theme.dim()),
-        ("│", theme.dim()),
-        ("━ induction", theme.accent()),
-        ("━ previous-token", theme.bar()),
-        ("⡇ onset", theme.bar_alt()),
+    // (long name, short name, style), in the order of the charts.
+    let all = [
+        ("━ held-out loss", "━ held-out", theme.accent()),
+        ("━ training batches", "━ train", theme.bar()),
+        ("• ln V", "• ln V", theme.dim()),
+        ("│", "│", theme.dim()),
+        ("━ induction", "━ induction", theme.accent()),
+        ("━ previous-token", "━ prev-token", theme.bar()),
+        ("⡇ onset", "⡇ onset", theme.bar_alt()),
     ];
-    let short = [
-        ("━ held-out", theme.accent()),
-        ("━ train", theme.bar()),
-        ("• ln V", theme.dim()),
-        ("│", theme.dim()),
-        ("━ induction", theme.accent()),
-        ("━ prev-token", theme.bar()),
-        ("⡇ onset", theme.bar_alt()),
-    ];
-    let width = |parts: &[(&str, Style)]| {
-        parts
-            .iter()
-            .map(|(t, _)| t.chars().count() + 2)
-            .sum::<usize>()
-    };
-    let parts: &[(&str, Style)] = if width(&long) <= usize::from(area.width) {
-        &long
-    } else {
-        &short
-    };
+    let long_w: usize = all.iter().map(|(t, _, _)| t.chars().count() + 2).sum();
+    let long = long_w <= usize::from(area.width);
+    let parts: Vec<(&str, Style)> = all
+        .iter()
+        .map(|&(l, s, style)| (if long { l } else { s }, style))
+        .collect();
     let spans: Vec<Span> = parts
         .iter()
         .filter(|(t, _)| onset || !t.contains("onset"))
@@ -264,9 +255,6 @@ fn onset_words(log: &TrainLog, uniform: f64) -> Vec<String> {
 
 /// The Scaling view: the family's final held-out losses against parameters and against tokens.
 pub fn scaling(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
-    let Some(info) = app.info.as_ref() else {
-        return;
-    };
     let body = titled_fit(
         theme,
         &[
@@ -279,7 +267,10 @@ pub fn scaling(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         area,
         buf,
     );
-    let family = match &info.training.family {
+    let Some(training) = app.training.as_ref() else {
+        return say("reading the scaling family…", theme, body, buf);
+    };
+    let family = match &training.family {
         Ok(f) => f,
         Err(e) => return say(format!("no scaling family to draw: {e}"), theme, body, buf),
     };
