@@ -1,5 +1,6 @@
 //! `glassbox lessons check`: a lesson's references checked against the model it runs on.
 
+use super::claim::Bounds;
 use super::{facts, probe};
 use super::{Claim, Lesson, LessonError, ParamPart, PositionsMode, TaskKind};
 use crate::analysis::predictions::{argmax, softmax};
@@ -97,21 +98,12 @@ pub fn check_claim(model: &LoadedModel, prompt: &str, claim: &Claim) -> Result<(
                 probs[top as usize]
             ))
         }
-        Claim::Ablated {
-            token,
-            ablate,
-            below,
-            above,
-            ..
-        } => check_ablated(model, prompt, token, *ablate, (*below, *above)),
+        Claim::Ablated { token, ablate, .. } => {
+            check_ablated(model, prompt, token, *ablate, bounds)
+        }
         Claim::Positions {
-            token,
-            mode,
-            below,
-            above,
-            top,
-            ..
-        } => check_positions(model, prompt, token, *mode, (*below, *above), *top),
+            token, mode, top, ..
+        } => check_positions(model, prompt, token, *mode, bounds, *top),
         Claim::TopToken { token: text, .. } => {
             let probs = next_probs(model, prompt).map_err(cannot)?;
             let token = one_token(model, text)?;
@@ -149,7 +141,7 @@ fn check_ablated(
     prompt: &str,
     text: &str,
     [layer, head]: [usize; 2],
-    (below, above): (Option<f32>, Option<f32>),
+    bounds: Bounds,
 ) -> Result<(), String> {
     let token = one_token(model, text)? as usize;
     let cannot = |e: color_eyre::Report| format!("cannot run the prompt: {e}");
@@ -160,17 +152,13 @@ fn check_ablated(
         .map_err(|e| e.to_string())?;
     let mut ablation = ZeroAblation::new(&[(layer, head)]);
     let p = next_probs_with(model, prompt, Some(&mut ablation)).map_err(cannot)?[token];
-    let (holds, bound) = match (below, above) {
-        (Some(b), _) => (p < b, format!("below {b}")),
-        (_, Some(a)) => (p > a, format!("above {a}")),
-        _ => return Err("an ablated claim needs below or above".into()),
-    };
-    if holds {
+    if bounds.hold(p) {
         return Ok(());
     }
     let clean = next_probs(model, prompt).map_err(cannot)?[token];
     Err(format!(
-        "claim false: with L{layer}H{head} ablated p({text:?}) = {p:.3} (clean {clean:.3}), not {bound}"
+        "claim false: with L{layer}H{head} ablated p({text:?}) = {p:.3} (clean {clean:.3}), not {}",
+        bounds.describe()
     ))
 }
 
@@ -181,7 +169,7 @@ fn check_positions(
     prompt: &str,
     text: &str,
     mode: PositionsMode,
-    (below, above): (Option<f32>, Option<f32>),
+    bounds: Bounds,
     top: bool,
 ) -> Result<(), String> {
     let token = one_token(model, text)? as usize;
@@ -195,14 +183,10 @@ fn check_positions(
         .map_err(cannot)?;
     let p = probs[token];
     let word = mode.word();
-    if let Some(b) = below.filter(|b| p >= *b) {
+    if !bounds.hold(p) {
         return Err(format!(
-            "claim false: with positions {word} p({text:?}) = {p:.3}, not below {b}"
-        ));
-    }
-    if let Some(a) = above.filter(|a| p <= *a) {
-        return Err(format!(
-            "claim false: with positions {word} p({text:?}) = {p:.3}, not above {a}"
+            "claim false: with positions {word} p({text:?}) = {p:.3}, not {}",
+            bounds.describe()
         ));
     }
     let best = argmax(&probs) as u32;
