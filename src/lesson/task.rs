@@ -175,6 +175,17 @@ fn resolve(index: i64, len: usize) -> Option<usize> {
     (0..len as i64).contains(&i).then_some(i as usize)
 }
 
+/// How to reach `panel` from the panel on screen, for a task that waits for it.
+fn how_to_open(panel: &str, on_screen: &str) -> String {
+    match (panel, on_screen) {
+        ("scaling", _) => "open the Training view (9), then press i".into(),
+        ("training", "scaling") => {
+            "this is the scaling family: press i for the training curve".into()
+        }
+        _ => format!("open the {panel} view (Tab or its number)"),
+    }
+}
+
 /// Whether `o` shows the task done. The learner must have made the change the task asks for since
 /// the step began: a step whose setup already shows the answer still waits for the learner.
 pub fn check(kind: &TaskKind, o: &Observed) -> Result<Outcome> {
@@ -193,8 +204,9 @@ pub fn check(kind: &TaskKind, o: &Observed) -> Result<Outcome> {
             move_cursor: true, ..
         } if !a.cursor => Some("move the cursor along the prompt: ← →"),
         TaskKind::Visit {
-            move_cursor: false, ..
-        } if !a.view => Some("open the view with Tab or its number"),
+            panel,
+            move_cursor: false,
+        } if !a.view => return Ok(Outcome::NotYet(how_to_open(panel, o.panel))),
         TaskKind::PromptContains { .. } if !a.prompt => {
             Some("press e, edit the prompt, and press Enter")
         }
@@ -324,12 +336,8 @@ pub fn check(kind: &TaskKind, o: &Observed) -> Result<Outcome> {
                 Outcome::Done(format!("the cursor moved in the {panel} view"))
             } else if o.panel == panel {
                 Outcome::Done(format!("the {panel} view is open"))
-            } else if panel == "scaling" {
-                Outcome::NotYet("open the Training view (9), then press i".into())
-            } else if panel == "training" && o.panel == "scaling" {
-                Outcome::NotYet("this is the scaling family: press i for the training curve".into())
             } else {
-                Outcome::NotYet(format!("open the {panel} view (Tab or its number)"))
+                Outcome::NotYet(how_to_open(panel, o.panel))
             }
         }
         TaskKind::Unscaled => {
