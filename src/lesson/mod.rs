@@ -34,7 +34,8 @@ pub struct FrontMatter {
     pub summary: String,
     /// The prompt the tutor opens the lesson with.
     pub prompt: String,
-    /// The model the lesson's claims are about (the bundled model's name).
+    /// The model the lesson runs on and its claims are about: `glassbox-tiny`, or a real model glassbox
+    /// knows by name (`SmolLM2-135M-Instruct`).
     pub model: String,
 }
 
