@@ -51,6 +51,12 @@ fn every_lesson_parses_and_its_claims_hold_on_the_bundled_model() {
     let lessons = lessons_for(model::loader::BUNDLED_NAME);
     assert!(lessons.len() >= 12, "{} lessons", lessons.len());
     let loaded = model::load(None, &Device::Cpu).unwrap();
+    // What the lessons on other models say about this one (lesson 13 compares their heads).
+    let (all, _) = lesson::load_all(&lessons_dir());
+    for l in all.iter().filter(|l| l.meta.model != loaded.files.name) {
+        let problems = glassbox::lesson::check::check_claims_on(l, &loaded);
+        assert!(problems.is_empty(), "{problems:#?}");
+    }
     for l in &lessons {
         let problems = check_against(l, &loaded);
         assert!(problems.is_empty(), "{problems:#?}");
@@ -402,6 +408,23 @@ fn the_smollm2_lessons_hold_and_their_tasks_are_solvable() {
         let problems = check_against(l, &loaded);
         assert!(problems.is_empty(), "{problems:#?}");
     }
+    // What the other lessons say about SmolLM2 (lesson 6 compares its rotations with W_pos).
+    let (all, _) = lesson::load_all(&lessons_dir());
+    let mut elsewhere = 0;
+    for l in all.iter().filter(|l| l.meta.model != loaded.files.name) {
+        let problems = glassbox::lesson::check::check_claims_on(l, &loaded);
+        assert!(problems.is_empty(), "{problems:#?}");
+        elsewhere += l
+            .steps
+            .iter()
+            .flat_map(|s| &s.claims_elsewhere)
+            .filter(|c| c.0 == loaded.files.name)
+            .count();
+    }
+    assert!(
+        elsewhere >= 2,
+        "{elsewhere} claims about SmolLM2 in other lessons"
+    );
     let rig = Rig::on(loaded, tempfile::tempdir().unwrap());
     every_task_is_solvable(rig, 7);
     let loaded = smollm2().unwrap();

@@ -4,8 +4,9 @@ use std::io::Write;
 
 use color_eyre::eyre::Result;
 use glassbox::error::hinted;
+use glassbox::lesson::check::{check_against, check_claims_on};
 use glassbox::lesson::progress::Progress;
-use glassbox::lesson::{self, check::check_against, Lesson};
+use glassbox::lesson::{self, Lesson};
 use glassbox::model::loader::{self, known::KnownModel};
 
 use super::load_model;
@@ -43,7 +44,10 @@ pub fn run(cmd: LessonsCommand) -> Result<()> {
                 }
                 checked_against.push(loaded.files.name.clone());
             } else {
-                let mut names: Vec<&str> = lessons.iter().map(|l| l.meta.model.as_str()).collect();
+                let mut names: Vec<&str> = lessons
+                    .iter()
+                    .flat_map(|l| std::iter::once(l.meta.model.as_str()).chain(l.other_models()))
+                    .collect();
                 names.sort();
                 names.dedup();
                 for name in names {
@@ -54,7 +58,7 @@ pub fn run(cmd: LessonsCommand) -> Result<()> {
                     let loaded = load_model(&spec).map_err(|e| {
                         let needing: Vec<&str> = lessons
                             .iter()
-                            .filter(|l| l.meta.model == name)
+                            .filter(|l| l.meta.model == name || l.other_models().contains(&name))
                             .map(|l| l.meta.id.as_str())
                             .collect();
                         e.wrap_err(format!(
@@ -62,8 +66,11 @@ pub fn run(cmd: LessonsCommand) -> Result<()> {
                             needing.join(", ")
                         ))
                     })?;
-                    for l in lessons.iter().filter(|l| l.meta.model == name) {
-                        errors.extend(check_against(l, &loaded));
+                    for l in &lessons {
+                        if l.meta.model == name {
+                            errors.extend(check_against(l, &loaded));
+                        }
+                        errors.extend(check_claims_on(l, &loaded));
                     }
                     checked_against.push(loaded.files.name.clone());
                 }
