@@ -29,7 +29,7 @@ pub fn cases(lab: &Lab) -> Vec<Case> {
     std::fs::create_dir(&claims).unwrap();
     lab.write(
         "claim-lessons/01-unknown-model.md",
-        &good.replacen("```claim\n", "```claim\nmodel = \"gpt-5\"\n", 1),
+        good.replacen("```claim\n", "```claim\nmodel = \"gpt-5\"\n", 1),
     );
     let empty = lab.arg("empty-lessons");
     std::fs::create_dir(&empty).unwrap();
