@@ -375,6 +375,11 @@ pub fn check_against(lesson: &Lesson, model: &LoadedModel) -> Vec<LessonError> {
                         );
                     }
                 }
+                TaskKind::Ablate { head: [l, h] } => {
+                    if !layer_head(*l, *h) {
+                        err(line, format!("no head L{l}H{h} in this model"));
+                    }
+                }
                 TaskKind::Positions { mode } => {
                     if let Some(edit) = mode.edit().filter(|&e| !model.model.can_edit_positions(e))
                     {
