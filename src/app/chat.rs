@@ -40,9 +40,7 @@ impl App {
     pub(super) fn stop_at_turn_end(&mut self) {
         self.queued = 0;
         let end = self.chat_end().map(|(_, t)| t).unwrap_or_default();
-        self.status = format!(
-            "{end} ends the assistant's turn: generating stops (Backspace removes it, e asks again)"
-        );
+        self.status = format!("{end} ends the answer: generating stops here (e: ask again)");
     }
 
     /// What `e` opens the editor with: the question in chat mode (never the rendered template),
