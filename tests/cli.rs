@@ -432,3 +432,35 @@ fn the_tutor_without_a_terminal_says_so_in_one_line() {
         ))
         .stderr(predicates::str::contains("panicked").not());
 }
+
+/// `--chat` on a model without a chat template is refused before the screen opens (here, before the
+/// terminal is even looked at), naming the model; a question given twice is refused too.
+#[test]
+fn the_tutor_refuses_chat_for_a_model_without_a_template() {
+    let data = tempfile::tempdir().unwrap();
+    Command::cargo_bin("glassbox")
+        .unwrap()
+        .env("XDG_DATA_HOME", data.path())
+        .args(["--chat", "What is 2+2?"])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains(
+            "error: glassbox-tiny has no chat template",
+        ))
+        .stderr(predicates::str::contains("interactive terminal").not());
+    let llama = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/llama-a");
+    Command::cargo_bin("glassbox")
+        .unwrap()
+        .env("XDG_DATA_HOME", data.path())
+        .args(["--model", llama, "--chat"])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("llama-a has no chat template"));
+    Command::cargo_bin("glassbox")
+        .unwrap()
+        .env("XDG_DATA_HOME", data.path())
+        .args(["--chat", "q", "--prompt", "p"])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("both give the prompt"));
+}
