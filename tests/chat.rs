@@ -58,7 +58,10 @@ fn tokens(app: &App) -> Vec<String> {
 fn the_question_is_kept_and_every_edit_goes_through_the_template_again() {
     let (mut app, mut s) = start_inline_as(with_template(None), QUESTION, true).unwrap();
     assert!(app.chat);
-    assert_eq!(app.prompt, QUESTION, "the app keeps the question, not the template");
+    assert_eq!(
+        app.prompt, QUESTION,
+        "the app keeps the question, not the template"
+    );
     // The strip shows the template's tokens: the special token, the roles, then the question.
     let toks = tokens(&app);
     let rendered = s
@@ -68,13 +71,25 @@ fn the_question_is_kept_and_every_edit_goes_through_the_template_again() {
         .unwrap()
         .render(QUESTION)
         .unwrap();
-    assert_eq!(rendered, "<|endoftext|>user: Who went to the park?\n<|endoftext|>assistant:");
+    assert_eq!(
+        rendered,
+        "<|endoftext|>user: Who went to the park?\n<|endoftext|>assistant:"
+    );
     let ids = s.loaded.encode_prompt(&rendered, false).unwrap();
     assert_eq!(app.snap.as_ref().unwrap().ids, ids);
     assert_eq!(toks.iter().filter(|t| *t == "<|endoftext|>").count(), 2);
-    assert!(toks.concat().starts_with("<|endoftext|>user: Who"), "{toks:?}");
+    assert!(
+        toks.concat().starts_with("<|endoftext|>user: Who"),
+        "{toks:?}"
+    );
     // The bare question was run beside it, with the BOS a plain prompt gets.
-    let bare = app.snap.as_ref().unwrap().bare.clone().expect("the bare run");
+    let bare = app
+        .snap
+        .as_ref()
+        .unwrap()
+        .bare
+        .clone()
+        .expect("the bare run");
     let bare_ids = s.loaded.encode_prompt(QUESTION, true).unwrap();
     assert_eq!(bare.n_tokens, bare_ids.len());
     assert!(bare.n_tokens < ids.len());
@@ -94,12 +109,18 @@ fn the_question_is_kept_and_every_edit_goes_through_the_template_again() {
     assert!(app.chat);
     let again = s
         .loaded
-        .encode_prompt("<|endoftext|>user: Where is Zorva?\n<|endoftext|>assistant:", false)
+        .encode_prompt(
+            "<|endoftext|>user: Where is Zorva?\n<|endoftext|>assistant:",
+            false,
+        )
         .unwrap();
     assert_eq!(app.snap.as_ref().unwrap().ids, again);
     assert_eq!(
         app.snap.as_ref().unwrap().bare.as_ref().unwrap().n_tokens,
-        s.loaded.encode_prompt("Where is Zorva?", true).unwrap().len()
+        s.loaded
+            .encode_prompt("Where is Zorva?", true)
+            .unwrap()
+            .len()
     );
 
     // c takes the template away: the question alone, as a plain prompt, and no comparison.
@@ -132,7 +153,11 @@ fn generating_stops_at_the_templates_end_token() {
     app.on_key(KeyEvent::new(KeyCode::Char('n'), KeyModifiers::NONE));
     assert_eq!(app.queued, 2);
     serve(&mut app, &mut s, requests);
-    assert_eq!(app.n_tokens(), n + 1, "the end token is shown, and nothing after it");
+    assert_eq!(
+        app.n_tokens(),
+        n + 1,
+        "the end token is shown, and nothing after it"
+    );
     assert_eq!(app.snap.as_ref().unwrap().ids.last(), Some(&first));
     assert_eq!(app.queued, 0);
     assert!(app.turn_over());
@@ -168,13 +193,26 @@ fn the_next_view_sets_the_bare_question_beside_the_template() {
             .unwrap_or_else(|| panic!("{w}×{h}:\n{screen}"));
         assert!(heads.contains("WITHOUT it: the bare question"), "{screen}");
         // Each side's top token heads its own column.
-        let label = |id: u32| glassbox::text::visible(&app.info.as_ref().unwrap().codec.token_label(id));
-        let rows: Vec<&str> = screen.lines().skip_while(|l| !l.contains("entropy")).collect();
+        let label =
+            |id: u32| glassbox::text::visible(&app.info.as_ref().unwrap().codec.token_label(id));
+        let rows: Vec<&str> = screen
+            .lines()
+            .skip_while(|l| !l.contains("entropy"))
+            .collect();
         let first = rows.get(1).unwrap_or_else(|| panic!("{screen}"));
         let (left, right) = first.split_once('│').unwrap_or_else(|| panic!("{screen}"));
-        assert!(left.trim_start().starts_with(&label(with_top)), "{w}×{h}:\n{screen}");
-        assert!(right.trim_start().starts_with(&label(bare_top)), "{w}×{h}:\n{screen}");
-        assert!(screen.contains("│ chat "), "the status line says chat mode is on:\n{screen}");
+        assert!(
+            left.trim_start().starts_with(&label(with_top)),
+            "{w}×{h}:\n{screen}"
+        );
+        assert!(
+            right.trim_start().starts_with(&label(bare_top)),
+            "{w}×{h}:\n{screen}"
+        );
+        assert!(
+            screen.contains("│ chat "),
+            "the status line says chat mode is on:\n{screen}"
+        );
     }
     // Without chat mode the view is the one distribution.
     key(&mut app, &mut s, KeyCode::Char('c'));
@@ -255,7 +293,12 @@ fn a_lesson_step_opens_its_prompt_in_chat_mode() {
 #[test]
 fn chat_claims_read_the_question_in_the_template() {
     let loaded = with_template(None);
-    let rendered = loaded.chat_template.as_ref().unwrap().render(QUESTION).unwrap();
+    let rendered = loaded
+        .chat_template
+        .as_ref()
+        .unwrap()
+        .render(QUESTION)
+        .unwrap();
     let ids = loaded.encode_prompt(&rendered, false).unwrap();
     let trace = loaded
         .model
@@ -274,7 +317,9 @@ fn chat_claims_read_the_question_in_the_template() {
         let lesson = Lesson::parse(std::path::Path::new("x.md"), &text).unwrap();
         lesson.steps[0].claims[0].0.clone()
     };
-    let top_claim = claim(format!("kind = \"top-token\"\ntoken = {top_text:?}\nchat = true"));
+    let top_claim = claim(format!(
+        "kind = \"top-token\"\ntoken = {top_text:?}\nchat = true"
+    ));
     assert_eq!(check_claim(&loaded, QUESTION, &top_claim), Ok(()));
     let p = probs[top as usize];
     let within = claim(format!(

@@ -372,14 +372,14 @@ fn the_tutor_answers_inside_the_template_and_stops_at_im_end() {
     let path = std::env::var("GLASSBOX_SMOLLM2").unwrap();
     // The app's session owns its model: a second copy, not the one the other tests share.
     let loaded = model::load(Some(&path), &Device::Cpu).unwrap();
-    let (mut app, mut session) = glassbox::app::worker::start_inline_as(
-        loaded,
-        "What is the capital of France?",
-        true,
-    )
-    .unwrap();
+    let (mut app, mut session) =
+        glassbox::app::worker::start_inline_as(loaded, "What is the capital of France?", true)
+            .unwrap();
     let snap = app.snap.as_ref().unwrap();
-    assert_eq!(snap.tokens.first().map(String::as_str), Some("<|im_start|>"));
+    assert_eq!(
+        snap.tokens.first().map(String::as_str),
+        Some("<|im_start|>")
+    );
     assert_eq!(snap.tokens.iter().filter(|t| *t == "<|im_end|>").count(), 2);
     let codec = &session.loaded.codec;
     let (bare, n_bare) = app.bare_probs().unwrap();
@@ -393,7 +393,11 @@ fn the_tutor_answers_inside_the_template_and_stops_at_im_end() {
     let ids = &app.snap.as_ref().unwrap().ids;
     let answer = session.loaded.codec.decode(&ids[prompt_len..]);
     assert_eq!(answer, "The capital of France is Paris.<|im_end|>");
-    assert!(app.status.contains("<|im_end|> ends the answer"), "{}", app.status);
+    assert!(
+        app.status.contains("<|im_end|> ends the answer"),
+        "{}",
+        app.status
+    );
 }
 
 /// Chat claims on the real model: with the template the top token is "The", bare it is `<|im_end|>`.
@@ -411,5 +415,8 @@ fn chat_claims_hold_on_the_question_in_the_template() {
     assert_eq!(check_claim(m, q, &top("The", true)), Ok(()));
     assert_eq!(check_claim(m, q, &top("<|im_end|>", false)), Ok(()));
     let e = check_claim(m, q, &top("<|im_end|>", true)).unwrap_err();
-    assert!(e.contains("in the chat template the top token is \"The\""), "{e}");
+    assert!(
+        e.contains("in the chat template the top token is \"The\""),
+        "{e}"
+    );
 }

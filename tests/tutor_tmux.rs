@@ -1,7 +1,8 @@
 //! End to end: the real binary in a real terminal (tmux), driven by keys, read back with capture-pane.
 //!
 //! Needs tmux. Without it the tests say so and pass, unless GLASSBOX_REQUIRE_TMUX is set (.ci/run sets
-//! it after installing tmux), so CI can never skip them silently.
+//! it after installing tmux), so CI can never skip them silently. The chat-mode test runs SmolLM2 from
+//! GLASSBOX_SMOLLM2 and is skipped without it, unless GLASSBOX_REQUIRE_SMOLLM2 is set.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -442,7 +443,10 @@ fn chat_mode_on_smollm2_shows_the_template_and_stops_at_its_end() {
     assert!(done.contains("·Paris"), "{done}");
     t.keys(&["e"]);
     let editing = t.wait_for("Edit the question");
-    assert!(editing.contains("What is the capital of France?▏"), "{editing}");
+    assert!(
+        editing.contains("What is the capital of France?▏"),
+        "{editing}"
+    );
     // Ctrl-C quits from the editor too (Esc then q at once would read as Alt-q).
     t.keys(&["C-c"]);
     t.wait_for("$ ");

@@ -146,7 +146,7 @@ pub const KEYS: &[KeyHelp] = &[
     ),
     key(
         "c",
-        "chat template on/off: the prompt as a question to an instruct model",
+        "chat mode: the prompt as a question in the chat template",
         &[(K::Char('c'), A::ToggleChat)],
     ),
     key(

@@ -197,7 +197,9 @@ pub fn lens(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
 /// The Next view: the next-token distribution; in chat mode with the bare question's beside it, so
 /// the same question can be compared with and without the chat template.
 pub fn next_view(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
-    let Some((bare, n_bare)) = app.bare_probs().filter(|_| area.width >= 50 && area.height >= 6)
+    let Some((bare, n_bare)) = app
+        .bare_probs()
+        .filter(|_| area.width >= 50 && area.height >= 6)
     else {
         return next_token(app, theme, area, buf);
     };
