@@ -419,4 +419,14 @@ fn chat_claims_hold_on_the_question_in_the_template() {
         e.contains("in the chat template the top token is \"The\""),
         "{e}"
     );
+    let continues = |text: &str, chat: bool| Claim::Continues {
+        prompt: None,
+        text: text.into(),
+        chat,
+    };
+    let answer = "The capital of France is Paris.";
+    assert_eq!(check_claim(m, q, &continues(answer, true)), Ok(()));
+    // Bare, the question is a finished user turn: the model closes it and starts another.
+    let e = check_claim(m, q, &continues(answer, false)).unwrap_err();
+    assert!(e.contains("writes \"<|im_end|>"), "{e}");
 }

@@ -1,6 +1,7 @@
 //! `glassbox lessons check`: a lesson's references checked against the model it runs on.
 
 use super::claim::Bounds;
+use super::probe::chat_ids;
 use super::{facts, probe};
 use super::{Claim, Lesson, LessonError, ParamPart, PositionsMode, TaskKind};
 use crate::analysis::predictions::{argmax, softmax};
@@ -23,23 +24,6 @@ fn next_probs_with(
         .model
         .trace_with(&ids, NamesFilter::parse("logits"), intervention)?;
     Ok(softmax(&trace.next_logits().to_vec1::<f32>()?, 1.0))
-}
-
-/// The tokens of `question` put in the model's chat template, as the tutor's chat mode runs it (the
-/// template's own special tokens, no extra BOS).
-pub fn chat_ids(model: &LoadedModel, question: &str) -> Result<Vec<u32>, String> {
-    let Some(template) = model.chat_template.as_ref() else {
-        return Err(format!(
-            "{} has no chat template: chat = true needs an instruction-tuned model",
-            model.files.name
-        ));
-    };
-    let text = template
-        .render(question)
-        .map_err(|e| crate::error::one_line(&e).0)?;
-    model
-        .encode_prompt(&text, false)
-        .map_err(|e| format!("the question in the chat template does not tokenize: {e}"))
 }
 
 /// Next-token probabilities after `prompt`, or with `chat` after it put in the chat template as a
@@ -110,7 +94,7 @@ pub fn check_claim(model: &LoadedModel, prompt: &str, claim: &Claim) -> Result<(
             head, query, keys, ..
         } => probe::check_attention(model, prompt, *head, *query, keys, bounds),
         Claim::TokenCount { text, value } => probe::check_token_count(model, text, *value),
-        Claim::Continues { text, .. } => probe::check_continues(model, prompt, text),
+        Claim::Continues { text, chat, .. } => probe::check_continues(model, prompt, text, *chat),
         Claim::Lens {
             layer, token, top, ..
         } => probe::check_lens(model, prompt, *layer, token, bounds, *top),

@@ -155,11 +155,14 @@ pub enum Claim {
         #[serde(default)]
         below: Option<f32>,
     },
-    /// Greedy decoding after `prompt` (the tutor's n with sampling off) writes `text` first.
+    /// Greedy decoding after `prompt` (the tutor's n with sampling off) writes `text` first; with
+    /// `chat = true` after `prompt` put in the model's chat template as a question.
     Continues {
         #[serde(default)]
         prompt: Option<String>,
         text: String,
+        #[serde(default)]
+        chat: bool,
     },
 }
 
