@@ -456,6 +456,18 @@ fn the_tutor_refuses_chat_for_a_model_without_a_template() {
         .assert()
         .failure()
         .stderr(predicates::str::contains("llama-a has no chat template"));
+    // A GGUF file is asked by its metadata alone, before any weight is read.
+    let gguf = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/gguf/small-f32.gguf"
+    );
+    Command::cargo_bin("glassbox")
+        .unwrap()
+        .env("XDG_DATA_HOME", data.path())
+        .args(["--model", gguf, "--chat"])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("has no chat template"));
     Command::cargo_bin("glassbox")
         .unwrap()
         .env("XDG_DATA_HOME", data.path())
