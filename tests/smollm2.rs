@@ -385,6 +385,13 @@ fn the_tutor_answers_inside_the_template_and_stops_at_im_end() {
     let (bare, n_bare) = app.bare_probs().unwrap();
     assert_eq!(n_bare, 7, "the bare question: 7 tokens, no BOS");
     assert_eq!(codec.token_str(argmax(&bare) as u32), "<|im_end|>");
+    // The numbers README.md quotes: <|im_end|> 0.67 bare, "The" 0.15 on top in the template.
+    let p_end = bare[argmax(&bare)];
+    assert!((0.62..0.72).contains(&p_end), "{p_end}");
+    let with = app.next_probs().unwrap();
+    let the = argmax(&with);
+    assert_eq!(codec.token_str(the as u32), "The");
+    assert!((0.12..0.18).contains(&with[the]), "{}", with[the]);
     let prompt_len = app.prompt_len;
     for _ in 0..20 {
         let requests = app.on_key(KeyEvent::new(KeyCode::Char('n'), KeyModifiers::NONE));
