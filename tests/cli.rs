@@ -485,3 +485,47 @@ fn a_known_model_that_is_not_here_says_how_to_get_it() {
         "{err}"
     );
 }
+
+/// `--chat` on a model without a chat template is refused before the screen opens (here, before the
+/// terminal is even looked at), naming the model; a question given twice is refused too.
+#[test]
+fn the_tutor_refuses_chat_for_a_model_without_a_template() {
+    let data = tempfile::tempdir().unwrap();
+    Command::cargo_bin("glassbox")
+        .unwrap()
+        .env("XDG_DATA_HOME", data.path())
+        .args(["--chat", "What is 2+2?"])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains(
+            "error: glassbox-tiny has no chat template",
+        ))
+        .stderr(predicates::str::contains("interactive terminal").not());
+    let llama = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/llama-a");
+    Command::cargo_bin("glassbox")
+        .unwrap()
+        .env("XDG_DATA_HOME", data.path())
+        .args(["--model", llama, "--chat"])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("llama-a has no chat template"));
+    // A GGUF file is asked by its metadata alone, before any weight is read.
+    let gguf = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/gguf/small-f32.gguf"
+    );
+    Command::cargo_bin("glassbox")
+        .unwrap()
+        .env("XDG_DATA_HOME", data.path())
+        .args(["--model", gguf, "--chat"])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("has no chat template"));
+    Command::cargo_bin("glassbox")
+        .unwrap()
+        .env("XDG_DATA_HOME", data.path())
+        .args(["--chat", "q", "--prompt", "p"])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("both give the prompt"));
+}
