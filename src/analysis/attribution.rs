@@ -12,6 +12,7 @@ use std::collections::HashMap;
 
 use candle_core::{DType, IndexOp, Result, Tensor};
 
+use super::heatmap::{Heatmap, Scale};
 use crate::model::hooks::{block_hook, BlockHook, HookPoint, HOOK_EMBED, HOOK_POS_EMBED};
 use crate::model::{Arch, Config, Hook, Model};
 
@@ -134,6 +135,46 @@ impl Attribution {
             .chain(&self.mlps)
             .filter(|v| v.is_finite())
             .fold(0.0f32, |m, v| m.max(v.abs()))
+    }
+}
+
+impl Attribution {
+    /// The layers × heads grid with the MLP as a last column, on a signed scale (red pushes the
+    /// target up, blue down): what the tutor's page and the exported figure draw. `title` names the
+    /// target.
+    pub fn grid(&self, title: String) -> Heatmap {
+        let cols = self.n_heads + 1;
+        let mut values = Vec::with_capacity(self.n_layers * cols);
+        for l in 0..self.n_layers {
+            values.extend((0..self.n_heads).map(|h| self.head(l, h)));
+            values.push(self.mlps[l]);
+        }
+        let mut col_labels: Vec<String> = (0..self.n_heads).map(|h| format!("H{h}")).collect();
+        col_labels.push("MLP".into());
+        Heatmap {
+            title,
+            rows: self.n_layers,
+            cols,
+            values,
+            masked: Vec::new(),
+            row_labels: (0..self.n_layers).map(|l| format!("L{l}")).collect(),
+            col_labels,
+            row_axis: "layer".into(),
+            col_axis: "head".into(),
+            scale: Scale::Signed {
+                max_abs: self.max_abs(),
+            },
+        }
+    }
+}
+
+/// What a target is called on screen and in figures: `logit(" Mary")` or `logit(" Mary") −
+/// logit(" John")`, from the tokens' texts.
+pub fn target_label(token: &str, versus: Option<&str>) -> String {
+    let quote = |t: &str| format!("“{}”", crate::text::visible(t));
+    match versus {
+        Some(v) => format!("logit {} − logit {}", quote(token), quote(v)),
+        None => format!("logit {}", quote(token)),
     }
 }
 
