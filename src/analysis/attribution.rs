@@ -178,6 +178,14 @@ pub fn target_label(token: &str, versus: Option<&str>) -> String {
     }
 }
 
+/// A figure's heading: what is attributed, after which position and token.
+pub fn heading(what: &str, pos: usize, token: &str) -> String {
+    format!(
+        "direct logit attribution to {what} after position {pos} “{}”",
+        crate::text::visible(token)
+    )
+}
+
 /// The hooks attribution reads: the embeddings, every layer's `attn.hook_z` and `hook_mlp_out`, and
 /// the last block's `hook_resid_post` (the final residual, for the norm's scale).
 pub fn attribution_hooks(cfg: &Config) -> Vec<String> {

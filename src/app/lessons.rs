@@ -182,6 +182,9 @@ impl App {
                 if panel == "scaling" {
                     self.training_page = TrainingPage::Scaling;
                 }
+                if panel == "attribution" {
+                    self.lens_page = super::LensPage::Attribution;
+                }
             }
             let (n_layers, n_heads) = self.dims();
             if let Some(l) = view.layer {

@@ -317,7 +317,7 @@ fn one_token(loaded: &LoadedModel, flag: &str, text: &str) -> Result<u32> {
 }
 
 fn attribution(args: ExportAttributionArgs) -> Result<()> {
-    use glassbox::analysis::attribution::{attribute_prompt, target_label, Target};
+    use glassbox::analysis::attribution::{attribute_prompt, heading, target_label, Target};
     let out = target(&args.figure)?;
     let loaded = load_model(&args.model)?;
     let (text, ids) = prompt(&args.prompt, &loaded)?;
@@ -362,10 +362,7 @@ fn attribution(args: ExportAttributionArgs) -> Result<()> {
     .wrap_err("attributing the logit")?;
     let label = |id: u32| loaded.codec.token_label(id);
     let what = target_label(&label(token), versus.map(label).as_deref());
-    let heading = format!(
-        "direct logit attribution to {what} after position {position} “{}”",
-        glassbox::text::visible(&label(ids[position]))
-    );
+    let heading = heading(&what, position, &label(ids[position]));
     let opts = PlotOptions {
         scale: args.figure.scale,
         model: Some(loaded.files.name.clone()),

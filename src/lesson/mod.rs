@@ -138,8 +138,10 @@ pub const PANELS: &[&str] = &[
     "next",
     "training",
     "lesson",
-    // Not a tab of its own: the Training view on its scaling page.
+    // Not tabs of their own: the Training view on its scaling page, the Lens view on its
+    // attribution page.
     "scaling",
+    "attribution",
 ];
 
 impl Lesson {
