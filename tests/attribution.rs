@@ -137,9 +137,9 @@ fn every_component_matches_transformers() {
             .into_iter()
             .map(|t| t as u32)
             .collect();
-        for k in 0..2 {
+        for (k, &token) in tokens.iter().enumerate() {
             let target = Target {
-                token: tokens[k],
+                token,
                 versus: None,
             };
             let a = attribute_prompt(&m.model, &ids, pos, target, None).unwrap();
