@@ -34,8 +34,9 @@ impl DirectPath {
         let centered = x.broadcast_sub(&x.mean_keepdim(D::Minus1)?)?; // [d]
         let var = centered.sqr()?.mean_all()?.to_scalar::<f32>()?; // biased, as torch
         let scale = (var as f64 + eps).sqrt() as f32;
-        let w_u = unembed.rows(tokens)?.t()?; // [d, k]
+        let w_u = unembed.rows(tokens)?.to_dtype(DType::F32)?.t()?; // [d, k]
         let constant = bias
+            .to_dtype(DType::F32)?
             .unsqueeze(0)?
             .matmul(&w_u)?
             .squeeze(0)?
@@ -54,7 +55,7 @@ impl DirectPath {
         let x = resid.to_dtype(DType::F32)?.flatten_all()?; // [d]
         let ms = x.sqr()?.mean_all()?.to_scalar::<f32>()?;
         let scale = (ms as f64 + eps).sqrt() as f32;
-        let w_u = unembed.rows(tokens)?.t()?; // [d, k]
+        let w_u = unembed.rows(tokens)?.to_dtype(DType::F32)?.t()?; // [d, k]
         Self::new(false, scale, weight, &w_u, vec![0.0; tokens.len()])
     }
 
@@ -65,7 +66,8 @@ impl DirectPath {
         w_u: &Tensor,
         constant: Vec<f32>,
     ) -> Result<Self> {
-        let directions = (w_u.broadcast_mul(&weight.unsqueeze(1)?)? / scale as f64)?; // [d, k]
+        let weight = weight.to_dtype(DType::F32)?.unsqueeze(1)?; // [d, 1]
+        let directions = (w_u.broadcast_mul(&weight)? / scale as f64)?; // [d, k]
         Ok(Self {
             center,
             scale,
