@@ -129,3 +129,23 @@ fn the_page_shows_the_grid_the_ranking_and_the_target_at_both_sizes() {
         }
     }
 }
+
+#[test]
+fn x_on_the_page_exports_the_attribution_figure() {
+    let loaded = model::load(None, &Device::Cpu).unwrap();
+    let (mut app, mut s) = glassbox::app::worker::start_inline(loaded, PROMPT).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    press(&mut app, &mut s, KeyCode::Char('7'));
+    // The logit lens page is a picture of the screen; the attribution page is the figure.
+    let lens = glassbox::shell::export_view(&app, dir.path()).unwrap();
+    assert!(lens.ends_with("glassbox-lens.png"), "{}", lens.display());
+    press(&mut app, &mut s, KeyCode::Char('i'));
+    let path = glassbox::shell::export_view(&app, dir.path()).unwrap();
+    let name = format!("glassbox-attribution-{}.png", app.cursor);
+    assert!(path.ends_with(&name), "{}", path.display());
+    let bytes = std::fs::read(&path).unwrap();
+    assert_eq!(&bytes[1..4], b"PNG");
+    // A different size from the screen picture: a figure, not a screenshot.
+    let size = |p: &std::path::Path| image::image_dimensions(p).unwrap();
+    assert_ne!(size(&path), size(&lens));
+}
