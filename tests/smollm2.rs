@@ -412,9 +412,17 @@ fn direct_logit_attribution_matches_transformers_on_the_ioi_prompt() {
         let ours_heads = candle_core::Tensor::new(a.heads.as_slice(), &Device::Cpu).unwrap();
         let e = rel_err(&ours_heads, &theirs_heads.flatten_all().unwrap());
         assert!(e <= 1e-4, "heads: rel err {e:e}");
+        eprintln!(
+            "SmolLM2 attribution ({:?}): heads rel err {e:e}",
+            a.target.versus
+        );
         let ours_mlps = candle_core::Tensor::new(a.mlps.as_slice(), &Device::Cpu).unwrap();
         let e = rel_err(&ours_mlps, &theirs_mlps);
         assert!(e <= 1e-4, "MLPs: rel err {e:e}");
+        eprintln!(
+            "SmolLM2 attribution ({:?}): MLPs rel err {e:e}",
+            a.target.versus
+        );
         assert!((a.total() - a.logit).abs() <= 1e-4 * a.logit.abs().max(1.0));
     }
 }
