@@ -52,7 +52,8 @@ pub enum Command {
 pub struct ModelArgs {
     /// Model: a folder in Hugging Face layout (GPT-2 or Llama family), a GGUF file (llama.cpp, Ollama;
     /// architecture llama), or a hub name (gpt2, HuggingFaceTB/SmolLM2-135M-Instruct, ORG/NAME) found
-    /// in the local Hugging Face cache. Default: the bundled model.
+    /// in the local Hugging Face cache, or `smollm2` (SmolLM2-135M-Instruct, as
+    /// tools/fetch_smollm2.sh gets it). Default: the bundled model (with --lesson: the lesson's model).
     #[arg(long, short, value_name = "FOLDER|FILE.gguf|NAME")]
     pub model: Option<String>,
     /// Where to run the model.
@@ -84,7 +85,8 @@ pub struct PromptArgs {
 pub enum LessonsCommand {
     /// The lessons in order, with your progress.
     List,
-    /// Check lesson files (default: all of lessons/): front matter, views and tasks against the model.
+    /// Check lesson files (default: all of lessons/): front matter, views, tasks and claims against
+    /// each lesson's model (with --model: against that model).
     Check {
         /// Lesson files to check.
         files: Vec<PathBuf>,

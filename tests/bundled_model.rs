@@ -120,17 +120,24 @@ fn head_scores(m: &LoadedModel) -> (HeadTable, HeadTable) {
     probes.scores(&m.model).expect("heads score")
 }
 
-// Lessons 5 ("Jobs heads do") and 9 ("Where the key comes from") say that this model has no sharp
-// previous-token head; weights that pass this test must come with those steps rewritten.
+/// The ≥ 0.8 previous-token target is withdrawn: this model's best previous-token head is a blur over
+/// the last few tokens, and its induction head works around it (models/glassbox-tiny/MODEL_CARD.md);
+/// the sharp head is taught on SmolLM2 (lesson 13). This records what the card states, L1H1 at 0.27,
+/// so that new weights are noticed: lessons 5 ("Jobs heads do") and 9 ("Where the key comes from")
+/// say there is no sharp previous-token head, and must be rewritten with the card if this changes.
 #[test]
-#[ignore = "target not met by the committed weights (best 0.27): see models/glassbox-tiny/MODEL_CARD.md"]
-fn a_previous_token_head() {
+fn the_previous_token_head_is_the_blur_the_card_describes() {
     let (prev, _) = head_scores(&bundled());
     let (layer, head, score) = best(&prev, 0);
     eprintln!("best previous-token head: L{layer}H{head} {score:.3}");
+    assert_eq!(
+        (layer, head),
+        (1, 1),
+        "the card names L1H1 as the best previous-token head; L{layer}H{head} scores {score:.3}"
+    );
     assert!(
-        score >= 0.8,
-        "best previous-token head L{layer}H{head} scores {score:.3}"
+        (0.25..0.30).contains(&score),
+        "the card gives L1H1 0.27 as the best previous-token score; it is {score:.3}"
     );
 }
 

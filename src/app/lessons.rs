@@ -11,6 +11,7 @@ use super::{App, Overlay, TrainingPage, View};
 use crate::lesson::progress::{Notice, Opened, Progress};
 use crate::lesson::task::{check, Acted, Criterion, Observed, Outcome};
 use crate::lesson::{Lesson, LessonError, PositionsMode, Step};
+use crate::model::loader::known::KnownModel;
 
 #[derive(Debug, Default)]
 pub struct Lessons {
@@ -39,6 +40,9 @@ pub struct Lessons {
     /// What happened to a progress file that could not be used (set aside, or not saved to), shown
     /// in the status line at start and in the lesson list.
     pub notice: Option<Notice>,
+    /// Real models some lessons are written for that are not downloaded here (looked for once, when
+    /// the lessons are loaded), so the pane and the list can say how to get them.
+    pub missing_models: Vec<String>,
     /// The learner has pressed a key since: the status line no longer shows the notice.
     pub notice_seen: bool,
     /// Progress changed since it was last handed over to be saved.
@@ -81,9 +85,18 @@ impl Lessons {
     /// The lessons, and the progress the shell read (see [`Progress::open`]): the app itself reads
     /// and writes no file.
     pub fn new(all: Vec<Lesson>, errors: Vec<LessonError>, opened: Opened) -> Self {
+        let mut missing_models: Vec<String> = all
+            .iter()
+            .map(|l| &l.meta.model)
+            .filter(|m| KnownModel::named(m).is_some_and(|k| k.find().is_none()))
+            .cloned()
+            .collect();
+        missing_models.sort();
+        missing_models.dedup();
         Self {
             all,
             errors,
+            missing_models,
             progress: opened.progress,
             progress_path: opened.path,
             notice: opened.notice,

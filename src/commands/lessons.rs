@@ -4,11 +4,13 @@ use std::io::Write;
 
 use color_eyre::eyre::Result;
 use glassbox::error::hinted;
+use glassbox::lesson::check::{check_against, check_claims_on};
 use glassbox::lesson::progress::Progress;
-use glassbox::lesson::{self, check::check_against, Lesson};
+use glassbox::lesson::{self, Lesson};
+use glassbox::model::loader::{self, known::KnownModel};
 
 use super::load_model;
-use crate::cli::LessonsCommand;
+use crate::cli::{LessonsCommand, ModelArgs};
 
 pub fn run(cmd: LessonsCommand) -> Result<()> {
     match cmd {
@@ -32,9 +34,46 @@ pub fn run(cmd: LessonsCommand) -> Result<()> {
                 }
                 (ok, bad)
             };
-            let loaded = load_model(&model)?;
-            for l in &lessons {
-                errors.extend(check_against(l, &loaded));
+            // With --model, every lesson against that model (a lesson written for another is reported);
+            // without it, each lesson against its own model, each model loaded once.
+            let mut checked_against = Vec::new();
+            if model.model.is_some() {
+                let loaded = load_model(&model)?;
+                for l in &lessons {
+                    errors.extend(check_against(l, &loaded));
+                }
+                checked_against.push(loaded.files.name.clone());
+            } else {
+                let mut names: Vec<&str> = lessons
+                    .iter()
+                    .flat_map(|l| std::iter::once(l.meta.model.as_str()).chain(l.other_models()))
+                    .collect();
+                names.sort();
+                names.dedup();
+                for name in names {
+                    let spec = ModelArgs {
+                        model: (name != loader::BUNDLED_NAME).then(|| name.to_string()),
+                        device: model.device,
+                    };
+                    let loaded = load_model(&spec).map_err(|e| {
+                        let needing: Vec<&str> = lessons
+                            .iter()
+                            .filter(|l| l.meta.model == name || l.other_models().contains(&name))
+                            .map(|l| l.meta.id.as_str())
+                            .collect();
+                        e.wrap_err(format!(
+                            "lessons {} are written for {name}",
+                            needing.join(", ")
+                        ))
+                    })?;
+                    for l in &lessons {
+                        if l.meta.model == name {
+                            errors.extend(check_against(l, &loaded));
+                        }
+                        errors.extend(check_claims_on(l, &loaded));
+                    }
+                    checked_against.push(loaded.files.name.clone());
+                }
             }
             for e in &errors {
                 eprintln!("{e}");
@@ -49,7 +88,7 @@ pub fn run(cmd: LessonsCommand) -> Result<()> {
                     std::io::stdout(),
                     "{} lessons checked against {}: no problems",
                     lessons.len(),
-                    loaded.files.name
+                    checked_against.join(" and ")
                 )?;
                 Ok(())
             } else {
@@ -98,10 +137,11 @@ fn list() -> Result<()> {
         };
         writeln!(
             out,
-            "{mark} {:>2}  {:<id_w$}  {:<title_w$}  {done}/{tasks} tasks",
+            "{mark} {:>2}  {:<id_w$}  {:<title_w$}  {done}/{tasks} tasks{}",
             i + 1,
             l.meta.id,
-            l.meta.title
+            l.meta.title,
+            model_note(&l.meta.model)
         )?;
     }
     for e in &errors {
@@ -111,6 +151,18 @@ fn list() -> Result<()> {
         return no_lessons(&dir);
     }
     Ok(())
+}
+
+/// After a lesson written for a real model: which one, and how to get it when it is missing.
+fn model_note(model: &str) -> String {
+    if model == loader::BUNDLED_NAME {
+        return String::new();
+    }
+    match KnownModel::named(model) {
+        Some(k) if k.find().is_none() => format!("  on {} (not downloaded: {})", k.name, k.fetch),
+        Some(k) => format!("  on {}", k.name),
+        None => format!("  on {model}"),
+    }
 }
 
 /// A lessons folder that is missing or holds no lesson file: nothing to list or check is an error,

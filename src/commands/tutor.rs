@@ -60,7 +60,22 @@ pub fn run(args: TutorArgs) -> Result<()> {
         (None, None, None) => DEFAULT_PROMPT.to_string(),
     };
     let device = model::device::select(args.model.device)?;
-    let files = loader::resolve(args.model.model.as_deref())?;
+    // Without --model, a lesson written for a real model opens on it: asked for with --lesson, a
+    // missing model is the error that says how to get it; reopened from last time, the bundled model
+    // opens instead and the lesson pane says how to get the lesson's.
+    let spec = match (&args.model.model, open) {
+        (Some(m), _) => Some(m.clone()),
+        (None, Some(i)) => {
+            let wanted = &lessons.all[i].meta.model;
+            let other = (wanted != loader::BUNDLED_NAME).then(|| wanted.clone());
+            match other {
+                Some(m) if args.lesson.is_none() && loader::resolve(Some(&m)).is_err() => None,
+                other => other,
+            }
+        }
+        (None, None) => None,
+    };
+    let files = loader::resolve(spec.as_deref())?;
     // One channel carries everything the loop waits for: keys and mouse, the worker's answers, and a
     // tick for the spinner while the worker is busy. The loop blocks on it: nothing happens, nothing runs.
     let (events, inbox) = mpsc::channel::<Msg>();

@@ -234,6 +234,27 @@ fn check_param_count(model: &LoadedModel, part: ParamPart, value: u64) -> Result
     ))
 }
 
+/// The lesson's claims about `model` when it is not the lesson's own (blocks with `model = "…"`).
+pub fn check_claims_on(lesson: &Lesson, model: &LoadedModel) -> Vec<LessonError> {
+    let mut errors = Vec::new();
+    for step in &lesson.steps {
+        for (name, claim, line) in &step.claims_elsewhere {
+            if *name != model.files.name {
+                continue;
+            }
+            let prompt = claim.prompt().unwrap_or(&lesson.meta.prompt);
+            if let Err(message) = check_claim(model, prompt, claim) {
+                errors.push(LessonError {
+                    path: lesson.path.clone(),
+                    line: *line,
+                    message: format!("on {name}: {message}"),
+                });
+            }
+        }
+    }
+    errors
+}
+
 /// Problems that parsing cannot see: layers, heads and positions that do not exist in `model`,
 /// prompts that do not fit, a lesson written for another model.
 pub fn check_against(lesson: &Lesson, model: &LoadedModel) -> Vec<LessonError> {

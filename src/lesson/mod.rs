@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::model::loader::{known::KnownModel, BUNDLED_NAME};
 pub use claim::{Claim, ParamPart};
 pub use task::{Task, TaskKind};
 
@@ -34,7 +35,8 @@ pub struct FrontMatter {
     pub summary: String,
     /// The prompt the tutor opens the lesson with.
     pub prompt: String,
-    /// The model the lesson's claims are about (the bundled model's name).
+    /// The model the lesson runs on and its claims are about: `glassbox-tiny`, or a real model glassbox
+    /// knows by name (`SmolLM2-135M-Instruct`).
     pub model: String,
 }
 
@@ -97,6 +99,9 @@ pub struct Step {
     pub task: Option<Task>,
     /// Claims with the line of their block.
     pub claims: Vec<(Claim, usize)>,
+    /// Claims about another model than the lesson's (a block with `model = "…"`), so a lesson can
+    /// compare the two and both sides stay checked: the model's name, the claim, its line.
+    pub claims_elsewhere: Vec<(String, Claim, usize)>,
     /// 1-based lines of the step's heading and of its view and task blocks, for error messages.
     pub line: usize,
     pub view_line: usize,
@@ -144,7 +149,59 @@ pub const PANELS: &[&str] = &[
     "attribution",
 ];
 
+/// A claim block's `model = "…"` line, taken out (left blank, so error lines still match): the block
+/// without it and the model it names, which must be one glassbox knows. Errors carry the line's index.
+fn claim_model(lines: &[&str]) -> Result<(String, Option<String>), (usize, String)> {
+    let mut model = None;
+    let mut kept = Vec::with_capacity(lines.len());
+    for (j, line) in lines.iter().enumerate() {
+        let is_model = line
+            .trim_start()
+            .strip_prefix("model")
+            .is_some_and(|rest| rest.trim_start().starts_with('='));
+        if !is_model {
+            kept.push(*line);
+            continue;
+        }
+        let table: toml::Table = toml::from_str(line).map_err(|e| (j, toml_message(&e)))?;
+        let Some(toml::Value::String(name)) = table.get("model") else {
+            return Err((j, "model must be a string".into()));
+        };
+        if name != BUNDLED_NAME && KnownModel::named(name).is_none() {
+            return Err((
+                j,
+                format!(
+                    "unknown model {name:?}: a claim can be about {BUNDLED_NAME} or {}",
+                    crate::model::loader::known::KNOWN
+                        .iter()
+                        .map(|k| k.name)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        }
+        if model.replace(name.clone()).is_some() {
+            return Err((j, "a claim names its model once".into()));
+        }
+        kept.push("");
+    }
+    Ok((kept.join("\n"), model))
+}
+
 impl Lesson {
+    /// The models this lesson's claims are about besides its own.
+    pub fn other_models(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self
+            .steps
+            .iter()
+            .flat_map(|s| &s.claims_elsewhere)
+            .map(|(m, _, _)| m.as_str())
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
     pub fn parse(path: &Path, text: &str) -> Result<Lesson, LessonError> {
         let err = |line: usize, message: String| LessonError {
             path: path.to_path_buf(),
@@ -182,6 +239,7 @@ impl Lesson {
                     view: None,
                     task: None,
                     claims: Vec::new(),
+                    claims_elsewhere: Vec::new(),
                     line: i + 1,
                     view_line: 0,
                     task_line: 0,
@@ -206,9 +264,14 @@ impl Lesson {
                 })?;
                 let at = |e: &toml::de::Error| start + toml_line(e, &lines[start..close]);
                 if kind == "claim" {
+                    let (block, about) = claim_model(&lines[start..close])
+                        .map_err(|(j, m)| err(start + j + 1, format!("claim: {m}")))?;
                     let claim = Claim::parse(&block)
                         .map_err(|e| err(at(&e), format!("claim: {}", toml_message(&e))))?;
-                    step.claims.push((claim, start + 1));
+                    match about.filter(|m| *m != meta.model) {
+                        Some(other) => step.claims_elsewhere.push((other, claim, start + 1)),
+                        None => step.claims.push((claim, start + 1)),
+                    }
                 } else if kind == "view" {
                     if step.view.is_some() {
                         return Err(err(i + 1, "a step has at most one view block".into()));

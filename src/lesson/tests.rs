@@ -273,3 +273,48 @@ fn claims_need_their_bounds_and_say_which() {
         );
     }
 }
+
+/// A claim block may name another model: it is kept apart from the lesson's own claims, with its
+/// line; an unknown model, a model named twice or a model that is not a string is an error on the
+/// line that says it.
+#[test]
+fn a_claim_about_another_model_is_kept_apart_and_checked_for_a_known_name() {
+    let with_claim =
+        |c: &str| GOOD.replace("More text.", &format!("More text.\n```claim\n{c}\n```\n"));
+    let top = "kind = \"top-token\"\ntoken = \" a\"";
+    let l = parse(&with_claim(&format!(
+        "model = \"SmolLM2-135M-Instruct\"\n{top}"
+    )))
+    .unwrap();
+    assert!(l.steps[1].claims.is_empty());
+    let (name, claim, _) = &l.steps[1].claims_elsewhere[0];
+    assert_eq!(name, "SmolLM2-135M-Instruct");
+    assert_eq!(
+        claim,
+        &Claim::TopToken {
+            prompt: None,
+            token: " a".into()
+        }
+    );
+    assert_eq!(l.other_models(), vec!["SmolLM2-135M-Instruct"]);
+    // Naming the lesson's own model is the same as naming none.
+    let own = parse(&with_claim(&format!("model = \"glassbox-tiny\"\n{top}"))).unwrap();
+    assert_eq!(own.steps[1].claims.len(), 1);
+    assert!(own.other_models().is_empty());
+    let line_of =
+        |text: &str, needle: &str| 1 + text.lines().position(|l| l.contains(needle)).unwrap();
+    for (bad, needle, says) in [
+        ("model = \"gpt-5\"", "gpt-5", "unknown model"),
+        ("model = 3", "model = 3", "string"),
+        (
+            "model = \"glassbox-tiny\"\nmodel = \"SmolLM2-135M-Instruct\"",
+            "model = \"SmolLM2",
+            "once",
+        ),
+    ] {
+        let text = with_claim(&format!("{bad}\n{top}"));
+        let e = parse(&text).unwrap_err();
+        assert_eq!(e.line, line_of(&text, needle), "{bad}: {e}");
+        assert!(e.message.contains(says), "{bad}: {e}");
+    }
+}

@@ -10,6 +10,7 @@ use super::theme::Theme;
 use super::{fit, markdown, tab_number};
 use crate::app::{App, View};
 use crate::lesson::task::Outcome;
+use crate::model::loader::known::KnownModel;
 
 /// The lesson pane inside a border (beside or under another view): the step's title in the top
 /// border, the way on and the scroll marker in the bottom one, so every inner row is the step's.
@@ -129,13 +130,7 @@ impl Content {
         ]);
         let mut text = Vec::new();
         if let Some(info) = app.info.as_ref().filter(|i| i.name != lesson.meta.model) {
-            text.push(Line::styled(
-                format!(
-                    "(written for {}; with {} the numbers will differ)",
-                    lesson.meta.model, info.name
-                ),
-                theme.dim(),
-            ));
+            text.extend(other_model_note(app, lesson, &info.name, &theme));
         }
         text.extend(markdown::render(&step.body, theme));
         let nav = if i >= n {
@@ -372,6 +367,40 @@ fn intro(theme: Theme, have_lessons: bool) -> Vec<Line<'static>> {
         lines.push(Line::default());
         lines.push(Line::styled(
             "Press L for the lessons: start with lesson 1.",
+            theme.accent(),
+        ));
+    }
+    lines
+}
+
+/// What the pane says above a lesson written for another model than the one open: for a real model
+/// glassbox knows, how to open the lesson on it (and how to get the model when it is missing).
+fn other_model_note(
+    app: &App,
+    lesson: &crate::lesson::Lesson,
+    open: &str,
+    theme: &Theme,
+) -> Vec<Line<'static>> {
+    let wanted = &lesson.meta.model;
+    let Some(known) = KnownModel::named(wanted) else {
+        return vec![Line::styled(
+            format!("(written for {wanted}; with {open} the numbers will differ)"),
+            theme.dim(),
+        )];
+    };
+    let mut lines = vec![Line::styled(
+        format!(
+            "This lesson runs on {}, and {open} is open. Quit (q) and run: glassbox --lesson {}",
+            known.name, lesson.meta.id
+        ),
+        theme.accent(),
+    )];
+    if app.lessons.missing_models.iter().any(|m| m == wanted) {
+        lines.push(Line::styled(
+            format!(
+                "{} is not downloaded yet: run {} from glassbox's source folder first.",
+                known.name, known.fetch
+            ),
             theme.accent(),
         ));
     }

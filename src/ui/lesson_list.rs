@@ -58,7 +58,15 @@ pub fn list(app: &App, sel: usize, theme: Theme, area: Rect, buf: &mut Buffer) {
         let first = lines.len();
         let mut title = hanging(&format!("{mark} {:>2}. ", i + 1), &lesson.meta.title, style);
         // The task count after the title's last line, shorter where it must be, else under it.
+        // A lesson on another model than the one open says which (the pane says how to open it).
+        let on = app
+            .info
+            .as_ref()
+            .filter(|info| info.name != lesson.meta.model)
+            .map(|_| format!(" · {}", lesson.meta.model))
+            .unwrap_or_default();
         let counts = [
+            format!("  {done}/{n_tasks} tasks{on}"),
             format!("  {done}/{n_tasks} tasks"),
             format!("  {done}/{n_tasks}"),
         ];

@@ -4,6 +4,7 @@
 //! memory-mapped while loading.
 
 mod folder;
+pub mod known;
 mod paths;
 mod resolve;
 
@@ -19,6 +20,9 @@ use super::family::Model;
 use super::tokenizer::TextCodec;
 use super::weight_check::BadWeight;
 use crate::error::hinted;
+
+/// The bundled model's name, as lessons written for it give it.
+pub const BUNDLED_NAME: &str = "glassbox-tiny";
 
 /// The bundled model's folder, relative to the repository root.
 pub const BUNDLED_MODEL: &str = "models/glassbox-tiny";

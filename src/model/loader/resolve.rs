@@ -6,8 +6,9 @@ use std::path::{Component, Path, PathBuf};
 use color_eyre::eyre::{eyre, Result, WrapErr};
 use serde::Deserialize;
 
+use super::known::KnownModel;
 use super::paths::{present, why_unreachable};
-use super::{Format, ModelFiles, BUNDLED_MODEL};
+use super::{Format, ModelFiles, BUNDLED_MODEL, BUNDLED_NAME};
 use crate::error::{hinted, Hinted};
 use crate::model::{gguf, hub};
 
@@ -18,7 +19,7 @@ const LAYOUT_HINT: &str =
 /// Hugging Face layout (or a folder holding one GGUF file), else a hub name in the local cache.
 pub fn resolve(spec: Option<&str>) -> Result<ModelFiles> {
     let Some(spec) = spec else {
-        return locate_files("glassbox-tiny".to_string(), &bundled_dir()?);
+        return locate_files(BUNDLED_NAME.to_string(), &bundled_dir()?);
     };
     let path = Path::new(spec);
     let shown_name = |p: &Path| {
@@ -27,6 +28,11 @@ pub fn resolve(spec: Option<&str>) -> Result<ModelFiles> {
             .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
             .unwrap_or_else(|| spec.to_string())
     };
+    // A known model's short name ("smollm2"), unless a file or folder of that name is here.
+    if let Some(known) = KnownModel::named(spec).filter(|_| !path.exists()) {
+        let file = known.require()?;
+        return Ok(gguf_files(known.name.to_string(), &file));
+    }
     if path.is_file() {
         if gguf::is_gguf(path) {
             return Ok(gguf_files(shown_name(path), path));
@@ -65,10 +71,15 @@ pub fn resolve(spec: Option<&str>) -> Result<ModelFiles> {
 }
 
 fn gguf_files(name: String, path: &Path) -> ModelFiles {
-    let name = name
-        .strip_suffix(".gguf")
-        .map(str::to_string)
-        .unwrap_or(name);
+    // The file a fetch script wrote goes by its model's name, wherever it was moved, so the lessons
+    // written for that model know it.
+    let name = match KnownModel::by_file_name(&name) {
+        Some(known) => known.name.to_string(),
+        None => name
+            .strip_suffix(".gguf")
+            .map(str::to_string)
+            .unwrap_or(name),
+    };
     ModelFiles {
         name,
         dir: path.parent().unwrap_or(Path::new(".")).to_path_buf(),

@@ -241,10 +241,13 @@ pub fn scores(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
             theme.bar_alt(),
         )
     } else {
+        // On a rotary model the scores are of q and k after their rotation (hook_rot_q, hook_rot_k).
+        let q_k = if rotary(app) { "rotated q·k" } else { "q·k" };
         (
             vec![
-                format!("  q·k/√dₖ, dₖ = {d_head} · u: remove the scaling"),
-                format!("  q·k/√dₖ, dₖ = {d_head} · u: unscale"),
+                format!("  {q_k}/√dₖ, dₖ = {d_head} · u: remove the scaling"),
+                format!("  {q_k}/√dₖ, dₖ = {d_head} · u: unscale"),
+                format!("  {q_k}/√dₖ, dₖ = {d_head}"),
                 format!("  q·k/√dₖ, dₖ = {d_head}"),
             ],
             theme.dim(),
@@ -318,16 +321,20 @@ pub fn scores(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     });
 }
 
+/// Whether the loaded model encodes positions by rotating q and k.
+fn rotary(app: &App) -> bool {
+    matches!(
+        app.info.as_ref().map(|i| &i.positions),
+        Some(crate::app::worker::PositionEncoding::Rotary(_))
+    )
+}
+
 /// W_pos, the cosine similarity between positions, and the sinusoidal encoding, side by side.
 pub fn positions(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     let Some(maps) = app.position_maps() else {
         return;
     };
-    let rotary = matches!(
-        app.info.as_ref().map(|i| &i.positions),
-        Some(crate::app::worker::PositionEncoding::Rotary(_))
-    );
-    let how: &[&str] = if rotary {
+    let how: &[&str] = if rotary(app) {
         &[
             "  rows: positions · cols: dim pairs · q, k turn by these",
             "  rows: positions · cols: dim pairs",

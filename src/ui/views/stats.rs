@@ -2,6 +2,7 @@
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Sparkline, Widget};
 
@@ -146,10 +147,24 @@ pub fn lens(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     // The hook and p columns, then the tokens in the room that is left.
     const HOOK_W: usize = 26;
     let room = usize::from(body.width).saturating_sub(HOOK_W + 9);
+    // A deep model has more rows than fit: show a window that keeps the selected layer's row (moved
+    // with [ ]) in view, and say how many rows are left out on each side.
+    let fits = usize::from(body.height).saturating_sub(1).max(1);
+    let selected = (app.layer + 1).min(rows.len().saturating_sub(1));
+    let first = selected
+        .saturating_sub(fits / 2)
+        .min(rows.len().saturating_sub(fits));
+    let shown = first..(first + fits).min(rows.len());
+    let (above, below) = (shown.start, rows.len() - shown.end);
+    let read_at = if above + below == 0 {
+        "read at".to_string()
+    } else {
+        format!("read at ([ ] {above}↑ {below}↓)")
+    };
     let mut lines = vec![Line::styled(
         format!(
             "{:<HOOK_W$} {:>6}  {}",
-            "read at",
+            read_at,
             "p",
             fit::pick_or_empty(
                 &[
@@ -163,7 +178,15 @@ pub fn lens(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         ),
         theme.dim(),
     )];
-    for (row, texts) in rows {
+    for (i, (row, texts)) in rows.iter().enumerate() {
+        if !shown.contains(&i) {
+            continue;
+        }
+        let hook_style = if i == selected && above + below > 0 {
+            theme.accent()
+        } else {
+            Style::default()
+        };
         let Some(&(_, p)) = row.top.first() else {
             continue;
         };
@@ -185,7 +208,8 @@ pub fn lens(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
             others = format!("{others}  {t}");
         }
         lines.push(Line::from(vec![
-            Span::raw(format!("{:<HOOK_W$} {p:>6.3}  ", row.hook)),
+            Span::styled(format!("{:<HOOK_W$}", row.hook), hook_style),
+            Span::raw(format!(" {p:>6.3}  ")),
             Span::styled(top, theme.accent()),
             Span::styled(others, theme.dim()),
         ]));
