@@ -149,3 +149,43 @@ fn x_on_the_page_exports_the_attribution_figure() {
     let size = |p: &std::path::Path| image::image_dimensions(p).unwrap();
     assert_ne!(size(&path), size(&lens));
 }
+
+/// A lesson can open the page (panel = "attribution") and ask the learner to visit it: the task
+/// says how to reach it from the logit lens, and i there completes it.
+#[test]
+fn a_lesson_opens_the_page_and_a_visit_task_waits_for_it() {
+    use glassbox::lesson::task::Outcome;
+    let text = format!(
+        "+++\nid = \"dla\"\ntitle = \"Effects\"\nsummary = \"s\"\nmodel = \"glassbox-tiny\"\nprompt = \"{PROMPT}\"\n+++\n\n\
+         ## Shown\nThe page.\n\n```view\npanel = \"attribution\"\n```\n\n\
+         ## Visit\nBack to the lens, then here again.\n\n```view\npanel = \"lens\"\n```\n\n\
+         ```task\nkind = \"visit\"\ngoal = \"Open the attribution page.\"\npanel = \"attribution\"\n```\n"
+    );
+    let lesson = glassbox::lesson::Lesson::parse(std::path::Path::new("dla.md"), &text).unwrap();
+    let loaded = model::load(None, &Device::Cpu).unwrap();
+    let (mut app, mut s) = glassbox::app::worker::start_inline(loaded, PROMPT).unwrap();
+    app.lessons =
+        glassbox::app::lessons::Lessons::new(vec![lesson], Vec::new(), Default::default());
+    let requests = app.open_lesson(0);
+    glassbox::app::worker::serve_inline(&mut app, &mut s, requests).unwrap();
+    assert_eq!(
+        (app.view, app.lens_page),
+        (View::Lens, LensPage::Attribution)
+    );
+    assert_eq!(app.panel_name(), "attribution");
+    // The second step names the lens: the logit lens shows, and the task waits for i.
+    let requests = app.go_to_step(1);
+    glassbox::app::worker::serve_inline(&mut app, &mut s, requests).unwrap();
+    assert_eq!((app.view, app.lens_page), (View::Lens, LensPage::Lens));
+    app.check_task();
+    match &app.lessons.outcome {
+        Some(Outcome::NotYet(m)) => assert!(m.contains("press i"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    press(&mut app, &mut s, KeyCode::Char('i'));
+    assert!(
+        matches!(app.lessons.outcome, Some(Outcome::Done(_))),
+        "{:?}",
+        app.lessons.outcome
+    );
+}
