@@ -267,6 +267,10 @@ pub enum ExportChart {
     /// The scaling family (models/scaling, made by tools/train_scaling.sh): final held-out loss
     /// against parameters and against tokens on log axes, with the fitted power laws.
     Scaling(ExportScalingArgs),
+    /// Direct logit attribution: each head's and each MLP's direct contribution to a token's logit
+    /// (or to the difference of two tokens' logits) at one position, as a layers × heads grid and
+    /// the largest contributions ranked (TransformerLens' logit attributions).
+    Attribution(ExportAttributionArgs),
     /// Pictures of the tutor's main screens (PNG, one per view), as in screenshots/.
     Screenshots(ExportScreenshotsArgs),
 }
@@ -361,6 +365,26 @@ pub struct ExportProbsArgs {
     /// Softmax temperature: below 1 sharpens the distribution, above 1 flattens it, 0 is greedy.
     #[arg(long, short, default_value_t = 1.0, allow_negative_numbers = true)]
     pub temperature: f32,
+    #[command(flatten)]
+    pub figure: FigureArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportAttributionArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[command(flatten)]
+    pub prompt: PromptArgs,
+    /// The target token, one token with its leading space (" Mary"). Default: the most probable
+    /// next token at the position.
+    #[arg(long)]
+    pub token: Option<String>,
+    /// A second token: attribute logit(token) − logit(versus) instead (" John").
+    #[arg(long)]
+    pub versus: Option<String>,
+    /// The position (from 0, BOS included) whose next-token logits are attributed. Default: the last.
+    #[arg(long, alias = "pos", value_name = "N", allow_negative_numbers = true)]
+    pub position: Option<usize>,
     #[command(flatten)]
     pub figure: FigureArgs,
 }

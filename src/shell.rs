@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use color_eyre::eyre::{eyre, Result};
 
+use crate::analysis::attribution::{heading, target_label};
 use crate::app::{App, Effect, View};
 use crate::error::one_line;
 use crate::export::{self, NextTokens, PlotOptions};
@@ -55,6 +56,9 @@ pub fn export_view(app: &App, dir: &Path) -> Result<PathBuf> {
         }
         View::Next => format!("glassbox-next-{}", app.cursor),
         View::Training => format!("glassbox-{}", app.panel_name()),
+        View::Lens if app.lens_page == crate::app::LensPage::Attribution => {
+            format!("glassbox-attribution-{}", app.cursor)
+        }
         v => format!("glassbox-{}", v.panel()),
     };
     let path = export::unused_path(dir, &stem, "png");
@@ -114,6 +118,21 @@ pub fn export_view(app: &App, dir: &Path) -> Result<PathBuf> {
                     export::export_scaling(family, &opts, &path)?;
                 }
             }
+        }
+        View::Lens if app.lens_page == crate::app::LensPage::Attribution => {
+            let a = app
+                .attribution_current()
+                .and_then(|answer| answer.data.as_ref())
+                .ok_or_else(|| eyre!("the attribution is still being computed"))?
+                .as_ref()
+                .map_err(|e| eyre!("{e}"))?;
+            let label = |id: u32| info.codec.token_label(id);
+            let what = target_label(
+                &label(a.target.token),
+                a.target.versus.map(label).as_deref(),
+            );
+            let token = snap.tokens.get(a.pos).cloned().unwrap_or_default();
+            export::export_attribution(a, &heading(&what, a.pos, &token), &opts, &path)?;
         }
         View::Inside | View::Residual | View::Lens | View::Lesson => {
             let buf = crate::ui::screen_buffer(app, SCREEN);

@@ -147,6 +147,69 @@ fn a_probability_claim_reads_the_next_views_number() {
 }
 
 #[test]
+fn an_attribution_claim_reads_the_lens_views_attribution_page() {
+    use glassbox::analysis::attribution::{attribute_prompt, Component, Target};
+    let m = load();
+    let ids = m.codec.encode(ZORVA, m.codec.prepends_bos()).unwrap();
+    let trace = tutor_trace(&m, ZORVA);
+    let logits = trace.next_logits().to_vec1::<f32>().unwrap();
+    let first = argmax(&logits) as u32;
+    let mut rest = logits.clone();
+    rest[first as usize] = f32::NEG_INFINITY;
+    let second = argmax(&rest) as u32;
+    let (token, versus) = (m.codec.token_str(first), m.codec.token_str(second));
+    for vs in [None, Some(second)] {
+        let target = Target {
+            token: first,
+            versus: vs,
+        };
+        // What the worker sends the attribution page, for the last token.
+        let a = attribute_prompt(&m.model, &ids, ids.len() - 1, target, None).unwrap();
+        let versus_line = vs.map_or(String::new(), |_| format!("\nversus = {versus:?}"));
+        // The largest head, and the last layer's MLP.
+        let (layer, head, value) = (0..a.n_layers)
+            .flat_map(|l| (0..a.n_heads).map(move |h| (l, h)))
+            .map(|(l, h)| (l, h, a.head(l, h)))
+            .max_by(|x, y| x.2.abs().total_cmp(&y.2.abs()))
+            .unwrap();
+        let block = format!(
+            "kind = \"attribution\"\nhead = [{layer}, {head}]\ntoken = {token:?}{versus_line}"
+        );
+        let shown = format!("L{layer}H{head}'s direct contribution");
+        if value > 0.0 {
+            holds_then_fails(&m, ZORVA, &block, value, &format!("{value:+.3}"));
+        } else {
+            // Negative: it lies below a bound just above it and not above it.
+            assert_eq!(
+                check(&m, ZORVA, &format!("{block}\nbelow = {}", value + 0.01)),
+                Ok(())
+            );
+            let err = check(&m, ZORVA, &format!("{block}\nabove = {}", value + 0.01)).unwrap_err();
+            assert!(
+                err.contains(&shown) && err.contains(&format!("{value:+.3}")),
+                "{err}"
+            );
+        }
+        let rank = a.rank_of(Component::Head { layer, head }).unwrap();
+        assert_eq!(check(&m, ZORVA, &format!("{block}\nrank = {rank}")), Ok(()));
+        if rank > 1 {
+            let err = check(&m, ZORVA, &format!("{block}\nrank = {}", rank - 1)).unwrap_err();
+            assert!(err.contains(&format!("(rank {rank})")), "{err}");
+        }
+        let last = a.n_layers - 1;
+        let mlp = a.mlps[last];
+        let block = format!("kind = \"attribution\"\nmlp = {last}\ntoken = {token:?}{versus_line}");
+        let around = format!("{block}\nabove = {}\nbelow = {}", mlp - 0.01, mlp + 0.01);
+        assert_eq!(check(&m, ZORVA, &around), Ok(()));
+        let err = check(&m, ZORVA, &format!("{block}\nabove = {}", mlp + 0.01)).unwrap_err();
+        assert!(
+            err.contains(&format!("MLP{last}'s direct contribution")),
+            "{err}"
+        );
+    }
+}
+
+#[test]
 fn a_token_count_claim_counts_the_tokenizers_pieces() {
     let m = load();
     for text in [" went", " Kelpim", " France"] {

@@ -504,3 +504,84 @@ fn training_scaling_and_rotary_figures() {
         "the family needs",
     );
 }
+
+#[test]
+fn attribution_shows_the_grid_and_the_largest_contributions() {
+    use glassbox::analysis::attribution::{attribute_prompt, Target};
+    let dir = tempfile::tempdir().unwrap();
+    let svg_path = dir.path().join("dla.svg");
+    let m = model::load(None, &Device::Cpu).unwrap();
+    let ids = m.codec.encode(PROMPT, true).unwrap();
+    let park = m.codec.encode(" park", false).unwrap();
+    assert_eq!(park.len(), 1);
+    let a = attribute_prompt(
+        &m.model,
+        &ids,
+        ids.len() - 1,
+        Target {
+            token: park[0],
+            versus: None,
+        },
+        None,
+    )
+    .unwrap();
+    export(&[
+        "attribution",
+        "--prompt",
+        PROMPT,
+        "--token",
+        " park",
+        "-o",
+        svg_path.to_str().unwrap(),
+    ]);
+    let svg = std::fs::read_to_string(&svg_path).unwrap();
+    assert!(
+        svg.contains("direct logit attribution to logit “·park”"),
+        "{}",
+        &svg[..400.min(svg.len())]
+    );
+    assert!(svg.contains("MLP"), "the MLP column is labelled");
+    // The bars list the components the analysis ranks first, with their numbers.
+    for (c, v) in a.ranked().into_iter().take(3) {
+        assert!(
+            svg.contains(&format!(">\n{}\n<", c.label())),
+            "{} missing",
+            c.label()
+        );
+        let shown = format!("{v:+.3}").replace('-', "−");
+        assert!(svg.contains(&shown), "{shown} missing");
+    }
+    // The difference form names both tokens; a PNG is written at the size it reports.
+    let png_path = dir.path().join("dla.png");
+    let (w, h) = export(&[
+        "attribution",
+        "--prompt",
+        PROMPT,
+        "--token",
+        " park",
+        "--versus",
+        " the",
+        "--pos",
+        "3",
+        "-o",
+        png_path.to_str().unwrap(),
+    ]);
+    let img = png(&png_path);
+    assert_eq!((img.width(), img.height()), (w, h));
+    fails_cleanly(
+        &["attribution", "--prompt", PROMPT, "--position", "99"],
+        "m.png",
+        "no position 99",
+    );
+    fails_cleanly(
+        &[
+            "attribution",
+            "--prompt",
+            PROMPT,
+            "--token",
+            " Zorva Kelpim",
+        ],
+        "m.png",
+        "not one",
+    );
+}

@@ -437,3 +437,71 @@ fn chat_claims_hold_on_the_question_in_the_template() {
     let e = check_claim(m, q, &continues(answer, false)).unwrap_err();
     assert!(e.contains("writes \"<|im_end|>"), "{e}");
 }
+
+#[test]
+fn direct_logit_attribution_matches_transformers_on_the_ioi_prompt() {
+    use glassbox::analysis::attribution::{attribute_prompt, Target};
+    let Some(m) = smollm2() else { return };
+    let r = reference_file(&fixtures().join("attribution.safetensors")).tensors;
+    let ids: Vec<u32> = r["input_ids"]
+        .flatten_all()
+        .unwrap()
+        .to_vec1::<i64>()
+        .unwrap()
+        .into_iter()
+        .map(|i| i as u32)
+        .collect();
+    // Our tokenizer gives the ids transformers gave.
+    assert_eq!(
+        m.codec
+            .encode(
+                "When Mary and John went to the store, John gave a drink to",
+                m.codec.prepends_bos()
+            )
+            .unwrap(),
+        ids
+    );
+    let pos = r["pos"].to_scalar::<i64>().unwrap() as usize;
+    let tokens = r["tokens"].to_vec1::<i64>().unwrap();
+    let (mary, john) = (tokens[0] as u32, tokens[1] as u32);
+    assert_eq!(m.codec.token_label(mary), " Mary");
+    let ours = |versus| {
+        attribute_prompt(
+            &m.model,
+            &ids,
+            pos,
+            Target {
+                token: mary,
+                versus,
+            },
+            None,
+        )
+        .unwrap()
+    };
+    let heads = r["heads"].to_dtype(candle_core::DType::F32).unwrap(); // [2, 30, 9]
+    let mlps = &r["mlps"]; // [2, 30]
+    for (a, theirs_heads, theirs_mlps) in [
+        (ours(None), heads.i(0).unwrap(), mlps.i(0).unwrap()),
+        (
+            ours(Some(john)),
+            (heads.i(0).unwrap() - heads.i(1).unwrap()).unwrap(),
+            (mlps.i(0).unwrap() - mlps.i(1).unwrap()).unwrap(),
+        ),
+    ] {
+        let ours_heads = candle_core::Tensor::new(a.heads.as_slice(), &Device::Cpu).unwrap();
+        let e = rel_err(&ours_heads, &theirs_heads.flatten_all().unwrap());
+        assert!(e <= 1e-4, "heads: rel err {e:e}");
+        eprintln!(
+            "SmolLM2 attribution ({:?}): heads rel err {e:e}",
+            a.target.versus
+        );
+        let ours_mlps = candle_core::Tensor::new(a.mlps.as_slice(), &Device::Cpu).unwrap();
+        let e = rel_err(&ours_mlps, &theirs_mlps);
+        assert!(e <= 1e-4, "MLPs: rel err {e:e}");
+        eprintln!(
+            "SmolLM2 attribution ({:?}): MLPs rel err {e:e}",
+            a.target.versus
+        );
+        assert!((a.total() - a.logit).abs() <= 1e-4 * a.logit.abs().max(1.0));
+    }
+}

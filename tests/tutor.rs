@@ -349,6 +349,7 @@ fn screens_snapshot() {
         ('5', "positions"),
         ('6', "residual"),
         ('7', "lens"),
+        ('i', "attribution"),
         ('8', "next"),
         ('9', "training"),
         ('i', "scaling"),

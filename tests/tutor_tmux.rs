@@ -212,6 +212,28 @@ fn no_color_and_a_small_terminal_still_show_the_view() {
     t.wait_for("done-2");
 }
 
+/// The Lens view's attribution page in a real terminal at 80×24: i opens it, the worker's answer
+/// replaces the spinner, v subtracts a second token, and i goes back to the logit lens.
+#[test]
+fn the_attribution_page_opens_with_i_in_the_lens_view() {
+    let Some(t) = Tmux::start("attribution", 80, 24) else {
+        return;
+    };
+    start_tutor(&t);
+    t.keys(&["7"]);
+    t.wait_for("logit lens");
+    t.keys(&["i"]);
+    let screen = t.wait_for("largest");
+    assert!(screen.contains("attribution at"), "{screen}");
+    assert!(screen.contains("MLP"), "{screen}");
+    t.keys(&["v"]);
+    t.wait_for(" − logit “");
+    t.keys(&["i"]);
+    t.wait_for("hook_resid_post");
+    t.keys(&["q"]);
+    t.wait_for("$ ");
+}
+
 /// Lesson 6 at 80×24: p turns the position what-if on, the status bar says which run the views show,
 /// the step's task is done, and the next step's view sets positions itself.
 #[test]

@@ -1,6 +1,7 @@
 //! Pure functions from captured activations to what the views show. The terminal and the PNG export
 //! draw the same data.
 
+pub mod attribution;
 pub mod heads;
 pub mod heatmap;
 pub mod inside;

@@ -32,6 +32,8 @@ pub enum Action {
     Unscaled,
     Dense,
     CycleMetric,
+    NextTarget,
+    NextVersus,
     Export,
     LessonList,
     StepNext,
@@ -171,8 +173,13 @@ pub const KEYS: &[KeyHelp] = &[
     ),
     key(
         "i",
-        "Heads: which head score; Training: curve / scaling family",
+        "Heads: which head score; Training, Lens: their 2nd page",
         &[(K::Char('i'), A::CycleMetric)],
+    ),
+    key(
+        "t / v",
+        "Lens attribution: target token / a token to subtract",
+        &[(K::Char('t'), A::NextTarget), (K::Char('v'), A::NextVersus)],
     ),
     key(
         "x",

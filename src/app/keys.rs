@@ -133,6 +133,9 @@ impl App {
                 }
                 .into();
             }
+            A::CycleMetric if self.view == View::Lens => self.toggle_lens_page(),
+            A::NextTarget => self.next_target(),
+            A::NextVersus => self.next_versus(),
             A::CycleMetric => {
                 self.head_metric = self.head_metric.cycled();
                 self.status = format!(

@@ -206,6 +206,12 @@ impl App {
                 if panel == "scaling" {
                     self.training_page = TrainingPage::Scaling;
                 }
+                // The Lens view's page: the one the step names.
+                if panel == "attribution" {
+                    self.lens_page = super::LensPage::Attribution;
+                } else if panel == "lens" {
+                    self.lens_page = super::LensPage::Lens;
+                }
             }
             let (n_layers, n_heads) = self.dims();
             if let Some(l) = view.layer {

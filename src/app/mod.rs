@@ -2,6 +2,7 @@
 //! draws, runs the model or writes a file: handlers return the requests for the worker and queue
 //! [`Effect`]s (export a PNG, save progress) for the event loop, so the app is testable alone.
 
+mod attribution;
 mod chat;
 mod derived;
 pub mod editor;
@@ -18,10 +19,12 @@ use ratatui::layout::Rect;
 
 use crate::analysis::heatmap::Heatmap;
 use crate::lesson::task::Criterion;
+pub use attribution::{LensPage, TargetChoice, CANDIDATES};
 pub use editor::Editor;
 pub use effects::Effect;
 use worker::{
-    AblatedRun, InsideAnswer, InsideKey, LensAnswer, ModelInfo, Request, Response, Snapshot,
+    AblatedRun, AttributionAnswer, AttributionKey, InsideAnswer, InsideKey, LensAnswer, ModelInfo,
+    Request, Response, Snapshot,
 };
 
 /// The main views, in Tab order.
@@ -97,6 +100,9 @@ impl View {
     pub fn from_panel(name: &str) -> Option<View> {
         if name == "scaling" {
             return Some(View::Training);
+        }
+        if name == "attribution" {
+            return Some(View::Lens);
         }
         View::ALL.iter().copied().find(|v| v.panel() == name)
     }
@@ -194,6 +200,13 @@ pub struct App {
     pub inside: Option<InsideAnswer>,
     /// The last Inside question sent, so a key press while it is on its way does not ask again.
     inside_asked: Option<InsideKey>,
+    /// Which page the Lens view shows: the logit lens or direct logit attribution.
+    pub lens_page: LensPage,
+    /// The attribution page's target, as ranks among the cursor's most likely next tokens.
+    pub target: TargetChoice,
+    /// Direct logit attribution at the cursor, once the worker has answered.
+    pub attribution: Option<AttributionAnswer>,
+    attribution_asked: Option<AttributionKey>,
     /// Half-block cells (two rows per line) instead of one row per line.
     pub dense: bool,
     /// What covers the main view and takes the keys first, if anything.
@@ -249,6 +262,10 @@ impl App {
             lens: None,
             inside: None,
             inside_asked: None,
+            lens_page: LensPage::Lens,
+            target: TargetChoice::default(),
+            attribution: None,
+            attribution_asked: None,
             dense: false,
             overlay: Overlay::None,
             busy: Some("loading the model…".into()),
@@ -277,6 +294,8 @@ impl App {
     pub fn panel_name(&self) -> &'static str {
         if self.view == View::Training && self.training_page == TrainingPage::Scaling {
             "scaling"
+        } else if self.view == View::Lens && self.lens_page == LensPage::Attribution {
+            "attribution"
         } else {
             self.view.panel()
         }
@@ -330,6 +349,7 @@ impl App {
                 self.error = None;
                 self.lens = None;
                 self.inside = None;
+                self.attribution = None;
                 self.ablated = None;
                 self.apply_pending_cursor();
                 if grew && self.turn_over() {
@@ -361,6 +381,10 @@ impl App {
                 if answer.data.is_some() && self.in_flight == 0 {
                     self.inside = Some(answer);
                 }
+                Vec::new()
+            }
+            Response::Attribution(answer) => {
+                self.on_attribution(answer);
                 Vec::new()
             }
             Response::Ablated(run) => {
@@ -407,7 +431,7 @@ impl App {
             .lens
             .as_ref()
             .is_some_and(|a| a.version == version && a.pos == self.cursor);
-        if self.view == View::Lens && !lens_ok {
+        if self.view == View::Lens && self.lens_page == LensPage::Lens && !lens_ok {
             out.push(Request::Lens {
                 version,
                 pos: self.cursor,
@@ -420,6 +444,7 @@ impl App {
                 out.push(Request::Inside(key));
             }
         }
+        out.extend(self.attribution_follow_up());
         if let Some(head) = self.ablation {
             let ok = self
                 .ablated
@@ -450,7 +475,9 @@ impl App {
     /// Whether the screen waits on the worker: busy, or the Inside view's answer on its way (the
     /// event loop turns the spinner meanwhile).
     pub fn waiting(&self) -> bool {
-        self.busy.is_some() || (self.inside_wanted().is_some() && self.inside_current().is_none())
+        self.busy.is_some()
+            || (self.inside_wanted().is_some() && self.inside_current().is_none())
+            || (self.attribution_wanted().is_some() && self.attribution_current().is_none())
     }
 
     /// The Inside answer for the selected head and the cursor, if the worker has sent it.

@@ -8,6 +8,9 @@ use std::thread::JoinHandle;
 use candle_core::Tensor;
 use color_eyre::eyre::{Result, WrapErr};
 
+use crate::analysis::attribution::{
+    attribute, attribution_hooks, Attribution, RowRecorder, Target,
+};
 use crate::analysis::inside::{extra_hooks, head_inside, HeadInside, Sources};
 use crate::analysis::residual::{logit_lens, LensRow};
 use crate::model::family::Positions;
@@ -126,6 +129,8 @@ pub enum Request {
     Positions(Option<PositionEdit>),
     /// Inside one head of a snapshot version at a query position (the Inside view).
     Inside(InsideKey),
+    /// Direct logit attribution at a position of a snapshot version (the Lens view's second page).
+    Attribution(AttributionKey),
     /// Next-token logits [seq, d_vocab] with these heads' outputs zeroed (and the position what-if
     /// of the current run, so the two runs differ only by the heads).
     Ablate {
@@ -141,6 +146,7 @@ pub enum Response {
     Ready(Box<Snapshot>),
     Lens(LensAnswer),
     Inside(InsideAnswer),
+    Attribution(AttributionAnswer),
     Ablated(AblatedRun),
     /// The training log and the scaling family, once, after the opening prompt.
     Training(Box<TrainingData>),
@@ -170,6 +176,22 @@ pub struct InsideKey {
 pub struct InsideAnswer {
     pub key: InsideKey,
     pub data: Option<Result<HeadInside, String>>,
+}
+
+/// Which target, position and snapshot an attribution answer is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AttributionKey {
+    pub version: u64,
+    pub pos: usize,
+    pub target: Target,
+}
+
+/// Direct logit attribution at one position: `None` when asked of a replaced snapshot (the app
+/// asks again), the error's line when it could not be computed.
+#[derive(Debug, Clone)]
+pub struct AttributionAnswer {
+    pub key: AttributionKey,
+    pub data: Option<Result<Attribution, String>>,
 }
 
 /// Logits of a run with some heads' outputs zeroed.
@@ -342,6 +364,9 @@ pub struct Session {
     layer_capture: Option<(u64, usize, Capture)>,
     /// In chat mode: the question, and its run without the template.
     bare: Option<(String, Arc<BareRun>)>,
+    /// One position's rows of the hooks attribution reads, for a snapshot version: another target
+    /// at the same position needs no pass.
+    attribution_rows: Option<(u64, RowRecorder)>,
 }
 
 impl Session {
@@ -353,6 +378,7 @@ impl Session {
             positions: None,
             layer_capture: None,
             bare: None,
+            attribution_rows: None,
         }
     }
 
@@ -478,6 +504,18 @@ impl Session {
                     data: Some(data),
                 }))
             }
+            Request::Attribution(key) => {
+                if key.version != self.version {
+                    return Ok(Response::Attribution(AttributionAnswer { key, data: None }));
+                }
+                let data = self
+                    .attribution(key)
+                    .map_err(|e| crate::error::one_line(&e).0);
+                Ok(Response::Attribution(AttributionAnswer {
+                    key,
+                    data: Some(data),
+                }))
+            }
             Request::Ablate { version, heads } => {
                 let ids = self.current()?.ids().to_vec();
                 let model = &self.loaded.model;
@@ -566,6 +604,35 @@ impl Session {
             key.head,
             key.pos,
         )?)
+    }
+
+    /// Direct logit attribution at one position, recording that position's rows once per version.
+    fn attribution(&mut self, key: AttributionKey) -> Result<Attribution> {
+        let model = &self.loaded.model;
+        let trace = self
+            .trace
+            .as_ref()
+            .ok_or_else(|| color_eyre::eyre::eyre!("no prompt yet"))?;
+        if key.pos >= trace.len() {
+            color_eyre::eyre::bail!("position {} is past the prompt", key.pos);
+        }
+        let cached =
+            matches!(&self.attribution_rows, Some((v, r)) if *v == key.version && r.pos == key.pos);
+        if !cached {
+            self.attribution_rows = None;
+            let mut rows = RowRecorder::new(key.pos, attribution_hooks(model.config()));
+            // The same position what-if as the snapshot's run, so both passes agree.
+            let mut hooks: Vec<&mut dyn Hook> = vec![&mut rows];
+            if let Some((_, h)) = self.positions.as_mut() {
+                hooks.insert(0, h);
+            }
+            model
+                .record(trace.ids(), &mut Chain(hooks))
+                .wrap_err("recording the heads' outputs for the attribution")?;
+            self.attribution_rows = Some((key.version, rows));
+        }
+        let rows = &self.attribution_rows.as_ref().expect("recorded above").1;
+        Ok(attribute(model, rows, key.target)?)
     }
 
     fn current(&self) -> Result<&Trace> {

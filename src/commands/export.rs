@@ -23,8 +23,9 @@ use glassbox::model::{LoadedModel, NamesFilter};
 
 use super::{load_model, read_prompt, warn_non_finite};
 use crate::cli::{
-    ExportArgs, ExportAttentionArgs, ExportChart, ExportPosArgs, ExportProbsArgs,
-    ExportScalingArgs, ExportScreenshotsArgs, ExportTrainingArgs, FigureArgs, PromptArgs,
+    ExportArgs, ExportAttentionArgs, ExportAttributionArgs, ExportChart, ExportPosArgs,
+    ExportProbsArgs, ExportScalingArgs, ExportScreenshotsArgs, ExportTrainingArgs, FigureArgs,
+    PromptArgs,
 };
 
 /// Candidates a probability chart may show.
@@ -38,6 +39,7 @@ pub fn run(args: ExportArgs) -> Result<()> {
         Some(ExportChart::Probs(a)) => probs(a),
         Some(ExportChart::Training(a)) => training(a),
         Some(ExportChart::Scaling(a)) => scaling(a),
+        Some(ExportChart::Attribution(a)) => attribution(a),
         Some(ExportChart::Screenshots(a)) => screenshots(a),
     }
 }
@@ -289,6 +291,85 @@ fn probs(args: ExportProbsArgs) -> Result<()> {
         ..PlotOptions::default()
     };
     report(&out, export::export_probs(&data, &opts, &out)?);
+    Ok(())
+}
+
+/// A text that must be one token of the model's vocabulary, for --token and --versus.
+fn one_token(loaded: &LoadedModel, flag: &str, text: &str) -> Result<u32> {
+    let ids = loaded.codec.encode(text, false)?;
+    match ids.as_slice() {
+        [id] => Ok(*id),
+        _ => {
+            let pieces: Vec<String> = ids
+                .iter()
+                .map(|&id| format!("{:?}", loaded.codec.token_label(id)))
+                .collect();
+            hinted(
+                format!(
+                    "{flag} {text:?} is {} tokens ({}), not one",
+                    ids.len(),
+                    pieces.join(" ")
+                ),
+                "give one token with its leading space, such as \" Mary\"",
+            )
+        }
+    }
+}
+
+fn attribution(args: ExportAttributionArgs) -> Result<()> {
+    use glassbox::analysis::attribution::{attribute_prompt, heading, target_label, Target};
+    let out = target(&args.figure)?;
+    let loaded = load_model(&args.model)?;
+    let (text, ids) = prompt(&args.prompt, &loaded)?;
+    let position = args.position.unwrap_or(ids.len() - 1);
+    if position >= ids.len() {
+        return hinted(
+            format!(
+                "there is no position {position}: the prompt has {} tokens (0–{}, BOS included)",
+                ids.len(),
+                ids.len() - 1
+            ),
+            format!("pass --position from 0 to {}", ids.len() - 1),
+        );
+    }
+    let token = match &args.token {
+        Some(t) => one_token(&loaded, "--token", t)?,
+        None => {
+            // The model's own choice at the position.
+            let logits = loaded
+                .model
+                .forward(
+                    &candle_core::Tensor::new(&ids[..=position], loaded.model.device())?
+                        .unsqueeze(0)?,
+                )?
+                .i((0, position))?
+                .to_vec1::<f32>()?;
+            glassbox::analysis::predictions::argmax(&logits) as u32
+        }
+    };
+    let versus = args
+        .versus
+        .as_deref()
+        .map(|v| one_token(&loaded, "--versus", v))
+        .transpose()?;
+    let a = attribute_prompt(
+        &loaded.model,
+        &ids,
+        position,
+        Target { token, versus },
+        None,
+    )
+    .wrap_err("attributing the logit")?;
+    let label = |id: u32| loaded.codec.token_label(id);
+    let what = target_label(&label(token), versus.map(label).as_deref());
+    let heading = heading(&what, position, &label(ids[position]));
+    let opts = PlotOptions {
+        scale: args.figure.scale,
+        model: Some(loaded.files.name.clone()),
+        prompt: Some(text),
+        ..PlotOptions::default()
+    };
+    report(&out, export::export_attribution(&a, &heading, &opts, &out)?);
     Ok(())
 }
 

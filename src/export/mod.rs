@@ -27,6 +27,7 @@
 //! # Ok(()) }
 //! ```
 
+mod attribution;
 mod cells;
 mod colorbar;
 pub mod colors;
@@ -238,4 +239,26 @@ pub fn export_heads(
 pub fn export_probs(data: &NextTokens, opts: &PlotOptions, path: &Path) -> Result<(u32, u32)> {
     opts.check()?;
     output::save(&ProbsFigure::new(data, opts), path)
+}
+
+/// Direct logit attribution at one position: the layers × heads grid with the MLP column (numbers in
+/// the cells when the grid is small enough), above the largest contributions as signed bars.
+/// `heading` names the target and the position.
+pub fn export_attribution(
+    a: &crate::analysis::attribution::Attribution,
+    heading: &str,
+    opts: &PlotOptions,
+    path: &Path,
+) -> Result<(u32, u32)> {
+    opts.check()?;
+    let map = a.grid(heading.to_string());
+    let grid_opts = PlotOptions {
+        values: map.rows.max(map.cols) <= MAX_VALUE_CELLS,
+        ..opts.clone()
+    };
+    let figure = figures::Stacked(
+        HeatmapFigure::new(&map, &grid_opts),
+        attribution::RankedBars::new(a, opts),
+    );
+    output::save(&figure, path)
 }

@@ -93,6 +93,17 @@ pub fn check_claim(model: &LoadedModel, prompt: &str, claim: &Claim) -> Result<(
         Claim::Attention {
             head, query, keys, ..
         } => probe::check_attention(model, prompt, *head, *query, keys, bounds),
+        Claim::Attribution {
+            head,
+            mlp,
+            token,
+            versus,
+            rank,
+            ..
+        } => {
+            let part = probe::Part::of(*head, *mlp);
+            probe::check_attribution(model, prompt, part, token, versus.as_deref(), bounds, *rank)
+        }
         Claim::TokenCount { text, value } => probe::check_token_count(model, text, *value),
         Claim::Continues { text, chat, .. } => probe::check_continues(model, prompt, text, *chat),
         Claim::Lens {

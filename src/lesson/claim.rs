@@ -100,6 +100,27 @@ pub enum Claim {
         #[serde(default)]
         best: Option<bool>,
     },
+    /// Direct logit attribution at the last token (the Lens view's attribution page, i): the direct
+    /// contribution of head `head` = [layer, head], or of the MLP of layer `mlp` (exactly one), to
+    /// `token`'s logit, or with `versus` to logit(token) − logit(versus), is above `above` and/or
+    /// below `below`; `rank = n` says it is among the n largest of all components by |contribution|.
+    Attribution {
+        #[serde(default)]
+        prompt: Option<String>,
+        #[serde(default)]
+        head: Option<[usize; 2]>,
+        #[serde(default)]
+        mlp: Option<usize>,
+        token: String,
+        #[serde(default)]
+        versus: Option<String>,
+        #[serde(default)]
+        above: Option<f32>,
+        #[serde(default)]
+        below: Option<f32>,
+        #[serde(default)]
+        rank: Option<usize>,
+    },
     /// The model's shape, in TransformerLens' config names: each field given must match.
     Shape {
         #[serde(default)]
@@ -191,6 +212,7 @@ impl Claim {
             | Self::Positions { prompt, .. }
             | Self::Lens { prompt, .. }
             | Self::HeadScore { prompt, .. }
+            | Self::Attribution { prompt, .. }
             | Self::Attention { prompt, .. }
             | Self::Continues { prompt, .. } => prompt.as_deref(),
             Self::ParamCount { .. }
@@ -226,6 +248,17 @@ impl Claim {
             } if below.is_none() && above.is_none() && best.is_none() => {
                 return fail("a head-score claim needs above, below or best");
             }
+            Claim::Attribution { head, mlp, .. } if head.is_some() == mlp.is_some() => {
+                return fail("an attribution claim needs exactly one of head and mlp");
+            }
+            Claim::Attribution {
+                below, above, rank, ..
+            } if below.is_none() && above.is_none() && rank.is_none() => {
+                return fail("an attribution claim needs above, below or rank");
+            }
+            Claim::Attribution { rank: Some(0), .. } => {
+                return fail("an attribution claim's rank counts from 1");
+            }
             Claim::Continues { text, .. } if text.is_empty() => {
                 return fail("a continues claim needs a text");
             }
@@ -252,7 +285,10 @@ impl Claim {
         {
             let optional = matches!(
                 claim,
-                Claim::Lens { .. } | Claim::HeadScore { .. } | Claim::Positions { .. }
+                Claim::Lens { .. }
+                    | Claim::HeadScore { .. }
+                    | Claim::Positions { .. }
+                    | Claim::Attribution { .. }
             );
             if !optional {
                 return fail("this claim needs above, below or both");
@@ -281,6 +317,7 @@ impl Claim {
             | Self::Positions { above, below, .. }
             | Self::Lens { above, below, .. }
             | Self::HeadScore { above, below, .. }
+            | Self::Attribution { above, below, .. }
             | Self::Attention { above, below, .. }
             | Self::PositionSimilarity { above, below, .. }
             | Self::TrainLog { above, below, .. } => Some(Bounds { above, below }),

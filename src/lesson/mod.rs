@@ -146,8 +146,10 @@ pub const PANELS: &[&str] = &[
     "next",
     "training",
     "lesson",
-    // Not a tab of its own: the Training view on its scaling page.
+    // Not tabs of their own: the Training view on its scaling page, the Lens view on its
+    // attribution page.
     "scaling",
+    "attribution",
 ];
 
 /// A claim block's `model = "…"` line, taken out (left blank, so error lines still match): the block

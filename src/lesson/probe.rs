@@ -4,6 +4,7 @@
 
 use super::check::one_token;
 use super::claim::Bounds;
+use crate::analysis::attribution::{attribute_prompt, Component, Target};
 use crate::analysis::heads::{best_head, head_scores, Criterion};
 use crate::analysis::heatmap::attention_pattern;
 use crate::analysis::predictions::argmax;
@@ -259,5 +260,97 @@ pub fn check_attention(
         bounds.describe(),
         map.get(q, top).unwrap_or(0.0),
         labels[top]
+    ))
+}
+
+/// The component an attribution claim is about.
+#[derive(Debug, Clone, Copy)]
+pub enum Part {
+    Head([usize; 2]),
+    Mlp(usize),
+}
+
+impl Part {
+    /// From a claim's `head` and `mlp` (the parser lets exactly one through).
+    pub fn of(head: Option<[usize; 2]>, mlp: Option<usize>) -> Self {
+        match (head, mlp) {
+            (Some(h), _) => Self::Head(h),
+            (None, m) => Self::Mlp(m.unwrap_or(0)),
+        }
+    }
+}
+
+/// Direct logit attribution at the last token of `prompt`: `part`'s contribution to `text`'s logit
+/// (minus `versus`'s) within `bounds`, and with `rank`, among the `rank` largest by |contribution|.
+pub fn check_attribution(
+    model: &LoadedModel,
+    prompt: &str,
+    part: Part,
+    text: &str,
+    versus: Option<&str>,
+    bounds: Bounds,
+    rank: Option<usize>,
+) -> Result<(), String> {
+    let n_layers = model.model.config().n_layers;
+    let component = match part {
+        Part::Head([layer, head]) => {
+            model
+                .model
+                .check_heads(&[(layer, head)])
+                .map_err(|e| e.to_string())?;
+            Component::Head { layer, head }
+        }
+        Part::Mlp(layer) if layer < n_layers => Component::Mlp { layer },
+        Part::Mlp(layer) => {
+            return Err(format!(
+                "layer {layer} does not exist: the model has layers 0..{}",
+                n_layers - 1
+            ))
+        }
+    };
+    let token = one_token(model, text)?;
+    let versus = versus.map(|v| one_token(model, v)).transpose()?;
+    let ids = model
+        .codec
+        .encode(prompt, model.codec.prepends_bos())
+        .map_err(|e| format!("the prompt does not tokenize: {e}"))?;
+    if ids.is_empty() {
+        return Err("the prompt is empty".into());
+    }
+    let a = attribute_prompt(
+        &model.model,
+        &ids,
+        ids.len() - 1,
+        Target { token, versus },
+        None,
+    )
+    .map_err(|e| format!("cannot attribute the logit: {e}"))?;
+    let value = a.value_of(component).unwrap_or(f32::NAN);
+    let place = a.rank_of(component).unwrap_or(usize::MAX);
+    let mut wrong = Vec::new();
+    if !bounds.hold(value) {
+        wrong.push(bounds.describe());
+    }
+    if let Some(n) = rank.filter(|&n| place > n) {
+        wrong.push(format!("among the {n} largest"));
+    }
+    if wrong.is_empty() {
+        return Ok(());
+    }
+    let what = match versus {
+        Some(v) => format!("logit({text:?}) − logit({})", quoted(model, v)),
+        None => format!("logit({text:?})"),
+    };
+    let top: Vec<String> = a
+        .ranked()
+        .iter()
+        .take(5)
+        .map(|(c, v)| format!("{} {v:+.3}", c.label()))
+        .collect();
+    Err(format!(
+        "claim false: {}'s direct contribution to {what} is {value:+.3} (rank {place}), not {}; the largest are {}",
+        component.label(),
+        wrong.join(" and "),
+        top.join(", ")
     ))
 }

@@ -185,6 +185,10 @@ fn how_to_open(panel: &str, on_screen: &str) -> String {
         ("training", "scaling") => {
             "this is the scaling family: press i for the training curve".into()
         }
+        ("attribution", _) => "open the Lens view (7), then press i".into(),
+        ("lens", "attribution") => {
+            "this is direct logit attribution: press i for the logit lens".into()
+        }
         _ => format!("open the {panel} view (Tab or its number)"),
     }
 }

@@ -235,6 +235,22 @@ fn claims_need_their_bounds_and_say_which() {
             "needs above, below",
         ),
         ("kind = \"shape\"".into(), "needs a field"),
+        (
+            "kind = \"attribution\"\nhead = [0, 0]\nmlp = 0\ntoken = \" K\"\nabove = 0".into(),
+            "exactly one of head and mlp",
+        ),
+        (
+            "kind = \"attribution\"\ntoken = \" K\"\nabove = 0".into(),
+            "exactly one of head and mlp",
+        ),
+        (
+            "kind = \"attribution\"\nhead = [0, 0]\ntoken = \" K\"".into(),
+            "needs above, below or rank",
+        ),
+        (
+            "kind = \"attribution\"\nmlp = 1\ntoken = \" K\"\nrank = 0".into(),
+            "rank counts from 1",
+        ),
         ("kind = \"continues\"\ntext = \"\"".into(), "needs a text"),
         (
             "kind = \"probability\"\ntoken = \" a\"\nabove = 0.6\nbelow = 0.4".into(),

@@ -7,6 +7,7 @@
 use candle_core::{Device, Result, Tensor};
 
 use super::config::Config;
+use super::direct::DirectPath;
 use super::gpt2::Gpt2;
 use super::hook::Hooks;
 use super::kv_cache::KvCache;
@@ -68,6 +69,15 @@ impl Model {
         match self {
             Self::Gpt2(m) => m.w_o(layer),
             Self::Llama(m) => m.w_o(layer),
+        }
+    }
+
+    /// The direct path to the logits of `tokens`: the final norm with its scale frozen at the final
+    /// residual `resid` [d_model], then the unembedding (see [`DirectPath`]).
+    pub fn direct_path(&self, resid: &Tensor, tokens: &[u32]) -> Result<DirectPath> {
+        match self {
+            Self::Gpt2(m) => m.direct_path(resid, tokens),
+            Self::Llama(m) => m.direct_path(resid, tokens),
         }
     }
 

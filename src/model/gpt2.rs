@@ -8,6 +8,7 @@ use candle_core::{DType, Device, Module, Result, Tensor};
 use candle_nn::VarBuilder;
 
 use super::config::Config;
+use super::direct::DirectPath;
 use super::hook::Hooks;
 use super::hooks::{BlockHook, HookPoint};
 pub use super::kv_cache::KvCache;
@@ -217,6 +218,12 @@ impl Gpt2 {
         let (h, dh, d) = (self.cfg.n_heads, self.cfg.d_head, self.cfg.d_model);
         let w_o = proj.weight().reshape((h, dh, d))?; // [d, d] as [h·dh, d] -> [h, dh, d]
         Ok((w_o, Some(proj.bias().clone())))
+    }
+
+    /// The final LayerNorm (its scale frozen at the final residual `resid` [d_model]) and the
+    /// unembedding columns of `tokens`.
+    pub fn direct_path(&self, resid: &Tensor, tokens: &[u32]) -> Result<DirectPath> {
+        DirectPath::layer_norm(&self.ln_f, &self.unembed, resid, tokens)
     }
 
     /// The learned position embedding W_pos [n_ctx, d_model].

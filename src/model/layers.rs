@@ -82,6 +82,11 @@ impl LayerNorm {
         centered.broadcast_div(&(var + self.eps)?.sqrt()?)
     }
 
+    /// The weight [d], the bias [d] and ε.
+    pub fn parts(&self) -> (&Tensor, &Tensor, f64) {
+        (&self.weight, &self.bias, self.eps)
+    }
+
     /// The learned scale and shift applied to a normalised tensor.
     pub fn affine(&self, normalized: &Tensor) -> Result<Tensor> {
         normalized
@@ -213,6 +218,11 @@ impl RmsNorm {
         x.broadcast_div(&(ms + self.eps)?.sqrt()?)
     }
 
+    /// The weight [d] and ε.
+    pub fn parts(&self) -> (&Tensor, f64) {
+        (&self.weight, self.eps)
+    }
+
     /// The learned scale applied to a normalised tensor.
     pub fn scale(&self, normalized: &Tensor) -> Result<Tensor> {
         normalized.broadcast_mul(&self.weight)
@@ -263,6 +273,12 @@ impl Unembed {
                 .get_with_hints((d_vocab, d), "weight", init)?
         };
         Ok(Self { weight })
+    }
+
+    /// The unembedding columns W_U[:, t] of some tokens, as rows: [k, d].
+    pub fn rows(&self, tokens: &[u32]) -> Result<Tensor> {
+        let ids = Tensor::new(tokens, self.weight.device())?; // [k]
+        self.weight.index_select(&ids, 0) // [k, d]
     }
 }
 

@@ -9,6 +9,7 @@ use candle_core::{DType, Device, Module, Result, Tensor};
 use candle_nn::VarBuilder;
 
 use super::config::Config;
+use super::direct::DirectPath;
 use super::hook::Hooks;
 use super::hooks::{BlockHook, HookPoint};
 use super::kv_cache::KvCache;
@@ -259,6 +260,12 @@ impl Llama {
         let (h, dh, d) = (self.cfg.n_heads, self.cfg.d_head, self.cfg.d_model);
         let w_o = proj.weight().t()?.contiguous()?.reshape((h, dh, d))?; // [d, h·dh] -> [h, dh, d]
         Ok((w_o, proj.bias().cloned()))
+    }
+
+    /// The final RMSNorm (its scale frozen at the final residual `resid` [d_model]) and the
+    /// unembedding columns of `tokens`.
+    pub fn direct_path(&self, resid: &Tensor, tokens: &[u32]) -> Result<DirectPath> {
+        DirectPath::rms_norm(&self.norm, &self.unembed, resid, tokens)
     }
 
     pub fn rope(&self) -> &Rope {

@@ -5,6 +5,7 @@ pub mod capture;
 pub mod chat;
 pub mod config;
 pub mod device;
+pub mod direct;
 #[cfg(feature = "hub")]
 pub mod download;
 pub mod family;

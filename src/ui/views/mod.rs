@@ -1,6 +1,7 @@
 //! The views the tabs switch between.
 
 mod attention;
+mod attribution;
 mod inside;
 mod rotary;
 mod stats;
@@ -34,7 +35,10 @@ pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         View::Inside => inside::inside(app, theme, area, buf),
         View::Positions => attention::positions(app, theme, area, buf),
         View::Residual => stats::residual(app, theme, area, buf),
-        View::Lens => stats::lens(app, theme, area, buf),
+        View::Lens => match app.lens_page {
+            crate::app::LensPage::Lens => stats::lens(app, theme, area, buf),
+            crate::app::LensPage::Attribution => attribution::attribution(app, theme, area, buf),
+        },
         View::Next => stats::next_view(app, theme, area, buf),
         View::Training => match app.training_page {
             crate::app::TrainingPage::Curve => training::training(app, theme, area, buf),
