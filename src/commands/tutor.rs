@@ -33,7 +33,7 @@ pub const DEFAULT_PROMPT: &str =
     "There was a girl named Zorva Kelpim. Zorva Kelpim went to the park. The next day, Zorva";
 
 pub fn run(args: TutorArgs) -> Result<()> {
-    let (all, errors) = lesson::load_all(&lesson::lessons_dir());
+    let (all, errors) = lesson::Source::from_env().load();
     let lessons = Lessons::new(all, errors, Progress::open(Progress::default_path()));
     // --lesson, else the lesson open last time unless a prompt was given.
     let open =
