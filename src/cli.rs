@@ -341,8 +341,8 @@ pub struct ExportTrainingArgs {
 
 #[derive(Debug, Args)]
 pub struct ExportScalingArgs {
-    /// The folder of runs, one subfolder each with config.json and train_log.csv. Default:
-    /// models/scaling beside the bundled model.
+    /// The folder of runs, one subfolder each with config.json and train_log.csv. Default: the
+    /// scaling family built into glassbox (models/scaling in the source tree).
     #[arg(long, value_name = "FOLDER")]
     pub runs: Option<PathBuf>,
     #[command(flatten)]

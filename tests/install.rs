@@ -225,6 +225,8 @@ fn nothing_under_the_source_tree_is_opened() {
         &["inspect", "--prompt", "Once upon a time"][..],
         &["lessons", "list"][..],
         &["export", "scaling", "-o", "s.png"][..],
+        // Every view of the tutor, the Training view (train_log.csv) and a lesson among them.
+        &["export", "screenshots", "-o", "shots"][..],
     ]
     .iter()
     .enumerate()
@@ -250,4 +252,30 @@ fn nothing_under_the_source_tree_is_opened() {
         );
         assert!(text.contains("model.safetensors") || args[0] != "inspect");
     }
+}
+
+#[test]
+fn glassboxes_started_at_once_all_find_the_whole_model() {
+    let place = Place::new();
+    let runs: Vec<_> = (0..4)
+        .map(|_| {
+            place
+                .glassbox(&["inspect", "--prompt", "Once upon a time"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in runs {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // One folder, and no temporary one left beside it.
+    let dir = unpacked(&place);
+    assert!(dir.join("glassbox-tiny/model.safetensors").is_file());
 }

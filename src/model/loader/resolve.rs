@@ -15,7 +15,7 @@ use crate::model::{gguf, hub};
 const LAYOUT_HINT: &str =
     "a model folder holds config.json, tokenizer.json and model.safetensors (Hugging Face layout)";
 
-/// Decide what `spec` names (None: the bundled model) and find its files: a GGUF file, a folder in
+/// Decide what `spec` names (None: the bundled model, unpacked from the binary) and find its files: a GGUF file, a folder in
 /// Hugging Face layout (or a folder holding one GGUF file), else a hub name in the local cache.
 pub fn resolve(spec: Option<&str>) -> Result<ModelFiles> {
     let Some(spec) = spec else {
