@@ -260,3 +260,23 @@ fn shell_word(text: &str) -> String {
 fn plural(n: usize, noun: &str) -> String {
     format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_folder_is_shown_as_one_shell_word() {
+        assert_eq!(shell_word("my-lessons/v2"), "my-lessons/v2");
+        assert_eq!(shell_word("my lessons"), "'my lessons'");
+        assert_eq!(shell_word("it's"), "'it'\\''s'");
+        assert_eq!(shell_word(""), "''");
+    }
+
+    #[test]
+    fn names_are_listed_short() {
+        assert_eq!(list_names(&["a.md"]), "a.md");
+        assert_eq!(list_names(&["a.md", "b.md"]), "a.md and b.md");
+        assert_eq!(list_names(&["a", "b", "c", "d"]), "a, b and 2 more");
+    }
+}
