@@ -7,7 +7,7 @@ use color_eyre::eyre::Result;
 use glassbox::error::hinted;
 use glassbox::lesson::check::{check_against, check_claims_on};
 use glassbox::lesson::progress::Progress;
-use glassbox::lesson::{self, builtin, Lesson, Source};
+use glassbox::lesson::{builtin, Lesson, Source};
 use glassbox::model::loader::{self, known::KnownModel};
 
 use super::load_model;

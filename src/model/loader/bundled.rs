@@ -1,7 +1,8 @@
 //! The bundled model and the scaling family's records, embedded in the binary (see build.rs) and
 //! unpacked once into a per-user cache folder named by their content hash, because the loader
-//! memory-maps files by path: `$XDG_CACHE_HOME/glassbox/bundled/models-<hash>/` (`~/.cache/...` when
-//! XDG_CACHE_HOME is unset). The source tree is never consulted, so glassbox behaves the same
+//! memory-maps files by path: `bundled/models-<hash>/` under glassbox's cache folder
+//! ([`super::cache_root`]: `$GLASSBOX_CACHE`, else `$XDG_CACHE_HOME/glassbox`, else
+//! `~/.cache/glassbox`). The source tree is never consulted, so glassbox behaves the same
 //! installed or run from the repository.
 //!
 //! The folder is written under a temporary name beside it and renamed into place when complete, so a
@@ -38,21 +39,16 @@ pub fn files() -> &'static [(&'static str, &'static [u8])] {
     data::FILES
 }
 
-/// The folder the bundle is unpacked into: `$XDG_CACHE_HOME/glassbox/bundled`, else the platform's
-/// cache folder (`~/.cache` on Linux).
+/// The folder the bundle is unpacked into: `bundled` in glassbox's cache folder.
 pub fn cache_parent() -> Option<PathBuf> {
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(dirs::cache_dir)?;
-    Some(base.join("glassbox").join("bundled"))
+    Some(super::cache_root()?.join("bundled"))
 }
 
 fn unpacked() -> Result<PathBuf> {
     let Some(parent) = cache_parent() else {
         return Err(eyre!(Hinted::new(
-            "no folder to unpack the bundled model into: XDG_CACHE_HOME and HOME are both unset",
-            "set XDG_CACHE_HOME to a writable folder, or pass --model FOLDER|FILE.gguf|HUB_NAME",
+            "no folder to unpack the bundled model into: GLASSBOX_CACHE, XDG_CACHE_HOME and HOME are all unset",
+            "set GLASSBOX_CACHE to a writable folder, or pass --model FOLDER|FILE.gguf|HUB_NAME",
         )));
     };
     unpack_into(&parent)
@@ -70,7 +66,7 @@ pub fn unpack_into(parent: &Path) -> Result<PathBuf> {
                 "cannot unpack the bundled model into {}: {e}",
                 parent.display()
             ),
-            "make that folder writable (and check there are 5 MB free), or set XDG_CACHE_HOME to a writable folder",
+            "make that folder writable (and check there are 5 MB free), or set GLASSBOX_CACHE to a writable folder",
         ))
     };
     std::fs::create_dir_all(parent).map_err(fail)?;
@@ -205,6 +201,6 @@ mod tests {
         let e = unpack_into(&parent).unwrap_err();
         let (line, hint) = crate::error::one_line(&e);
         assert!(line.contains(&parent.display().to_string()), "{line}");
-        assert!(hint.unwrap().contains("XDG_CACHE_HOME"));
+        assert!(hint.unwrap().contains("GLASSBOX_CACHE"));
     }
 }

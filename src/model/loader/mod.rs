@@ -30,6 +30,16 @@ pub const BUNDLED_NAME: &str = "glassbox-tiny";
 /// the binary reads the copy [`bundled::bundled_dir`] unpacks).
 pub const BUNDLED_MODEL: &str = "models/glassbox-tiny";
 
+/// glassbox's cache folder, where the bundled model is unpacked and tools/fetch_smollm2.sh puts what
+/// it fetches: `$GLASSBOX_CACHE`, else `$XDG_CACHE_HOME/glassbox`, else `~/.cache/glassbox`.
+pub fn cache_root() -> Option<PathBuf> {
+    let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+    var("GLASSBOX_CACHE")
+        .map(PathBuf::from)
+        .or_else(|| var("XDG_CACHE_HOME").map(|c| PathBuf::from(c).join("glassbox")))
+        .or_else(|| var("HOME").map(|h| PathBuf::from(h).join(".cache/glassbox")))
+}
+
 /// The files of a model, found but not yet read.
 #[derive(Debug, Clone)]
 pub struct ModelFiles {
