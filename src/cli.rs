@@ -117,6 +117,12 @@ pub struct TutorArgs {
     /// Open a lesson: its number in `glassbox lessons list` or its id.
     #[arg(long, value_name = "N|ID", conflicts_with_all = ["prompt", "prompt_file"])]
     pub lesson: Option<String>,
+    /// Ask an instruction-tuned model a question through its own chat template: the template's
+    /// special tokens and roles show in the token strip, generating stops at the end of the
+    /// assistant's turn, and the Next view sets the bare question beside it. The question is
+    /// QUESTION, else --prompt, else "What is the capital of France?" (c in the tutor toggles).
+    #[arg(long, value_name = "QUESTION", num_args = 0..=1, conflicts_with = "lesson")]
+    pub chat: Option<Option<String>>,
     /// Quit as soon as the first frame showing the model's analysis is drawn (for benchmarks).
     #[arg(long, hide = true)]
     pub exit_after_first_frame: bool,

@@ -432,3 +432,100 @@ fn the_tutor_without_a_terminal_says_so_in_one_line() {
         ))
         .stderr(predicates::str::contains("panicked").not());
 }
+
+/// A real model named by its short name but not downloaded: one line that names it, where it was looked
+/// for and the command that gets it, from a command, from `--lesson` and in `lessons list`; a
+/// `GLASSBOX_SMOLLM2` that names no file is said as that.
+#[test]
+fn a_known_model_that_is_not_here_says_how_to_get_it() {
+    let cache = tempfile::tempdir().unwrap();
+    let run = |args: &[&str], smollm2: Option<&str>| {
+        let mut cmd = glassbox();
+        cmd.args(args)
+            .env("XDG_CACHE_HOME", cache.path())
+            .env("XDG_DATA_HOME", cache.path())
+            .env_remove("GLASSBOX_CACHE")
+            .env_remove("GLASSBOX_SMOLLM2");
+        if let Some(v) = smollm2 {
+            cmd.env("GLASSBOX_SMOLLM2", v);
+        }
+        cmd.output().unwrap()
+    };
+    for args in [
+        &["inspect", "--model", "smollm2", "--prompt", "Hi"][..],
+        &["--lesson", "real-heads"][..],
+    ] {
+        let out = run(args, None);
+        assert!(!out.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        let first = err.lines().next().unwrap_or_default();
+        assert!(
+            first.starts_with("error: SmolLM2-135M-Instruct")
+                && first.contains("not downloaded")
+                && err.contains("tools/fetch_smollm2.sh"),
+            "{args:?}: {err}"
+        );
+    }
+    let out = run(&["lessons", "list"], None);
+    assert!(out.status.success());
+    let list = String::from_utf8_lossy(&out.stdout);
+    let line = list.lines().find(|l| l.contains("real-heads")).unwrap();
+    assert!(
+        line.contains("not downloaded: tools/fetch_smollm2.sh"),
+        "{list}"
+    );
+    let dir = cache.path().to_str().unwrap();
+    let out = run(
+        &["inspect", "--model", "smollm2", "--prompt", "Hi"],
+        Some(dir),
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("GLASSBOX_SMOLLM2=") && err.contains("names no file"),
+        "{err}"
+    );
+}
+
+/// `--chat` on a model without a chat template is refused before the screen opens (here, before the
+/// terminal is even looked at), naming the model; a question given twice is refused too.
+#[test]
+fn the_tutor_refuses_chat_for_a_model_without_a_template() {
+    let data = tempfile::tempdir().unwrap();
+    Command::cargo_bin("glassbox")
+        .unwrap()
+        .env("XDG_DATA_HOME", data.path())
+        .args(["--chat", "What is 2+2?"])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains(
+            "error: glassbox-tiny has no chat template",
+        ))
+        .stderr(predicates::str::contains("interactive terminal").not());
+    let llama = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/llama-a");
+    Command::cargo_bin("glassbox")
+        .unwrap()
+        .env("XDG_DATA_HOME", data.path())
+        .args(["--model", llama, "--chat"])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("llama-a has no chat template"));
+    // A GGUF file is asked by its metadata alone, before any weight is read.
+    let gguf = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/gguf/small-f32.gguf"
+    );
+    Command::cargo_bin("glassbox")
+        .unwrap()
+        .env("XDG_DATA_HOME", data.path())
+        .args(["--model", gguf, "--chat"])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("has no chat template"));
+    Command::cargo_bin("glassbox")
+        .unwrap()
+        .env("XDG_DATA_HOME", data.path())
+        .args(["--chat", "q", "--prompt", "p"])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("both give the prompt"));
+}

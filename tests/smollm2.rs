@@ -358,3 +358,82 @@ fn generate_chat_answers_inside_the_template_and_stops_at_its_end() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("has no chat template"));
 }
+
+/// The tutor in chat mode on the real model: the strip holds the template's special tokens, the
+/// bare question beside it is followed by `<|im_end|>` (as transformers measured, GUIDE.md), and with
+/// the template greedy generation answers "The capital of France is Paris." and stops at `<|im_end|>`.
+#[test]
+fn the_tutor_answers_inside_the_template_and_stops_at_im_end() {
+    use glassbox::analysis::predictions::argmax;
+    use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    if smollm2().is_none() {
+        return;
+    }
+    let path = std::env::var("GLASSBOX_SMOLLM2").unwrap();
+    // The app's session owns its model: a second copy, not the one the other tests share.
+    let loaded = model::load(Some(&path), &Device::Cpu).unwrap();
+    let (mut app, mut session) =
+        glassbox::app::worker::start_inline_as(loaded, "What is the capital of France?", true)
+            .unwrap();
+    let snap = app.snap.as_ref().unwrap();
+    assert_eq!(
+        snap.tokens.first().map(String::as_str),
+        Some("<|im_start|>")
+    );
+    assert_eq!(snap.tokens.iter().filter(|t| *t == "<|im_end|>").count(), 2);
+    let codec = &session.loaded.codec;
+    let (bare, n_bare) = app.bare_probs().unwrap();
+    assert_eq!(n_bare, 7, "the bare question: 7 tokens, no BOS");
+    assert_eq!(codec.token_str(argmax(&bare) as u32), "<|im_end|>");
+    // The numbers README.md quotes: <|im_end|> 0.67 bare, "The" 0.15 on top in the template.
+    let p_end = bare[argmax(&bare)];
+    assert!((0.62..0.72).contains(&p_end), "{p_end}");
+    let with = app.next_probs().unwrap();
+    let the = argmax(&with);
+    assert_eq!(codec.token_str(the as u32), "The");
+    assert!((0.12..0.18).contains(&with[the]), "{}", with[the]);
+    let prompt_len = app.prompt_len;
+    for _ in 0..20 {
+        let requests = app.on_key(KeyEvent::new(KeyCode::Char('n'), KeyModifiers::NONE));
+        glassbox::app::worker::serve_inline(&mut app, &mut session, requests).unwrap();
+    }
+    let ids = &app.snap.as_ref().unwrap().ids;
+    let answer = session.loaded.codec.decode(&ids[prompt_len..]);
+    assert_eq!(answer, "The capital of France is Paris.<|im_end|>");
+    assert!(
+        app.status.contains("<|im_end|> ends the answer"),
+        "{}",
+        app.status
+    );
+}
+
+/// Chat claims on the real model: with the template the top token is "The", bare it is `<|im_end|>`.
+#[test]
+fn chat_claims_hold_on_the_question_in_the_template() {
+    use glassbox::lesson::check::check_claim;
+    use glassbox::lesson::Claim;
+    let Some(m) = smollm2() else { return };
+    let q = "What is the capital of France?";
+    let top = |token: &str, chat: bool| Claim::TopToken {
+        prompt: None,
+        token: token.into(),
+        chat,
+    };
+    assert_eq!(check_claim(m, q, &top("The", true)), Ok(()));
+    assert_eq!(check_claim(m, q, &top("<|im_end|>", false)), Ok(()));
+    let e = check_claim(m, q, &top("<|im_end|>", true)).unwrap_err();
+    assert!(
+        e.contains("in the chat template the top token is \"The\""),
+        "{e}"
+    );
+    let continues = |text: &str, chat: bool| Claim::Continues {
+        prompt: None,
+        text: text.into(),
+        chat,
+    };
+    let answer = "The capital of France is Paris.";
+    assert_eq!(check_claim(m, q, &continues(answer, true)), Ok(()));
+    // Bare, the question is a finished user turn: the model closes it and starts another.
+    let e = check_claim(m, q, &continues(answer, false)).unwrap_err();
+    assert!(e.contains("writes \"<|im_end|>"), "{e}");
+}

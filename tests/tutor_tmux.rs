@@ -1,7 +1,8 @@
 //! End to end: the real binary in a real terminal (tmux), driven by keys, read back with capture-pane.
 //!
 //! Needs tmux. Without it the tests say so and pass, unless GLASSBOX_REQUIRE_TMUX is set (.ci/run sets
-//! it after installing tmux), so CI can never skip them silently.
+//! it after installing tmux), so CI can never skip them silently. The chat-mode test runs SmolLM2 from
+//! GLASSBOX_SMOLLM2 and is skipped without it, unless GLASSBOX_REQUIRE_SMOLLM2 is set.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -111,13 +112,18 @@ impl Tmux {
 
     /// Wait until the screen contains `needle`; panics with the screen after 30 s.
     fn wait_for(&self, needle: &str) -> String {
+        self.wait_for_within(needle, 30)
+    }
+
+    /// The same, waiting up to `secs` seconds (a real model loads for longer).
+    fn wait_for_within(&self, needle: &str, secs: u64) -> String {
         let start = Instant::now();
         loop {
             let screen = self.screen();
             if screen.contains(needle) {
                 return screen;
             }
-            if start.elapsed() > Duration::from_secs(30) {
+            if start.elapsed() > Duration::from_secs(secs) {
                 panic!("timed out waiting for {needle:?}; the screen was:\n{screen}");
             }
             std::thread::sleep(Duration::from_millis(50));
@@ -392,4 +398,54 @@ fn a_resize_and_key_storm_leaves_a_working_tutor() {
     t.keys(&["Space"]);
     t.keys(&["q"]);
     assert_terminal_given_back(&t, "the storm", 0);
+}
+
+/// Chat mode on SmolLM2 at 80×24 (needs GLASSBOX_SMOLLM2; skipped without it unless
+/// GLASSBOX_REQUIRE_SMOLLM2 is set): the template's special tokens in the strip, the Next view with
+/// and without the template, n until the model writes <|im_end|>, and e editing the question.
+#[test]
+fn chat_mode_on_smollm2_shows_the_template_and_stops_at_its_end() {
+    let Some(model) = std::env::var_os("GLASSBOX_SMOLLM2") else {
+        assert!(
+            std::env::var_os("GLASSBOX_REQUIRE_SMOLLM2").is_none(),
+            "GLASSBOX_REQUIRE_SMOLLM2 is set but GLASSBOX_SMOLLM2 is not: run tools/fetch_smollm2.sh"
+        );
+        eprintln!("SKIPPED: GLASSBOX_SMOLLM2 is not set (eval \"$(tools/fetch_smollm2.sh)\")");
+        return;
+    };
+    let Some(t) = Tmux::start("chat", 80, 24) else {
+        return;
+    };
+    t.keys(&[
+        &format!(
+            "{} --model '{}' --chat 'What is the capital of France?'",
+            bin(),
+            model.to_string_lossy()
+        ),
+        "Enter",
+    ]);
+    // The status line's place and "chat" come with the first frame that shows the model's analysis
+    // (a screen caught mid-frame may show the strip before them).
+    t.wait_for_within("│ chat ", 120);
+    let first = t.wait_for("<|im_start|> ass");
+    assert!(first.contains("<|im_start|> user"), "{first}");
+    t.keys(&["8"]);
+    t.wait_for("WITHOUT it: the bare question");
+    // The bare question's top token, <|im_end|>, heads the right-hand column.
+    let next = t.wait_for("│<|im_end|>");
+    assert!(next.contains("WITH the chat template"), "{next}");
+    for _ in 0..12 {
+        t.keys(&["n"]);
+    }
+    let done = t.wait_for_within("<|im_end|> ends the", 120);
+    assert!(done.contains("·Paris"), "{done}");
+    t.keys(&["e"]);
+    let editing = t.wait_for("Edit the question");
+    assert!(
+        editing.contains("What is the capital of France?▏"),
+        "{editing}"
+    );
+    // Ctrl-C quits from the editor too (Esc then q at once would read as Alt-q).
+    t.keys(&["C-c"]);
+    t.wait_for("$ ");
 }

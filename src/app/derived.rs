@@ -45,6 +45,13 @@ impl App {
         Some(softmax(&logits, self.temperature))
     }
 
+    /// In chat mode, the bare question's next-token probabilities (after its last token, without
+    /// the template) at the current temperature, and how many tokens the question is.
+    pub fn bare_probs(&self) -> Option<(Vec<f32>, usize)> {
+        let bare = self.snap.as_ref()?.bare.as_ref().filter(|_| self.chat)?;
+        Some((softmax(&bare.logits, self.temperature), bare.n_tokens))
+    }
+
     pub fn logits_row(&self, pos: usize) -> Option<Vec<f32>> {
         let snap = self.snap.as_ref()?;
         let logits = snap.capture.get("logits")?.ok()?;

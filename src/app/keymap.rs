@@ -25,6 +25,8 @@ pub enum Action {
     TemperatureDown,
     PopToken,
     EditPrompt,
+    /// Chat mode on or off: the prompt as a question in the model's chat template.
+    ToggleChat,
     Ablate,
     Positions,
     Unscaled,
@@ -141,6 +143,11 @@ pub const KEYS: &[KeyHelp] = &[
         "e",
         "edit the prompt (Enter runs it, Esc cancels)",
         &[(K::Char('e'), A::EditPrompt)],
+    ),
+    key(
+        "c",
+        "chat mode: the prompt as a question in the chat template",
+        &[(K::Char('c'), A::ToggleChat)],
     ),
     key(
         "a",

@@ -97,7 +97,8 @@ impl App {
                 self.in_flight += 1;
                 out.push(Request::Pop);
             }
-            A::EditPrompt => self.overlay = Overlay::Editing(self.full_text().as_str().into()),
+            A::EditPrompt => self.overlay = Overlay::Editing(self.edit_text().as_str().into()),
+            A::ToggleChat => out.extend(self.toggle_chat()),
             A::Ablate => {
                 let selected = (self.layer, self.head);
                 self.ablation = if self.ablation == Some(selected) {
@@ -160,6 +161,10 @@ impl App {
     /// carried out one after another ([`App::next_queued`]), never dropped.
     pub(super) fn generate(&mut self) -> Vec<Request> {
         let n_ctx = self.info.as_ref().map_or(0, |i| i.config.n_ctx);
+        if self.busy.is_none() && self.turn_over() {
+            self.stop_at_turn_end();
+            return Vec::new();
+        }
         if self.busy.is_some() || self.snap.is_none() {
             let room = n_ctx.saturating_sub(self.n_tokens() + 1);
             self.queued = (self.queued + 1).min(room);
@@ -215,7 +220,8 @@ impl App {
                 self.prompt_len = 0; // the next snapshot is all prompt
                 self.busy = Some("running the prompt…".into());
                 self.in_flight += 1;
-                return vec![Request::Prompt(text)];
+                // In chat mode the edited question goes through the template again.
+                return vec![self.prompt_request(text)];
             }
             _ => buf.on_key(key),
         }

@@ -147,8 +147,10 @@ impl App {
         self.overlay = Overlay::None;
         self.lessons.save();
         let mut out = vec![];
+        // A lesson opens on its own prompt as plain text (a step can ask for the chat template).
         let prompt = lesson.meta.prompt.clone();
-        if self.prompt != prompt {
+        if self.prompt != prompt || self.chat {
+            self.chat = false;
             out.push(self.set_prompt(prompt));
         }
         out.extend(self.go_to_step(step));
@@ -185,9 +187,18 @@ impl App {
         self.lessons.save();
         let mut out = Vec::new();
         if let Some(view) = &lesson.steps[step].view {
-            if let Some(p) = &view.prompt {
-                if *p != self.prompt {
-                    out.push(self.set_prompt(p.clone()));
+            // A step's prompt is plain text unless it says chat = true; chat alone puts the prompt
+            // in force into the template (or takes it out).
+            if view.prompt.is_some() || view.chat.is_some() {
+                let prompt = view.prompt.clone().unwrap_or_else(|| self.prompt.clone());
+                let mut chat = view.chat.unwrap_or(view.prompt.is_none() && self.chat);
+                if chat && self.info.is_some() && !self.has_chat_template() {
+                    self.status = "this step puts its prompt in a chat template, which this model does not have".into();
+                    chat = false;
+                }
+                if prompt != self.prompt || chat != self.chat {
+                    self.chat = chat;
+                    out.push(self.set_prompt(prompt));
                 }
             }
             if let Some(panel) = &view.panel {
@@ -251,23 +262,31 @@ impl App {
         self.pending_cursor = None;
     }
 
-    /// The prompt the open step is about: the last one a view set up to this step, else the lesson's.
-    fn step_prompt(&self) -> Option<String> {
+    /// The prompt the open step is about and whether it is in the chat template: the last ones the
+    /// views up to this step set (as [`App::go_to_step`] applies them), else the lesson's, plain.
+    fn step_prompt(&self) -> Option<(String, bool)> {
         let lesson = self.lessons.lesson()?;
-        let set_by_a_view = lesson.steps[..=self.lessons.step.min(lesson.steps.len() - 1)]
-            .iter()
-            .rev()
-            .find_map(|s| s.view.as_ref().and_then(|v| v.prompt.clone()));
-        Some(set_by_a_view.unwrap_or_else(|| lesson.meta.prompt.clone()))
+        let mut setup = (lesson.meta.prompt.clone(), false);
+        let upto = self.lessons.step.min(lesson.steps.len() - 1);
+        for view in lesson.steps[..=upto].iter().filter_map(|s| s.view.as_ref()) {
+            match (&view.prompt, view.chat) {
+                (Some(p), chat) => setup = (p.clone(), chat.unwrap_or(false)),
+                (None, Some(chat)) => setup.1 = chat,
+                (None, None) => {}
+            }
+        }
+        setup.1 &= self.info.is_none() || self.has_chat_template();
+        Some(setup)
     }
 
-    fn set_prompt(&mut self, prompt: String) -> Request {
+    /// Run `prompt` (a question in the template when chat mode is on) as the new prompt.
+    pub(super) fn set_prompt(&mut self, prompt: String) -> Request {
         self.queued = 0;
         self.prompt = prompt.clone();
         self.prompt_len = 0;
         self.busy = Some("running the prompt…".into());
         self.in_flight += 1;
-        Request::Prompt(prompt)
+        self.prompt_request(prompt)
     }
 
     /// Check the open step's task against what the learner sees now; record it when done.
@@ -414,14 +433,20 @@ impl App {
             }
             Action::StepPrev => return self.go_to_step(self.lessons.step.saturating_sub(1)),
             Action::RestorePrompt => {
-                let Some(prompt) = self.step_prompt() else {
+                let Some((prompt, chat)) = self.step_prompt() else {
                     return Vec::new();
                 };
-                if self.full_text() == prompt {
+                let same = if chat {
+                    self.chat && self.prompt == prompt && self.n_tokens() == self.prompt_len
+                } else {
+                    !self.chat && self.full_text() == prompt
+                };
+                if same {
                     self.status = "this is the step's prompt already".into();
                     return Vec::new();
                 }
                 self.status = "the step's prompt again".into();
+                self.chat = chat;
                 return vec![self.set_prompt(prompt)];
             }
             Action::Hint => {

@@ -2,6 +2,7 @@
 //! draws, runs the model or writes a file: handlers return the requests for the worker and queue
 //! [`Effect`]s (export a PNG, save progress) for the event loop, so the app is testable alone.
 
+mod chat;
 mod derived;
 pub mod editor;
 mod effects;
@@ -159,8 +160,11 @@ pub enum Overlay {
 pub struct App {
     pub info: Option<ModelInfo>,
     pub snap: Option<Snapshot>,
-    /// The prompt text as typed (before generation).
+    /// The prompt text as typed (before generation); in chat mode the question, before the
+    /// template is put around it.
     pub prompt: String,
+    /// Chat mode: the worker renders `prompt` through the model's chat template (c toggles).
+    pub chat: bool,
     /// How many tokens came from the prompt; the rest were generated.
     pub prompt_len: usize,
     pub view: View,
@@ -226,6 +230,7 @@ impl App {
             info: None,
             snap: None,
             prompt,
+            chat: false,
             prompt_len: 0,
             view: View::Attention,
             cursor: 0,
@@ -327,6 +332,9 @@ impl App {
                 self.inside = None;
                 self.ablated = None;
                 self.apply_pending_cursor();
+                if grew && self.turn_over() {
+                    self.stop_at_turn_end();
+                }
                 let mut out = self.follow_ups();
                 out.extend(self.next_queued());
                 self.check_task();

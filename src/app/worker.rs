@@ -2,6 +2,7 @@
 //! views need. The UI thread never runs the model, so the screen never freezes.
 
 use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use candle_core::Tensor;
@@ -32,6 +33,18 @@ pub struct Snapshot {
     pub non_finite: Option<NonFinite>,
     /// The position what-if this run was made with (None: positions as the model learned them).
     pub positions: Option<PositionEdit>,
+    /// In chat mode (the prompt is a question rendered through the chat template): the same
+    /// question run bare, without the template, for the Next view to set beside it.
+    pub bare: Option<Arc<BareRun>>,
+}
+
+/// A chat question run without its template: its next-token logits after the question's last token.
+#[derive(Debug, Clone)]
+pub struct BareRun {
+    /// The question's tokens (BOS first when the model's tokenizer puts one there).
+    pub n_tokens: usize,
+    /// [d_vocab] at the question's last token.
+    pub logits: Vec<f32>,
 }
 
 /// What the tutor records: patterns, scores, the residual stream's parts, and the logits.
@@ -63,6 +76,8 @@ pub struct ModelInfo {
     /// Weights that hold NaN or infinite values, one line each (the status line shows them: the
     /// tutor never prints while its screen is up).
     pub weight_warnings: Vec<String>,
+    /// The model's chat template (its end-of-turn token stops generation in chat mode), if it has one.
+    pub chat: Option<crate::model::chat::ChatTemplate>,
 }
 
 /// How the model was trained and the scaling family, read from disk once by the worker after the
@@ -93,6 +108,10 @@ impl TrainingData {
 pub enum Request {
     /// Replace the prompt with this text (BOS is prepended when the model has one).
     Prompt(String),
+    /// Replace the prompt with this question rendered through the model's chat template (its own
+    /// special tokens, no extra BOS, as transformers' apply_chat_template tokenizes it); the
+    /// question is also run bare, without the template, for the Next view's comparison.
+    Chat(String),
     /// Append the next token chosen with this sampling configuration.
     Generate(SamplingConfig),
     /// Remove the last token.
@@ -170,25 +189,25 @@ pub struct Worker {
 }
 
 impl Worker {
-    /// Start the thread: it loads the model with `load`, runs `prompt`, then serves requests; its
-    /// answers wait in `rx`.
-    pub fn spawn<F>(load: F, prompt: String) -> Self
+    /// Start the thread: it loads the model with `load`, serves `opening` (the first prompt), then
+    /// the requests sent; its answers wait in `rx`.
+    pub fn spawn<F>(load: F, opening: Request) -> Self
     where
         F: FnOnce() -> Result<LoadedModel> + Send + 'static,
     {
         let (responses, rx) = channel::<Response>();
-        let (tx, handle) = Self::start(load, prompt, move |r| responses.send(r).is_ok());
+        let (tx, handle) = Self::start(load, opening, move |r| responses.send(r).is_ok());
         Self { tx, rx, handle }
     }
 
     /// The same, handing each answer to `deliver` (false: nobody listens any more, stop), so an event
     /// loop can receive answers, input and ticks on one channel and block on it. `rx` stays empty.
-    pub fn spawn_with<F, D>(load: F, prompt: String, deliver: D) -> Self
+    pub fn spawn_with<F, D>(load: F, opening: Request, deliver: D) -> Self
     where
         F: FnOnce() -> Result<LoadedModel> + Send + 'static,
         D: FnMut(Response) -> bool + Send + 'static,
     {
-        let (tx, handle) = Self::start(load, prompt, deliver);
+        let (tx, handle) = Self::start(load, opening, deliver);
         Self {
             tx,
             rx: channel().1,
@@ -196,7 +215,11 @@ impl Worker {
         }
     }
 
-    fn start<F, D>(load: F, prompt: String, deliver: D) -> (Sender<Request>, Option<JoinHandle<()>>)
+    fn start<F, D>(
+        load: F,
+        opening: Request,
+        deliver: D,
+    ) -> (Sender<Request>, Option<JoinHandle<()>>)
     where
         F: FnOnce() -> Result<LoadedModel> + Send + 'static,
         D: FnMut(Response) -> bool + Send + 'static,
@@ -204,7 +227,7 @@ impl Worker {
         let (tx, requests) = channel::<Request>();
         let handle = std::thread::Builder::new()
             .name("glassbox-model".into())
-            .spawn(move || serve(load, prompt, requests, deliver))
+            .spawn(move || serve(load, opening, requests, deliver))
             .ok();
         (tx, handle)
     }
@@ -224,7 +247,7 @@ impl Drop for Worker {
     }
 }
 
-fn serve<F, D>(load: F, prompt: String, requests: Receiver<Request>, mut deliver: D)
+fn serve<F, D>(load: F, opening: Request, requests: Receiver<Request>, mut deliver: D)
 where
     F: FnOnce() -> Result<LoadedModel>,
     D: FnMut(Response) -> bool,
@@ -239,7 +262,7 @@ where
     };
     let mut session = Session::new(loaded);
     deliver(Response::Loaded(Box::new(session.info())));
-    let mut pending = Some(Request::Prompt(prompt));
+    let mut pending = Some(opening);
     let mut training_sent = false;
     loop {
         let request = match pending.take() {
@@ -285,15 +308,22 @@ pub fn serve_inline(
 
 /// An app with `loaded` and `prompt` already run, and the session that serves it, without a thread.
 pub fn start_inline(loaded: LoadedModel, prompt: &str) -> Result<(super::App, Session)> {
+    start_inline_as(loaded, prompt, false)
+}
+
+/// The same, with `chat` on: `prompt` is a question the worker renders through the chat template.
+pub fn start_inline_as(
+    loaded: LoadedModel,
+    prompt: &str,
+    chat: bool,
+) -> Result<(super::App, Session)> {
     let mut session = Session::new(loaded);
     let mut app = super::App::new(prompt.to_string());
+    app.chat = chat;
     let requests = app.on_response(Response::Loaded(Box::new(session.info())));
     serve_inline(&mut app, &mut session, requests)?;
-    serve_inline(
-        &mut app,
-        &mut session,
-        vec![Request::Prompt(prompt.to_string())],
-    )?;
+    let opening = app.prompt_request(prompt.to_string());
+    serve_inline(&mut app, &mut session, vec![opening])?;
     let training = TrainingData::read(&session.loaded.files);
     app.on_response(Response::Training(Box::new(training)));
     Ok((app, session))
@@ -310,6 +340,8 @@ pub struct Session {
     /// by a second pass when the Inside view first asks about that layer: another head or query of
     /// the same layer needs no pass.
     layer_capture: Option<(u64, usize, Capture)>,
+    /// In chat mode: the question, and its run without the template.
+    bare: Option<(String, Arc<BareRun>)>,
 }
 
 impl Session {
@@ -320,6 +352,7 @@ impl Session {
             version: 0,
             positions: None,
             layer_capture: None,
+            bare: None,
         }
     }
 
@@ -337,6 +370,7 @@ impl Session {
             device: format!("{:?}", self.loaded.model.device().location()),
             codec: self.loaded.codec.clone(),
             weight_warnings: warning_lines(&self.loaded.bad_weights),
+            chat: self.loaded.chat_template.clone(),
         }
     }
 
@@ -346,6 +380,21 @@ impl Session {
             Request::Prompt(text) => {
                 let bos = self.loaded.codec.prepends_bos();
                 let ids = self.loaded.encode_prompt(&text, bos)?;
+                self.bare = None;
+                self.run(&ids)
+            }
+            Request::Chat(question) => {
+                let Some(chat) = self.loaded.chat_template.as_ref() else {
+                    return Err(crate::error::Hinted::new(
+                        format!("{} has no chat template", self.loaded.files.name),
+                        "chat mode needs an instruction-tuned model whose GGUF metadata or tokenizer_config.json has one",
+                    )
+                    .into());
+                };
+                let text = chat.render(&question)?;
+                let ids = self.loaded.encode_prompt(&text, false)?;
+                let bare = self.bare_run(&question)?;
+                self.bare = Some((question, Arc::new(bare)));
                 self.run(&ids)
             }
             Request::Positions(edit) => {
@@ -353,6 +402,11 @@ impl Session {
                     Some(e) => Some((e, self.loaded.model.position_edit(e)?)),
                     None => None,
                 };
+                // The bare question too, so both sides of the comparison have the same what-if.
+                if let Some((question, _)) = self.bare.take() {
+                    let bare = self.bare_run(&question)?;
+                    self.bare = Some((question, Arc::new(bare)));
+                }
                 // No prompt has run yet (the first one failed): the what-if holds for the next.
                 let Some(trace) = &self.trace else {
                     return Ok(Response::Failed(
@@ -456,6 +510,22 @@ impl Session {
         self.snapshot()
     }
 
+    /// `question` without the chat template, as a raw prompt runs (BOS first when the model's
+    /// tokenizer puts one there), recording only its next-token logits.
+    fn bare_run(&mut self, question: &str) -> Result<BareRun> {
+        let bos = self.loaded.codec.prepends_bos();
+        let ids = self.loaded.encode_prompt(question, bos)?;
+        let model = &self.loaded.model;
+        let hook = self.positions.as_mut().map(|(_, h)| h as &mut dyn Hook);
+        let trace = model
+            .trace_with(&ids, NamesFilter::names::<&str>(&[]), hook)
+            .wrap_err("running the question without the chat template")?;
+        Ok(BareRun {
+            n_tokens: ids.len(),
+            logits: trace.next_logits().to_vec1::<f32>()?,
+        })
+    }
+
     /// Inside one head at one query, from the snapshot's capture and the layer's extra hooks.
     fn inside(&mut self, key: InsideKey) -> Result<HeadInside> {
         let model = &self.loaded.model;
@@ -520,6 +590,7 @@ impl Session {
             capture: trace.capture().clone(),
             non_finite: trace.non_finite().cloned(),
             positions: self.positions.as_ref().map(|(e, _)| *e),
+            bare: self.bare.as_ref().map(|(_, b)| Arc::clone(b)),
         })))
     }
 

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use color_eyre::eyre::{Result, WrapErr};
 use glassbox::app::lessons::Lessons;
-use glassbox::app::worker::{Response, Worker};
+use glassbox::app::worker::{Request, Response, Worker};
 use glassbox::app::App;
 use glassbox::error::{hinted, Hinted};
 use glassbox::interrupt::{self, TerminalHooks};
@@ -32,6 +32,9 @@ use crate::cli::TutorArgs;
 pub const DEFAULT_PROMPT: &str =
     "There was a girl named Zorva Kelpim. Zorva Kelpim went to the park. The next day, Zorva";
 
+/// The question `--chat` asks when none is given.
+pub const DEFAULT_QUESTION: &str = "What is the capital of France?";
+
 pub fn run(args: TutorArgs) -> Result<()> {
     let (all, errors) = lesson::Source::from_env().load();
     let lessons = Lessons::new(all, errors, Progress::open(Progress::default_path()));
@@ -46,17 +49,27 @@ pub fn run(args: TutorArgs) -> Result<()> {
                     )
                 },
             )?),
-            None if args.prompt.is_none() && args.prompt_file.is_none() => {
+            None if args.prompt.is_none() && args.prompt_file.is_none() && args.chat.is_none() => {
                 let last = lessons.progress.last.as_deref();
                 last.and_then(|id| lesson::find(&lessons.all, id))
                     .map(|(i, _)| i)
             }
             None => None,
         };
+    let chat = args.chat.is_some();
+    let question = args.chat.clone().flatten();
+    if question.is_some() && (args.prompt.is_some() || args.prompt_file.is_some()) {
+        return hinted(
+            "--chat QUESTION and --prompt both give the prompt",
+            "give the question once: --chat \"…\", or --chat with --prompt or --prompt-file",
+        );
+    }
     let prompt = match (&args.prompt, &args.prompt_file, open) {
+        _ if question.is_some() => question.unwrap_or_default(),
         (Some(p), _, _) => p.clone(),
         (None, Some(path), _) => model::prompt::read_prompt_file(path, None)?,
         (None, None, Some(i)) => lessons.all[i].meta.prompt.clone(),
+        (None, None, None) if chat => DEFAULT_QUESTION.to_string(),
         (None, None, None) => DEFAULT_PROMPT.to_string(),
     };
     let device = model::device::select(args.model.device)?;
@@ -76,13 +89,26 @@ pub fn run(args: TutorArgs) -> Result<()> {
         (None, None) => None,
     };
     let files = loader::resolve(spec.as_deref())?;
+    // The template is rendered after loading, on the worker; whether there is one is known from the
+    // files alone, so a model without one is refused before the screen changes.
+    if chat && !loader::has_chat_template(&files) {
+        return hinted(
+            format!("{} has no chat template", files.name),
+            "--chat needs an instruction-tuned model whose GGUF metadata or tokenizer_config.json has one (SmolLM2-135M-Instruct does); leave out --chat",
+        );
+    }
+    let opening = if chat {
+        Request::Chat(prompt.clone())
+    } else {
+        Request::Prompt(prompt.clone())
+    };
     // One channel carries everything the loop waits for: keys and mouse, the worker's answers, and a
     // tick for the spinner while the worker is busy. The loop blocks on it: nothing happens, nothing runs.
     let (events, inbox) = mpsc::channel::<Msg>();
     let to_loop = events.clone();
     let worker = Worker::spawn_with(
         move || loader::load_files(files, &device),
-        prompt.clone(),
+        opening,
         move |r| to_loop.send(Msg::Worker(Box::new(r))).is_ok(),
     );
     let theme = Theme::new(ColorMode::detect());
@@ -103,6 +129,7 @@ pub fn run(args: TutorArgs) -> Result<()> {
     });
     let once = args.exit_after_first_frame;
     let mut app = App::new(prompt);
+    app.chat = chat;
     app.lessons = lessons;
     app.pending_lesson = open;
     let busy = Arc::new(AtomicBool::new(true));

@@ -1,6 +1,7 @@
 //! `glassbox lessons check`: a lesson's references checked against the model it runs on.
 
 use super::claim::Bounds;
+use super::probe::chat_ids;
 use super::{facts, probe};
 use super::{Claim, Lesson, LessonError, ParamPart, PositionsMode, TaskKind};
 use crate::analysis::predictions::{argmax, softmax};
@@ -23,6 +24,26 @@ fn next_probs_with(
         .model
         .trace_with(&ids, NamesFilter::parse("logits"), intervention)?;
     Ok(softmax(&trace.next_logits().to_vec1::<f32>()?, 1.0))
+}
+
+/// Next-token probabilities after `prompt`, or with `chat` after it put in the chat template as a
+/// question (the numbers the Next view shows on its left in chat mode).
+fn claim_probs(model: &LoadedModel, prompt: &str, chat: bool) -> Result<Vec<f32>, String> {
+    if !chat {
+        return next_probs(model, prompt).map_err(|e| format!("cannot run the prompt: {e}"));
+    }
+    let ids = chat_ids(model, prompt)?;
+    let run = || -> color_eyre::Result<Vec<f32>> {
+        let trace = model.model.trace(&ids, NamesFilter::parse("logits"))?;
+        Ok(softmax(&trace.next_logits().to_vec1::<f32>()?, 1.0))
+    };
+    run().map_err(|e| format!("cannot run the question in the chat template: {e}"))
+}
+
+/// "after \"…\"", or "after \"…\" in the chat template".
+fn after(prompt: &str, chat: bool) -> String {
+    let inside = if chat { " in the chat template" } else { "" };
+    format!("after {prompt:?}{inside}")
 }
 
 /// The id of a text that must be exactly one token.
@@ -73,7 +94,7 @@ pub fn check_claim(model: &LoadedModel, prompt: &str, claim: &Claim) -> Result<(
             head, query, keys, ..
         } => probe::check_attention(model, prompt, *head, *query, keys, bounds),
         Claim::TokenCount { text, value } => probe::check_token_count(model, text, *value),
-        Claim::Continues { text, .. } => probe::check_continues(model, prompt, text),
+        Claim::Continues { text, chat, .. } => probe::check_continues(model, prompt, text, *chat),
         Claim::Lens {
             layer, token, top, ..
         } => probe::check_lens(model, prompt, *layer, token, bounds, *top),
@@ -83,8 +104,10 @@ pub fn check_claim(model: &LoadedModel, prompt: &str, claim: &Claim) -> Result<(
             best,
             ..
         } => probe::check_head_score(model, prompt, *head, *criterion, bounds, *best),
-        Claim::Probability { token: text, .. } => {
-            let probs = next_probs(model, prompt).map_err(cannot)?;
+        Claim::Probability {
+            token: text, chat, ..
+        } => {
+            let probs = claim_probs(model, prompt, *chat)?;
             let token = one_token(model, text)?;
             let p = probs[token as usize];
             if bounds.hold(p) {
@@ -92,7 +115,8 @@ pub fn check_claim(model: &LoadedModel, prompt: &str, claim: &Claim) -> Result<(
             }
             let top = argmax(&probs) as u32;
             Err(format!(
-                "claim false: after {prompt:?} p({text:?}) = {p:.3}, not {} (the top token is {:?} at {:.3})",
+                "claim false: {} p({text:?}) = {p:.3}, not {} (the top token is {:?} at {:.3})",
+                after(prompt, *chat),
                 bounds.describe(),
                 model.codec.token_str(top),
                 probs[top as usize]
@@ -104,15 +128,18 @@ pub fn check_claim(model: &LoadedModel, prompt: &str, claim: &Claim) -> Result<(
         Claim::Positions {
             token, mode, top, ..
         } => check_positions(model, prompt, token, *mode, bounds, *top),
-        Claim::TopToken { token: text, .. } => {
-            let probs = next_probs(model, prompt).map_err(cannot)?;
+        Claim::TopToken {
+            token: text, chat, ..
+        } => {
+            let probs = claim_probs(model, prompt, *chat)?;
             let token = one_token(model, text)?;
             let top = argmax(&probs) as u32;
             if top == token {
                 return Ok(());
             }
             Err(format!(
-                "claim false: after {prompt:?} the top token is {:?} ({:.2}), not {:?} ({:.2})",
+                "claim false: {} the top token is {:?} ({:.2}), not {:?} ({:.2})",
+                after(prompt, *chat),
                 model.codec.token_str(top),
                 probs[top as usize],
                 text,
@@ -286,6 +313,7 @@ pub fn check_against(lesson: &Lesson, model: &LoadedModel) -> Vec<LessonError> {
         }
     };
     let mut n_tokens = prompt_len(&lesson.meta.prompt, 2, &mut err);
+    let (mut question, mut chat) = (lesson.meta.prompt.clone(), false);
     let layer_head = |l: usize, h: usize| l < cfg.n_layers && h < cfg.n_heads;
     // The panel the last view up to this step set: a step without a view keeps it on screen.
     let mut shown: Option<&str> = None;
@@ -295,8 +323,23 @@ pub fn check_against(lesson: &Lesson, model: &LoadedModel) -> Vec<LessonError> {
             if let Some(p) = &view.panel {
                 shown = Some(p.as_str());
             }
-            if let Some(p) = &view.prompt {
-                n_tokens = prompt_len(p, line, &mut err);
+            // The prompt in force and whether it is in the chat template, as the tutor applies a
+            // step's view.
+            if view.prompt.is_some() || view.chat.is_some() {
+                if let Some(p) = &view.prompt {
+                    question = p.clone();
+                }
+                chat = view.chat.unwrap_or(view.prompt.is_none() && chat);
+                let in_template = chat.then(|| chat_ids(model, &question));
+                n_tokens = match in_template {
+                    Some(Ok(ids)) => ids.len(),
+                    Some(Err(e)) => {
+                        // Said once; the cursor is then checked against the plain prompt.
+                        err(line, e);
+                        prompt_len(&question, line, &mut err)
+                    }
+                    None => prompt_len(&question, line, &mut err),
+                };
             }
             if view.layer.is_some_and(|l| l >= cfg.n_layers) {
                 err(
@@ -374,6 +417,9 @@ pub fn check_against(lesson: &Lesson, model: &LoadedModel) -> Vec<LessonError> {
                             format!("query {query} is outside the prompt's {n_tokens} tokens"),
                         );
                     }
+                }
+                TaskKind::Ablate { head: [l, h] } if !layer_head(*l, *h) => {
+                    err(line, format!("no head L{l}H{h} in this model"));
                 }
                 TaskKind::Positions { mode } => {
                     if let Some(edit) = mode.edit().filter(|&e| !model.model.can_edit_positions(e))

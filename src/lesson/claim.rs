@@ -11,11 +11,14 @@ use crate::analysis::heads::Criterion;
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum Claim {
-    /// `token` is the most probable next token after `prompt`.
+    /// `token` is the most probable next token after `prompt`; with `chat = true` after `prompt`
+    /// put in the model's chat template as a question (the tutor's chat mode).
     TopToken {
         #[serde(default)]
         prompt: Option<String>,
         token: String,
+        #[serde(default)]
+        chat: bool,
     },
     /// `token` is more probable than `than` after `prompt`.
     MoreLikely {
@@ -25,11 +28,14 @@ pub enum Claim {
         than: String,
     },
     /// `token`'s next-token probability after `prompt` (the Next view's number at T = 1) is above
-    /// `above` and/or below `below`.
+    /// `above` and/or below `below`; with `chat = true` after `prompt` put in the model's chat
+    /// template as a question (the left column of the Next view in chat mode).
     Probability {
         #[serde(default)]
         prompt: Option<String>,
         token: String,
+        #[serde(default)]
+        chat: bool,
         #[serde(default)]
         above: Option<f32>,
         #[serde(default)]
@@ -149,11 +155,14 @@ pub enum Claim {
         #[serde(default)]
         below: Option<f32>,
     },
-    /// Greedy decoding after `prompt` (the tutor's n with sampling off) writes `text` first.
+    /// Greedy decoding after `prompt` (the tutor's n with sampling off) writes `text` first; with
+    /// `chat = true` after `prompt` put in the model's chat template as a question.
     Continues {
         #[serde(default)]
         prompt: Option<String>,
         text: String,
+        #[serde(default)]
+        chat: bool,
     },
 }
 

@@ -58,6 +58,9 @@ pub struct ViewSpec {
     pub ablate: Option<Vec<usize>>,
     /// Replace the prompt for this step.
     pub prompt: Option<String>,
+    /// true: the prompt (this step's, or the one in force) is a question put in the model's chat
+    /// template, as the tutor's c key does; a step that sets a prompt without it runs it plain.
+    pub chat: Option<bool>,
     /// The score the Heads view shows: previous-token, first-token or induction.
     pub score: Option<String>,
     /// The position what-if the step opens with (learned when unset).

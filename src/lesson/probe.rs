@@ -23,6 +23,23 @@ fn run(model: &LoadedModel, prompt: &str, names: &[String]) -> Result<Trace, Str
         .map_err(|e| format!("cannot run the prompt: {e}"))
 }
 
+/// The tokens of `question` put in the model's chat template, as the tutor's chat mode runs it (the
+/// template's own special tokens, no extra BOS).
+pub fn chat_ids(model: &LoadedModel, question: &str) -> Result<Vec<u32>, String> {
+    let Some(template) = model.chat_template.as_ref() else {
+        return Err(format!(
+            "{} has no chat template: chat = true needs an instruction-tuned model",
+            model.files.name
+        ));
+    };
+    let text = template
+        .render(question)
+        .map_err(|e| crate::error::one_line(&e).0)?;
+    model
+        .encode_prompt(&text, false)
+        .map_err(|e| format!("the question in the chat template does not tokenize: {e}"))
+}
+
 /// A token as a message quotes it.
 fn quoted(model: &LoadedModel, id: u32) -> String {
     format!("{:?}", model.codec.token_label(id))
@@ -47,9 +64,20 @@ pub fn check_token_count(model: &LoadedModel, text: &str, value: usize) -> Resul
 }
 
 /// Greedy decoding after `prompt` writes `text` first.
-pub fn check_continues(model: &LoadedModel, prompt: &str, text: &str) -> Result<(), String> {
+pub fn check_continues(
+    model: &LoadedModel,
+    prompt: &str,
+    text: &str,
+    chat: bool,
+) -> Result<(), String> {
     let m = &model.model;
-    let mut trace = run(model, prompt, &[])?;
+    let mut trace = if chat {
+        let ids = chat_ids(model, prompt)?;
+        m.trace(&ids, NamesFilter::names::<&str>(&[]))
+            .map_err(|e| format!("cannot run the question in the chat template: {e}"))?
+    } else {
+        run(model, prompt, &[])?
+    };
     // Tokens that fit: each but the last is fed back in. A token adds at least one byte, so as many
     // tokens as `text` has bytes are always enough.
     let room = (m.config().n_ctx + 1).saturating_sub(trace.len());
@@ -74,8 +102,9 @@ pub fn check_continues(model: &LoadedModel, prompt: &str, text: &str) -> Result<
     if written.starts_with(text) {
         return Ok(());
     }
+    let inside = if chat { " in the chat template" } else { "" };
     Err(format!(
-        "claim false: greedy decoding after {prompt:?} writes {written:?}, not {text:?}"
+        "claim false: greedy decoding after {prompt:?}{inside} writes {written:?}, not {text:?}"
     ))
 }
 

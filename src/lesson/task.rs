@@ -42,6 +42,9 @@ pub enum TaskKind {
     Temperatures { low: f32, high: f32 },
     /// Ablate the best head by `criterion` and see the top token's probability fall.
     AblateHead { criterion: Criterion },
+    /// Switch off the head `head` = [layer, head] (a) and read the Next view: for a step about what
+    /// one named head does, whichever way the probabilities move.
+    Ablate { head: [usize; 2] },
     /// Generate at least `count` tokens.
     Generate { count: usize },
     /// Open a panel; with `move_cursor`, also move the cursor while it is open (for a step whose
@@ -197,7 +200,7 @@ pub fn check(kind: &TaskKind, o: &Observed) -> Result<Outcome> {
         TaskKind::CursorOnTopKey { .. } if !a.cursor => {
             Some("move the cursor: ← →, or click a token")
         }
-        TaskKind::AblateHead { .. } if !a.ablation => {
+        TaskKind::AblateHead { .. } | TaskKind::Ablate { .. } if !a.ablation => {
             Some("select the head and press a to ablate it")
         }
         TaskKind::Visit {
@@ -278,6 +281,20 @@ pub fn check(kind: &TaskKind, o: &Observed) -> Result<Outcome> {
                 }
             }
         }
+        TaskKind::Ablate { head: [hl, hh] } => match (o.ablation, o.clean_probs, o.ablated_probs) {
+            (Some(a), Some(clean), Some(ablated)) if a == (*hl, *hh) => {
+                let top = argmax(clean);
+                Outcome::Done(format!(
+                    "with L{hl}H{hh} off, the top token's probability went from {:.2} to {:.2}",
+                    clean[top], ablated[top]
+                ))
+            }
+            (Some((l, h)), _, _) if (l, h) != (*hl, *hh) => Outcome::NotYet(format!(
+                "L{l}H{h} is off; the task is about L{hl}H{hh} (a again switches it back on)"
+            )),
+            (Some(_), _, _) => Outcome::NotYet("running the ablated model…".into()),
+            (None, _, _) => Outcome::NotYet(format!("select L{hl}H{hh} and press a")),
+        },
         TaskKind::AblateHead { criterion } => {
             let scores = head_scores(o.capture, o.ids, o.n_layers, *criterion)?;
             let (bl, bh, _) = best_head(&scores).unwrap_or((0, 0, 0.0));

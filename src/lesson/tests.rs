@@ -277,7 +277,8 @@ fn a_claim_about_another_model_is_kept_apart_and_checked_for_a_known_name() {
         claim,
         &Claim::TopToken {
             prompt: None,
-            token: " a".into()
+            token: " a".into(),
+            chat: false,
         }
     );
     assert_eq!(l.other_models(), vec!["SmolLM2-135M-Instruct"]);

@@ -105,7 +105,7 @@ impl Widget for Screen<'_> {
         panels::status(app, self.theme, status, buf);
         match &app.overlay {
             Overlay::None => {}
-            Overlay::Editing(editor) => panels::editor(editor, self.theme, body, buf),
+            Overlay::Editing(editor) => panels::editor(editor, app.chat, self.theme, body, buf),
             Overlay::LessonList(sel) => lesson_list::list(app, *sel, self.theme, body, buf),
             Overlay::Help { scroll } => help(app, self.theme, *scroll, body, buf),
         }

@@ -214,6 +214,10 @@ pub fn status(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
                 theme.bar_alt(),
             ));
         }
+        // The prompt is a question inside the chat template.
+        if app.chat {
+            spans.push(Span::styled("│ chat ", theme.bar_alt()));
+        }
         // What the views show: the run the snapshot was made with.
         if let Some(label) = app.positions_label(snap.positions) {
             spans.push(Span::styled(format!("│ {label} "), theme.bar_alt()));
@@ -288,7 +292,8 @@ fn message(app: &App, theme: Theme) -> Option<(String, Style)> {
 }
 
 /// The prompt editor, over the bottom of the view.
-pub fn editor(editor: &Editor, theme: Theme, area: Rect, buf: &mut Buffer) {
+/// In chat mode it edits the question, which the chat template is put around again.
+pub fn editor(editor: &Editor, chat: bool, theme: Theme, area: Rect, buf: &mut Buffer) {
     let h = area.height.min(6);
     let rect = Rect::new(area.x, area.bottom() - h, area.width, h);
     Clear.render(rect, buf);
@@ -310,13 +315,24 @@ pub fn editor(editor: &Editor, theme: Theme, area: Rect, buf: &mut Buffer) {
         .wrap(Wrap { trim: false })
         .line_count(inner_w);
     let scroll = upto.saturating_sub(usize::from(inner_h)) as u16;
-    let block = Block::bordered().title(fit::pick_or_empty(
+    let titles: &[&str] = if chat {
+        &[
+            " Edit the question (the chat template goes around it) · Enter runs it · Esc cancels ",
+            " Edit the question (in the chat template) · Enter runs it · Esc cancels ",
+            " Edit the question · Enter runs it · Esc cancels ",
+            " Edit · Enter runs · Esc cancels ",
+            " Edit the question ",
+        ]
+    } else {
         &[
             " Edit the prompt · Enter runs it · Esc cancels · Ctrl-U clears ",
             " Edit the prompt · Enter runs it · Esc cancels ",
             " Edit · Enter runs · Esc cancels ",
             " Edit the prompt ",
-        ],
+        ]
+    };
+    let block = Block::bordered().title(fit::pick_or_empty(
+        titles,
         usize::from(rect.width.saturating_sub(2)),
     ));
     let inner = block.inner(rect);

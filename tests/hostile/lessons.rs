@@ -24,6 +24,13 @@ pub fn cases(lab: &Lab) -> Vec<Case> {
         "05-nul.md:1: the file is not text: it holds a NUL byte",
         "06-folder.md:1: the file is a folder, not a file",
     ];
+    // A claim about a model glassbox does not know, checked alone (its own folder).
+    let claims = lab.path("claim-lessons");
+    std::fs::create_dir(&claims).unwrap();
+    lab.write(
+        "claim-lessons/01-unknown-model.md",
+        good.replacen("```claim\n", "```claim\nmodel = \"gpt-5\"\n", 1),
+    );
     let empty = lab.arg("empty-lessons");
     std::fs::create_dir(&empty).unwrap();
     let mut cases = vec![
@@ -54,6 +61,13 @@ pub fn cases(lab: &Lab) -> Vec<Case> {
             ],
         )
         .after_report(),
+        fails(
+            "lessons check of a claim about an unknown model",
+            &["lessons", "check"],
+            &["01-unknown-model.md:", "claim: unknown model \"gpt-5\""],
+        )
+        .after_report()
+        .env("GLASSBOX_LESSONS", &lab.arg("claim-lessons")),
         fails(
             "lessons list of an empty folder",
             &["lessons", "list"],

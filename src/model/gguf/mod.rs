@@ -167,6 +167,16 @@ fn read_content(bytes: &[u8]) -> std::result::Result<Content, String> {
     }
 }
 
+/// Whether a GGUF file's metadata holds a chat template (`tokenizer.chat_template`), read from its
+/// header without dequantizing a weight; `None` when the header cannot be read (loading says why).
+pub fn has_chat_template(path: &Path) -> Option<bool> {
+    let file = std::fs::File::open(path).ok()?;
+    // SAFETY: mapped read-only for the header only, and dropped before this returns.
+    let map = unsafe { memmap2::Mmap::map(&file) }.ok()?;
+    let content = read_content(&map).ok()?;
+    Some(content.metadata.contains_key("tokenizer.chat_template"))
+}
+
 /// Load a GGUF file found by `loader::resolve`.
 pub fn load(files: ModelFiles, device: &Device) -> Result<LoadedModel> {
     let path = files.weights[0].clone();

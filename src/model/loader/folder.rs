@@ -58,12 +58,7 @@ pub(super) fn load(files: ModelFiles, device: &Device) -> Result<LoadedModel> {
     check_vocab(&codec, &cfg, &files.tokenizer, &files.config)?;
     let (model, stored_as, bad_weights) = load_weights(&files, &cfg, device)?;
     // tokenizer_config.json beside tokenizer.json holds the chat template of an instruction-tuned model.
-    let chat_template = files
-        .tokenizer
-        .parent()
-        .map(|d| d.join("tokenizer_config.json"))
-        .and_then(|p| crate::textfile::read_text(&p, 16 << 20).ok())
-        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+    let chat_template = tokenizer_config(&files)
         .and_then(|json| ChatTemplate::from_tokenizer_config(&json, &codec));
     Ok(LoadedModel {
         model,
@@ -74,6 +69,13 @@ pub(super) fn load(files: ModelFiles, device: &Device) -> Result<LoadedModel> {
         chat_template,
         bad_weights,
     })
+}
+
+/// tokenizer_config.json beside tokenizer.json, when there is one and it is JSON.
+pub(super) fn tokenizer_config(files: &ModelFiles) -> Option<serde_json::Value> {
+    let path = files.tokenizer.parent()?.join("tokenizer_config.json");
+    let text = crate::textfile::read_text(&path, 16 << 20).ok()?;
+    serde_json::from_str(&text).ok()
 }
 
 fn gpt2_config(files: &ModelFiles, json: &str) -> Result<Config> {

@@ -67,6 +67,21 @@ impl KnownModel {
 
     /// The file, or the one-line error that says how to get it.
     pub fn require(&self) -> Result<PathBuf> {
+        if let Some(set) = std::env::var_os(self.env).filter(|p| !p.is_empty()) {
+            let path = PathBuf::from(&set);
+            if !path.is_file() {
+                return hinted(
+                    format!(
+                        "{}={} names no file (it should be {}'s {})",
+                        self.env,
+                        path.display(),
+                        self.name,
+                        self.file_name
+                    ),
+                    format!("unset {} or {}", self.env, self.get_it()),
+                );
+            }
+        }
         match self.find() {
             Some(p) => Ok(p),
             None => hinted(

@@ -94,6 +94,25 @@ pub fn load_files(files: ModelFiles, device: &Device) -> Result<LoadedModel> {
     }
 }
 
+/// Whether the model has a chat template, found without loading its weights (GGUF metadata, or
+/// tokenizer_config.json's `chat_template`), so the tutor can refuse `--chat` before its screen opens.
+/// A file whose header cannot be read counts as having one: loading it then says what is wrong.
+pub fn has_chat_template(files: &ModelFiles) -> bool {
+    match files.format {
+        Format::Gguf => files
+            .weights
+            .first()
+            .and_then(|w| super::gguf::has_chat_template(w))
+            .unwrap_or(true),
+        Format::Folder => folder::tokenizer_config(files).is_some_and(|json| {
+            matches!(
+                json.get("chat_template"),
+                Some(serde_json::Value::String(_) | serde_json::Value::Array(_))
+            )
+        }),
+    }
+}
+
 /// A tokenizer with more tokens than the embedding has rows would index past it.
 pub(crate) fn check_vocab(
     codec: &TextCodec,

@@ -35,7 +35,7 @@ pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         View::Positions => attention::positions(app, theme, area, buf),
         View::Residual => stats::residual(app, theme, area, buf),
         View::Lens => stats::lens(app, theme, area, buf),
-        View::Next => next_token(app, theme, area, buf),
+        View::Next => stats::next_view(app, theme, area, buf),
         View::Training => match app.training_page {
             crate::app::TrainingPage::Curve => training::training(app, theme, area, buf),
             crate::app::TrainingPage::Scaling => training::scaling(app, theme, area, buf),

@@ -1,8 +1,8 @@
 //! Number views: the residual stream, the logit lens, next-token probabilities, and the lesson pane.
 
 use ratatui::buffer::Buffer;
-use ratatui::layout::Rect;
-use ratatui::style::Style;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Style, Stylize};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Sparkline, Widget};
 
@@ -215,6 +215,74 @@ pub fn lens(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         ]));
     }
     Paragraph::new(lines).render(body, buf);
+}
+
+/// The Next view: the next-token distribution; in chat mode with the bare question's beside it, so
+/// the same question can be compared with and without the chat template.
+pub fn next_view(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
+    let Some((bare, n_bare)) = app
+        .bare_probs()
+        .filter(|_| area.width >= 50 && area.height >= 6)
+    else {
+        return next_token(app, theme, area, buf);
+    };
+    let [left, gap, right] = Layout::horizontal([
+        Constraint::Fill(1),
+        Constraint::Length(1),
+        Constraint::Fill(1),
+    ])
+    .areas(area);
+    for y in gap.top()..gap.bottom() {
+        buf.set_string(gap.x, y, "│", theme.dim());
+    }
+    let heading = |text: &str, area: Rect, buf: &mut Buffer| {
+        let title = Line::styled(fit_label(text, usize::from(area.width)), theme.accent());
+        titled(title.bold(), area, buf)
+    };
+    let left = heading("WITH the chat template", left, buf);
+    next_token(app, theme, left, buf);
+    let right = heading("WITHOUT it: the bare question", right, buf);
+    bare_next(app, theme, right, buf, &bare, n_bare);
+}
+
+/// The bare question's next tokens (chat mode's comparison): the top-k after its last token.
+fn bare_next(app: &App, theme: Theme, area: Rect, buf: &mut Buffer, probs: &[f32], n: usize) {
+    let Some(info) = app.info.as_ref() else {
+        return;
+    };
+    let label_w = 12;
+    let mut lines = vec![Line::styled(
+        fit_label(
+            &format!("after its last token · {n} tokens"),
+            usize::from(area.width),
+        ),
+        theme.accent(),
+    )];
+    if probs.iter().any(|p| p.is_nan()) {
+        lines.push(Line::styled(
+            format!("{NAN_GLYPH} the logits here are not numbers"),
+            theme.error(),
+        ));
+        Paragraph::new(lines).render(area, buf);
+        return;
+    }
+    lines.push(Line::styled(
+        format!("entropy {:.2} bits", entropy_bits(probs)),
+        theme.dim(),
+    ));
+    let k = usize::from(area.height.saturating_sub(lines.len() as u16 + 3)).clamp(1, 20);
+    let bar_w = usize::from(area.width)
+        .saturating_sub(label_w + 1 + 7)
+        .clamp(3, 30);
+    for (id, p) in top_k(probs, k) {
+        let text = fit_label(&visible(&info.codec.token_label(id)), label_w);
+        lines.push(Line::from(vec![
+            Span::raw(format!("{text:<label_w$} ")),
+            Span::styled(format!("{:<bar_w$}", bar(p, bar_w)), theme.bar_alt()),
+            Span::raw(format!(" {p:.3}")),
+        ]));
+    }
+    Paragraph::new(lines).render(area, buf);
 }
 
 /// Top-k next tokens after the cursor's token, the entropy, and the ablated run beside them.
