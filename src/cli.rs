@@ -35,7 +35,7 @@ pub enum Command {
     Dump(DumpArgs),
     /// Continue a prompt, greedily or by sampling.
     Generate(GenerateArgs),
-    /// List the lessons, or check lesson files against the model.
+    /// List the lessons, check lesson files against the model, or export the built-in ones to edit.
     #[command(subcommand)]
     Lessons(LessonsCommand),
     /// Train a small GPT-2 from scratch on the synthetic corpus (reproduces the bundled model).
@@ -85,13 +85,22 @@ pub struct PromptArgs {
 pub enum LessonsCommand {
     /// The lessons in order, with your progress.
     List,
-    /// Check lesson files (default: all of lessons/): front matter, views, tasks and claims against
-    /// each lesson's model (with --model: against that model).
+    /// Check lesson files (default: the lessons the tutor uses, built in or GLASSBOX_LESSONS): front
+    /// matter, views, tasks and claims against each lesson's model (with --model: against that model).
     Check {
         /// Lesson files to check.
         files: Vec<PathBuf>,
         #[command(flatten)]
         model: ModelArgs,
+    },
+    /// Write the built-in lessons and their format reference (README.md) into a folder to edit; then
+    /// `GLASSBOX_LESSONS=DIR glassbox` teaches from that folder.
+    Export {
+        /// The folder to write into (created if missing).
+        dir: PathBuf,
+        /// Replace files of the same names that are already there.
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -342,8 +351,8 @@ pub struct ExportTrainingArgs {
 
 #[derive(Debug, Args)]
 pub struct ExportScalingArgs {
-    /// The folder of runs, one subfolder each with config.json and train_log.csv. Default:
-    /// models/scaling beside the bundled model.
+    /// The folder of runs, one subfolder each with config.json and train_log.csv. Default: the
+    /// scaling family built into glassbox (models/scaling in the source tree).
     #[arg(long, value_name = "FOLDER")]
     pub runs: Option<PathBuf>,
     #[command(flatten)]

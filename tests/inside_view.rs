@@ -181,7 +181,7 @@ fn a_grouped_query_model_names_the_shared_key_value_head() {
 #[test]
 fn under_a_lesson_at_80x24_the_neurons_and_attn_out_stay_on_screen() {
     let (mut app, mut s) = started(model::load(None, &Device::Cpu).unwrap(), PROMPT);
-    let (all, _) = glassbox::lesson::load_all(&glassbox::lesson::lessons_dir());
+    let (all, _) = glassbox::lesson::Source::Builtin.load();
     let (index, lesson) = glassbox::lesson::find(&all, "residual").unwrap();
     let step = lesson
         .steps

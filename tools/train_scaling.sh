@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Train glassbox's scaling family and keep what the tutor draws: each run's config.json,
 # train_args.json and train_log.csv under models/scaling/<run>/ (the weights are deleted: the
-# family is for its losses, and the bundled model is the one to look inside).
+# family is for its losses, and the bundled model is the one to look inside). build.rs embeds the
+# runs in the binary, so the next build of glassbox shows them.
 #
 #   tools/train_scaling.sh            # every run (release build; the times are in each train_log.csv)
 #   tools/train_scaling.sh d16-l2     # only the runs whose names start with this
@@ -43,4 +44,4 @@ echo "$runs" | while read -r name d layers heads steps; do
     # BPE trained on the same corpus with the same seed).
     rm -f "$out/model.safetensors" "$out/tokenizer.json"
 done
-echo "done: models/scaling/" >&2
+echo "done: models/scaling/ (build glassbox again to embed the new runs: the binary carries them)" >&2

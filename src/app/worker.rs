@@ -91,7 +91,7 @@ pub struct TrainingData {
     /// The model folder's train_log.csv; `None` when it has none (any model `glassbox train` did
     /// not make).
     pub log: Option<Result<crate::analysis::training::TrainLog, String>>,
-    /// The runs under models/scaling.
+    /// The scaling family's runs (built into the binary, unpacked beside the bundled model).
     pub family: Result<crate::analysis::scaling::Family, String>,
 }
 

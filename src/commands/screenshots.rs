@@ -52,7 +52,7 @@ pub fn tutor_screenshots(
         written.push(path);
     }
     // A lesson open beside its view: the in-context-learning lesson at its heads step.
-    let (all, _) = glassbox::lesson::load_all(&glassbox::lesson::lessons_dir());
+    let (all, _) = glassbox::lesson::Source::from_env().load();
     if let Some((index, lesson)) = glassbox::lesson::find(&all, "induction") {
         let step = lesson
             .steps

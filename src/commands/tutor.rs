@@ -36,7 +36,7 @@ pub const DEFAULT_PROMPT: &str =
 pub const DEFAULT_QUESTION: &str = "What is the capital of France?";
 
 pub fn run(args: TutorArgs) -> Result<()> {
-    let (all, errors) = lesson::load_all(&lesson::lessons_dir());
+    let (all, errors) = lesson::Source::from_env().load();
     let lessons = Lessons::new(all, errors, Progress::open(Progress::default_path()));
     // --lesson, else the lesson open last time unless a prompt was given.
     let open =

@@ -6,6 +6,7 @@
 //!
 //! Parsing never trusts the file: every error names the file and line.
 
+pub mod builtin;
 pub mod check;
 pub mod claim;
 mod facts;
@@ -18,6 +19,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::model::loader::{known::KnownModel, BUNDLED_NAME};
+pub use builtin::Source;
 pub use claim::{Claim, ParamPart};
 pub use task::{Task, TaskKind};
 
@@ -369,14 +371,6 @@ fn toml_message(e: &toml::de::Error) -> String {
     message
 }
 
-/// The lessons folder: beside the binary's source tree (cargo run) or GLASSBOX_LESSONS.
-pub fn lessons_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("GLASSBOX_LESSONS") {
-        return PathBuf::from(dir);
-    }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("lessons")
-}
-
 /// Every lesson in `dir` (files NN-*.md, in name order); a broken file is reported and skipped, so
 /// the others still load.
 pub fn load_all(dir: &Path) -> (Vec<Lesson>, Vec<LessonError>) {
@@ -389,14 +383,21 @@ pub fn load_all(dir: &Path) -> (Vec<Lesson>, Vec<LessonError>) {
             p.extension().is_some_and(|e| e == "md")
                 && p.file_name()
                     .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.starts_with(|c: char| c.is_ascii_digit()))
+                    .is_some_and(builtin::is_lesson_name)
         })
         .collect();
     paths.sort();
+    collect(paths.iter().map(|p| Lesson::load(p)))
+}
+
+/// Lessons and errors apart, in order; a lesson whose id an earlier one took is an error.
+fn collect(
+    parsed: impl Iterator<Item = Result<Lesson, LessonError>>,
+) -> (Vec<Lesson>, Vec<LessonError>) {
     let mut lessons = Vec::new();
     let mut errors = Vec::new();
-    for p in paths {
-        match Lesson::load(&p) {
+    for result in parsed {
+        match result {
             Ok(l) => lessons.push(l),
             Err(e) => errors.push(e),
         }

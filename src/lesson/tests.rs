@@ -319,3 +319,37 @@ fn a_claim_about_another_model_is_kept_apart_and_checked_for_a_known_name() {
         assert!(e.message.contains(says), "{bad}: {e}");
     }
 }
+
+#[test]
+fn the_built_in_lessons_are_the_source_trees_named_as_there() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let (from_tree, tree_errors) = load_all(&root.join("lessons"));
+    let (built_in, errors) = Source::Builtin.load();
+    assert!(errors.is_empty() && tree_errors.is_empty(), "{errors:?}");
+    assert!(!built_in.is_empty());
+    assert_eq!(built_in.len(), from_tree.len());
+    for (b, t) in built_in.iter().zip(&from_tree) {
+        assert_eq!(
+            b.path,
+            Path::new("lessons").join(t.path.file_name().unwrap())
+        );
+        assert_eq!((&b.meta, &b.steps), (&t.meta, &t.steps));
+    }
+    // Every file is there to export, README.md (the format reference) included.
+    let names: Vec<&str> = builtin::files().iter().map(|(n, _)| *n).collect();
+    assert!(names.contains(&"README.md"), "{names:?}");
+}
+
+#[test]
+fn an_error_in_a_built_in_lesson_names_its_file() {
+    // Parsed from text, as the built-in lessons are: the error still names lessons/NAME.md.
+    let e = Lesson::parse(
+        Path::new("lessons/03-self-attention.md"),
+        "+++\nid = 1\n+++\n",
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string().starts_with("lessons/03-self-attention.md:"),
+        "{e}"
+    );
+}

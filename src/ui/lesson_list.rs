@@ -88,7 +88,9 @@ pub fn list(app: &App, sel: usize, theme: Theme, area: Rect, buf: &mut Buffer) {
         lines.extend(hanging("✗ ", &e.to_string(), theme.error()));
     }
     if app.lessons.all.is_empty() {
-        lines.push(Line::from("No lessons found (lessons/*.md)."));
+        lines.push(Line::from(
+            "No lessons found: GLASSBOX_LESSONS names a folder without NN-name.md files.",
+        ));
     }
     let rows = usize::from(h.saturating_sub(2));
     let scroll = chosen.end.saturating_sub(rows).min(chosen.start);

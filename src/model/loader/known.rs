@@ -57,12 +57,7 @@ impl KnownModel {
         if let Some(p) = std::env::var_os(self.env).filter(|p| !p.is_empty()) {
             return Some(PathBuf::from(p));
         }
-        let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
-        let root = var("GLASSBOX_CACHE")
-            .map(PathBuf::from)
-            .or_else(|| var("XDG_CACHE_HOME").map(|c| PathBuf::from(c).join("glassbox")))
-            .or_else(|| var("HOME").map(|h| PathBuf::from(h).join(".cache/glassbox")))?;
-        Some(root.join(self.folder).join(self.file_name))
+        Some(super::cache_root()?.join(self.folder).join(self.file_name))
     }
 
     /// The file, when it is there.

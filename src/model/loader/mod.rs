@@ -3,6 +3,7 @@
 //! loader per format reads it. Only safetensors and GGUF are read (a pickle can run code); weights are
 //! memory-mapped while loading.
 
+pub mod bundled;
 mod folder;
 pub mod known;
 mod paths;
@@ -13,7 +14,8 @@ use std::path::{Path, PathBuf};
 use candle_core::Device;
 use color_eyre::eyre::Result;
 
-pub use resolve::{locate_files, resolve, scaling_dir};
+pub use bundled::scaling_dir;
+pub use resolve::{locate_files, resolve};
 
 use super::config::Config;
 use super::family::Model;
@@ -24,8 +26,19 @@ use crate::error::hinted;
 /// The bundled model's name, as lessons written for it give it.
 pub const BUNDLED_NAME: &str = "glassbox-tiny";
 
-/// The bundled model's folder, relative to the repository root.
+/// The bundled model's folder in the source tree, relative to the repository root (build.rs embeds it;
+/// the binary reads the copy [`bundled::bundled_dir`] unpacks).
 pub const BUNDLED_MODEL: &str = "models/glassbox-tiny";
+
+/// glassbox's cache folder, where the bundled model is unpacked and tools/fetch_smollm2.sh puts what
+/// it fetches: `$GLASSBOX_CACHE`, else `$XDG_CACHE_HOME/glassbox`, else `~/.cache/glassbox`.
+pub fn cache_root() -> Option<PathBuf> {
+    let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+    var("GLASSBOX_CACHE")
+        .map(PathBuf::from)
+        .or_else(|| var("XDG_CACHE_HOME").map(|c| PathBuf::from(c).join("glassbox")))
+        .or_else(|| var("HOME").map(|h| PathBuf::from(h).join(".cache/glassbox")))
+}
 
 /// The files of a model, found but not yet read.
 #[derive(Debug, Clone)]

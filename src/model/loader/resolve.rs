@@ -8,18 +8,18 @@ use serde::Deserialize;
 
 use super::known::KnownModel;
 use super::paths::{present, why_unreachable};
-use super::{Format, ModelFiles, BUNDLED_MODEL, BUNDLED_NAME};
+use super::{Format, ModelFiles, BUNDLED_NAME};
 use crate::error::{hinted, Hinted};
 use crate::model::{gguf, hub};
 
 const LAYOUT_HINT: &str =
     "a model folder holds config.json, tokenizer.json and model.safetensors (Hugging Face layout)";
 
-/// Decide what `spec` names (None: the bundled model) and find its files: a GGUF file, a folder in
+/// Decide what `spec` names (None: the bundled model, unpacked from the binary) and find its files: a GGUF file, a folder in
 /// Hugging Face layout (or a folder holding one GGUF file), else a hub name in the local cache.
 pub fn resolve(spec: Option<&str>) -> Result<ModelFiles> {
     let Some(spec) = spec else {
-        return locate_files(BUNDLED_NAME.to_string(), &bundled_dir()?);
+        return locate_files(BUNDLED_NAME.to_string(), &super::bundled::bundled_dir()?);
     };
     let path = Path::new(spec);
     let shown_name = |p: &Path| {
@@ -133,37 +133,6 @@ fn find_in_hub_cache(name: &str) -> Result<PathBuf> {
             "download it once with `huggingface-cli download {repo} config.json tokenizer.json model.safetensors`, or pass a folder with --model"
         ),
     )
-}
-
-/// The bundled model: under the working directory, beside the executable's repository, or where this
-/// crate was built.
-/// The scaling family's runs (`models/scaling`, beside the bundled model): found the way the bundled
-/// model is.
-pub fn scaling_dir() -> Result<PathBuf> {
-    let bundled = bundled_dir()?;
-    Ok(bundled
-        .parent()
-        .map_or_else(|| PathBuf::from("models"), Path::to_path_buf)
-        .join("scaling"))
-}
-
-fn bundled_dir() -> Result<PathBuf> {
-    let mut roots: Vec<PathBuf> = vec![PathBuf::from(".")];
-    if let Ok(exe) = std::env::current_exe() {
-        // target/{debug,release}/glassbox -> the repository root three levels up.
-        roots.extend(exe.ancestors().skip(1).take(3).map(Path::to_path_buf));
-    }
-    roots.push(PathBuf::from(env!("CARGO_MANIFEST_DIR")));
-    roots
-        .iter()
-        .map(|r| r.join(BUNDLED_MODEL))
-        .find(|d| d.join("config.json").is_file())
-        .ok_or_else(|| {
-            eyre!(Hinted::new(
-                format!("the bundled model ({BUNDLED_MODEL}) was not found"),
-                "run glassbox from the repository root, or pass --model FOLDER|FILE.gguf|HUB_NAME",
-            ))
-        })
 }
 
 /// Locate the files inside a model folder, refusing pickles.
