@@ -245,17 +245,7 @@ fn probs(args: ExportProbsArgs) -> Result<()> {
     }
     let loaded = load_model(&args.model)?;
     let (text, ids) = prompt(&args.prompt, &loaded)?;
-    let position = args.position.unwrap_or(ids.len() - 1);
-    if position >= ids.len() {
-        return hinted(
-            format!(
-                "there is no position {position}: the prompt has {} tokens (0–{}, BOS included)",
-                ids.len(),
-                ids.len() - 1
-            ),
-            format!("pass --position from 0 to {}", ids.len() - 1),
-        );
-    }
+    let position = position_in(args.position, ids.len())?;
     let trace = loaded.model.trace(&ids, NamesFilter::names(&["logits"]))?;
     let logits = trace
         .capture()
@@ -321,17 +311,7 @@ fn attribution(args: ExportAttributionArgs) -> Result<()> {
     let out = target(&args.figure)?;
     let loaded = load_model(&args.model)?;
     let (text, ids) = prompt(&args.prompt, &loaded)?;
-    let position = args.position.unwrap_or(ids.len() - 1);
-    if position >= ids.len() {
-        return hinted(
-            format!(
-                "there is no position {position}: the prompt has {} tokens (0–{}, BOS included)",
-                ids.len(),
-                ids.len() - 1
-            ),
-            format!("pass --position from 0 to {}", ids.len() - 1),
-        );
-    }
+    let position = position_in(args.position, ids.len())?;
     let token = match &args.token {
         Some(t) => one_token(&loaded, "--token", t)?,
         None => {
@@ -392,4 +372,19 @@ fn screenshots(args: ExportScreenshotsArgs) -> Result<()> {
         writeln!(std::io::stdout(), "wrote {}", path.display())?;
     }
     Ok(())
+}
+
+/// `--position` (default: the last token) checked against a prompt of `n` tokens.
+fn position_in(position: Option<usize>, n: usize) -> Result<usize> {
+    let position = position.unwrap_or(n - 1);
+    if position >= n {
+        return hinted(
+            format!(
+                "there is no position {position}: the prompt has {n} tokens (0–{}, BOS included)",
+                n - 1
+            ),
+            format!("pass --position from 0 to {}", n - 1),
+        );
+    }
+    Ok(position)
 }

@@ -347,6 +347,15 @@ pub fn editor(editor: &Editor, chat: bool, theme: Theme, area: Rect, buf: &mut B
     super::render_wrapped(text, inner, buf);
 }
 
+/// A worker's error in place of a view's body, wrapped to its width.
+pub fn error_text(e: &str, theme: Theme, body: Rect, buf: &mut Buffer) {
+    let lines: Vec<Line> = fit::wrap(e, usize::from(body.width).max(1))
+        .into_iter()
+        .map(|s| Line::styled(s, theme.error()))
+        .collect();
+    Paragraph::new(lines).render(body, buf);
+}
+
 #[cfg(test)]
 mod tests {
     use crate::app::App;

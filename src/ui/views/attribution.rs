@@ -58,11 +58,7 @@ pub fn attribution(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     let a = match &answer.data {
         Some(Ok(a)) => a,
         Some(Err(e)) => {
-            let lines: Vec<Line> = fit::wrap(e, usize::from(body.width).max(1))
-                .into_iter()
-                .map(|s| Line::styled(s, theme.error()))
-                .collect();
-            Paragraph::new(lines).render(body, buf);
+            crate::ui::panels::error_text(e, theme, body, buf);
             return;
         }
         None => return,

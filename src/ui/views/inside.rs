@@ -60,11 +60,7 @@ pub fn inside(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     let data = match &answer.data {
         Some(Ok(data)) => data,
         Some(Err(e)) => {
-            let lines: Vec<Line> = fit::wrap(e, usize::from(body.width).max(1))
-                .into_iter()
-                .map(|s| Line::styled(s, theme.error()))
-                .collect();
-            Paragraph::new(lines).render(body, buf);
+            crate::ui::panels::error_text(e, theme, body, buf);
             return;
         }
         None => return,
