@@ -59,7 +59,7 @@ pub fn run(args: TutorArgs) -> Result<()> {
         (None, None, Some(i)) => lessons.all[i].meta.prompt.clone(),
         (None, None, None) => DEFAULT_PROMPT.to_string(),
     };
-    let device = model::device::select(args.model.device)?;
+    let device = super::select_device(args.model.device)?;
     let files = loader::resolve(args.model.model.as_deref())?;
     // One channel carries everything the loop waits for: keys and mouse, the worker's answers, and a
     // tick for the spinner while the worker is busy. The loop blocks on it: nothing happens, nothing runs.
