@@ -11,8 +11,7 @@
 # CUDARC_CUDA_VERSION, and with --libs LIBRARY_PATH); everything else goes to stderr. Build cuda in a target
 # folder of its own (CARGO_TARGET_DIR=target/cuda), so switching between the CPU and the cuda build rebuilds
 # nothing. CUDA_ROOT is the same with and without --libs (the libraries go in a folder of their own, found
-# through LIBRARY_PATH), so a check and a build share the compiled kernels: cargo reruns the kernels' build
-# scripts, many minutes of nvcc, whenever CUDA_ROOT changes.
+# through LIBRARY_PATH), as cudarc's build script reruns when CUDA_ROOT changes.
 #
 # What the pinned set holds (CUDA 13.0, the oldest CUDA 13: its PTX loads on every CUDA 13 driver):
 #   nvidia-cuda-nvcc, -crt, -nvvm    nvcc, its C runtime headers and cicc (nvcc finds cicc in ../nvvm)
