@@ -96,8 +96,13 @@ fn auto() -> Selection {
     }
 }
 
-/// An error's message on one line (candle's CUDA errors carry the driver's own words).
+/// An error's message on one line (candle's CUDA errors carry the driver's own words), without the
+/// backtrace candle attaches when RUST_BACKTRACE is set.
 fn one_line(e: &candle_core::Error) -> String {
+    let e = match e {
+        candle_core::Error::WithBacktrace { inner, .. } => inner,
+        e => e,
+    };
     e.to_string()
         .split_whitespace()
         .collect::<Vec<_>>()
