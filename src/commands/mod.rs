@@ -31,12 +31,22 @@ pub fn run(cli: Cli) -> Result<()> {
 
 /// Load the model `--model` names, and warn on standard error about weights that are not numbers.
 fn load_model(args: &ModelArgs) -> Result<LoadedModel> {
-    let device = model::device::select(args.device)?;
+    let device = select_device(args.device)?;
     let loaded = model::load(args.model.as_deref(), &device)?;
     for line in warning_lines(&loaded.bad_weights) {
         eprintln!("warning: {line}");
     }
     Ok(loaded)
+}
+
+/// The device `--device` names; when `auto` fell back to the CPU with a GPU back end compiled in, why (on
+/// standard error, one line).
+fn select_device(choice: model::device::DeviceChoice) -> Result<candle_core::Device> {
+    let selection = model::device::choose(choice)?;
+    if let Some(why) = &selection.fallback {
+        eprintln!("note: --device auto: {why}; running on the CPU");
+    }
+    Ok(selection.device)
 }
 
 /// Say where a trace's output stopped being numbers, for commands whose result is still worth having

@@ -72,7 +72,7 @@ pub fn run(args: TutorArgs) -> Result<()> {
         (None, None, None) if chat => DEFAULT_QUESTION.to_string(),
         (None, None, None) => DEFAULT_PROMPT.to_string(),
     };
-    let device = model::device::select(args.model.device)?;
+    let device = super::select_device(args.model.device)?;
     // Without --model, a lesson written for a real model opens on it: asked for with --lesson, a
     // missing model is the error that says how to get it; reopened from last time, the bundled model
     // opens instead and the lesson pane says how to get the lesson's.

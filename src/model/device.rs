@@ -15,22 +15,23 @@ pub enum DeviceChoice {
     Metal,
 }
 
+/// The device chosen, and, when `auto` had a GPU back end compiled in but fell back to the CPU, why
+/// (one line per back end tried, for the user: "no CUDA device: …").
+#[derive(Debug, Clone)]
+pub struct Selection {
+    pub device: Device,
+    pub fallback: Option<String>,
+}
+
 pub fn select(choice: DeviceChoice) -> Result<Device> {
-    match choice {
-        DeviceChoice::Cpu => Ok(Device::Cpu),
-        DeviceChoice::Auto => {
-            if cfg!(feature = "cuda") && candle_core::utils::cuda_is_available() {
-                if let Ok(dev) = Device::new_cuda(0) {
-                    return Ok(dev);
-                }
-            }
-            if cfg!(feature = "metal") && candle_core::utils::metal_is_available() {
-                if let Ok(dev) = Device::new_metal(0) {
-                    return Ok(dev);
-                }
-            }
-            Ok(Device::Cpu)
-        }
+    Ok(choose(choice)?.device)
+}
+
+/// [`select`], with the reason `auto` ended up on the CPU although a GPU back end is compiled in.
+pub fn choose(choice: DeviceChoice) -> Result<Selection> {
+    let device = match choice {
+        DeviceChoice::Cpu => Device::Cpu,
+        DeviceChoice::Auto => return Ok(auto()),
         DeviceChoice::Cuda => {
             if !cfg!(feature = "cuda") {
                 return hinted(
@@ -38,7 +39,15 @@ pub fn select(choice: DeviceChoice) -> Result<Device> {
                     "rebuild with `cargo build --release --features cuda`, or use --device cpu",
                 );
             }
-            Device::new_cuda(0).wrap_err("--device cuda: cannot open CUDA device 0")
+            match Device::new_cuda(0) {
+                Ok(dev) => dev,
+                Err(e) => {
+                    return hinted(
+                        format!("--device cuda: cannot open CUDA device 0: {}", one_line(&e)),
+                        "check that an NVIDIA GPU and its driver are there (nvidia-smi), or use --device cpu",
+                    )
+                }
+            }
         }
         DeviceChoice::Metal => {
             if !cfg!(feature = "metal") {
@@ -47,7 +56,55 @@ pub fn select(choice: DeviceChoice) -> Result<Device> {
                     "rebuild with `cargo build --release --features metal`, or use --device cpu",
                 );
             }
-            Device::new_metal(0).wrap_err("--device metal: cannot open Metal device 0")
+            Device::new_metal(0).wrap_err("--device metal: cannot open Metal device 0")?
+        }
+    };
+    Ok(Selection {
+        device,
+        fallback: None,
+    })
+}
+
+/// The first GPU compiled in that opens, else the CPU with the reasons the GPUs did not open.
+fn auto() -> Selection {
+    let mut reasons = Vec::new();
+    if cfg!(feature = "cuda") {
+        match Device::new_cuda(0) {
+            Ok(device) => {
+                return Selection {
+                    device,
+                    fallback: None,
+                }
+            }
+            Err(e) => reasons.push(format!("no CUDA device ({})", one_line(&e))),
         }
     }
+    if cfg!(feature = "metal") {
+        match Device::new_metal(0) {
+            Ok(device) => {
+                return Selection {
+                    device,
+                    fallback: None,
+                }
+            }
+            Err(e) => reasons.push(format!("no Metal device ({})", one_line(&e))),
+        }
+    }
+    Selection {
+        device: Device::Cpu,
+        fallback: (!reasons.is_empty()).then(|| reasons.join("; ")),
+    }
+}
+
+/// An error's message on one line (candle's CUDA errors carry the driver's own words), without the
+/// backtrace candle attaches when RUST_BACKTRACE is set.
+fn one_line(e: &candle_core::Error) -> String {
+    let e = match e {
+        candle_core::Error::WithBacktrace { inner, .. } => inner,
+        e => e,
+    };
+    e.to_string()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }

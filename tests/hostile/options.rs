@@ -13,7 +13,7 @@ pub fn cases(lab: &Lab) -> Vec<Case> {
     // 31 × "a b " is 63 tokens: with BOS, the whole context of tiny-a.
     let full = "a b ".repeat(31);
     let png = lab.out_arg("existing.png");
-    let cases = vec![
+    let mut cases = vec![
         generate(
             "negative temperature",
             &["-t", "-1"],
@@ -111,5 +111,14 @@ pub fn cases(lab: &Lab) -> Vec<Case> {
             &["there is no layer 9"],
         ),
     ];
+    // A GPU back end that was not compiled in: one line (its hint says how to rebuild). (A cuda build
+    // opens the GPU or says why in one line; tools/gpu-check.sh and README's Devices.)
+    if !cfg!(feature = "cuda") {
+        cases.push(fails(
+            "--device cuda in a CPU build",
+            &["inspect", "-m", &m, "--prompt", "hi", "--device", "cuda"],
+            &["--device cuda: this glassbox was built without CUDA support"],
+        ));
+    }
     cases
 }
