@@ -76,19 +76,17 @@ pub fn run(args: TutorArgs) -> Result<()> {
     // Without --model, a lesson written for a real model opens on it: asked for with --lesson, a
     // missing model is the error that says how to get it; reopened from last time, the bundled model
     // opens instead and the lesson pane says how to get the lesson's.
-    let spec = match (&args.model.model, open) {
-        (Some(m), _) => Some(m.clone()),
-        (None, Some(i)) => {
-            let wanted = &lessons.all[i].meta.model;
-            let other = (wanted != loader::BUNDLED_NAME).then(|| wanted.clone());
-            match other {
-                Some(m) if args.lesson.is_none() && loader::resolve(Some(&m)).is_err() => None,
-                other => other,
+    let files = match (&args.model.model, open) {
+        (Some(m), _) => loader::resolve(Some(m))?,
+        (None, Some(i)) if lessons.all[i].meta.model != loader::BUNDLED_NAME => {
+            match loader::resolve(Some(&lessons.all[i].meta.model)) {
+                Ok(files) => files,
+                Err(e) if args.lesson.is_some() => return Err(e),
+                Err(_) => loader::resolve(None)?,
             }
         }
-        (None, None) => None,
+        (None, _) => loader::resolve(None)?,
     };
-    let files = loader::resolve(spec.as_deref())?;
     // The template is rendered after loading, on the worker; whether there is one is known from the
     // files alone, so a model without one is refused before the screen changes.
     if chat && !loader::has_chat_template(&files) {
