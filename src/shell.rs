@@ -71,7 +71,15 @@ pub fn export_view(app: &App, dir: &Path) -> Result<PathBuf> {
         }
         View::Heads => {
             let layers: Vec<usize> = (0..info.config.n_layers).collect();
-            export::export_heads(&snap.capture, &layers, &opts, &path)?;
+            let px = export::heads_px(&opts);
+            let thumbs = layers
+                .iter()
+                .map(|&l| app.thumbnails(l, px, px).map(|t| t.to_vec()))
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| {
+                    eyre!("the heads' patterns are still being computed: press x again")
+                })?;
+            export::export_head_grid(&thumbs, &layers, snap.ids.len(), &opts, &path)?;
         }
         View::Positions => {
             let maps = app

@@ -8,12 +8,16 @@ use glassbox::analysis::heads::{head_scores, Criterion};
 use glassbox::analysis::heatmap::{attention_pattern, position_similarity};
 use glassbox::analysis::predictions::{argmax, softmax};
 use glassbox::analysis::residual::logit_lens;
-use glassbox::app::worker::TUTOR_HOOKS;
 use glassbox::lesson::{check::check_claim, Claim};
 use glassbox::model::{self, LoadedModel, NamesFilter, Trace};
 
 const ZORVA: &str =
     "There was a girl named Zorva Kelpim. Zorva Kelpim went to the park. The next day, Zorva";
+
+/// What the tests read: patterns and scores, the residual stream and the logits.
+const HOOKS: &str = "blocks.*.attn.hook_pattern, blocks.*.attn.hook_attn_scores, \
+     blocks.*.hook_resid_pre, blocks.*.hook_attn_out, blocks.*.hook_mlp_out, \
+     blocks.*.hook_resid_post, logits";
 
 fn load() -> LoadedModel {
     model::load(None, &Device::Cpu).unwrap()
@@ -22,9 +26,7 @@ fn load() -> LoadedModel {
 /// The prompt as the tutor runs it, with the hooks the tutor records.
 fn tutor_trace(m: &LoadedModel, prompt: &str) -> Trace {
     let ids = m.codec.encode(prompt, m.codec.prepends_bos()).unwrap();
-    m.model
-        .trace(&ids, NamesFilter::parse(TUTOR_HOOKS))
-        .unwrap()
+    m.model.trace(&ids, NamesFilter::parse(HOOKS)).unwrap()
 }
 
 /// Check a claim block (TOML) against the model on `prompt`.

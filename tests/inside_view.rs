@@ -28,13 +28,15 @@ fn press(app: &mut App, session: &mut Session, code: KeyCode) {
     glassbox::app::worker::serve_inline(app, session, requests).unwrap();
 }
 
-/// The view's weight column is the snapshot's hook_pattern row at the cursor.
-fn assert_weights_match_the_snapshot(app: &App) {
+/// The view's weight column is hook_pattern's row at the cursor, as a pass of the prompt records it.
+fn assert_weights_match_the_snapshot(app: &App, session: &Session) {
     let answer = app.inside_current().expect("answered");
     let data = answer.data.as_ref().unwrap().as_ref().unwrap();
     let snap = app.snap.as_ref().unwrap();
-    let pattern = snap
-        .capture
+    let filter = glassbox::model::NamesFilter::parse("blocks.*.attn.hook_pattern");
+    let trace = session.loaded.model.trace(&snap.ids, filter).unwrap();
+    let pattern = trace
+        .capture()
         .require(&format!("blocks.{}.attn.hook_pattern", app.layer))
         .unwrap()
         .i((0, app.head, app.cursor))
@@ -69,16 +71,16 @@ fn opening_the_view_asks_the_worker_once_and_shows_computing_until_answered() {
     key(&mut app, KeyCode::Esc);
     glassbox::app::worker::serve_inline(&mut app, &mut s, requests).unwrap();
     assert!(!app.waiting());
-    assert_weights_match_the_snapshot(&app);
+    assert_weights_match_the_snapshot(&app, &s);
 
     // Another head, layer and query: asked and answered again.
     press(&mut app, &mut s, KeyCode::Down);
     press(&mut app, &mut s, KeyCode::Char(']'));
     press(&mut app, &mut s, KeyCode::Left);
-    assert_weights_match_the_snapshot(&app);
+    assert_weights_match_the_snapshot(&app, &s);
     // A generated token replaces the snapshot: the view asks about the new one.
     press(&mut app, &mut s, KeyCode::Char('n'));
-    assert_weights_match_the_snapshot(&app);
+    assert_weights_match_the_snapshot(&app, &s);
 }
 
 /// Every part of the view on both screens: the key table with the cursor's key, the masked future,
@@ -237,10 +239,15 @@ fn a_stale_question_gets_no_data_and_is_asked_again() {
     assert!(follow.is_empty());
     assert!(app.inside_current().is_none());
     let follow = app.on_response(ready);
+    // Asked again of the new snapshot (besides the next-token panel's logits and losses).
+    let inside: Vec<&Request> = follow
+        .iter()
+        .filter(|r| matches!(r, Request::Inside(_)))
+        .collect();
     assert!(
-        matches!(follow.as_slice(), [Request::Inside(k)] if k.version > asked.version),
+        matches!(inside.as_slice(), [Request::Inside(k)] if k.version > asked.version),
         "{follow:?}"
     );
     glassbox::app::worker::serve_inline(&mut app, &mut s, follow).unwrap();
-    assert_weights_match_the_snapshot(&app);
+    assert_weights_match_the_snapshot(&app, &s);
 }

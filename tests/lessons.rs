@@ -198,6 +198,10 @@ impl Rig {
     }
 
     fn outcome(&mut self) -> Outcome {
+        // What the screen needs now (the cursor may have been moved directly), as the event loop
+        // asks after each event.
+        let out = self.app.fetches();
+        self.serve(out);
         self.app.check_task();
         glassbox::shell::carry_out_queued(&mut self.app);
         self.app
@@ -401,9 +405,21 @@ fn solve(rig: &mut Rig, kind: &TaskKind, lesson: usize, step: usize) {
     );
 }
 
+/// The prompt on screen and, as a reference the task checks are compared with, every pattern and
+/// the logits from a pass of its own (with the position what-if on screen).
 fn rig_snap(rig: &Rig) -> (Vec<u32>, glassbox::model::Capture) {
     let s = rig.app.snap.as_ref().unwrap();
-    (s.ids.clone(), s.capture.clone())
+    let model = &rig.session.loaded.model;
+    let filter = glassbox::model::NamesFilter::parse("blocks.*.attn.hook_pattern, logits");
+    let mut edit = s.positions.map(|e| model.position_edit(e).unwrap());
+    let trace = model
+        .trace_with(
+            &s.ids,
+            filter,
+            edit.as_mut().map(|h| h as &mut dyn glassbox::model::Hook),
+        )
+        .unwrap();
+    (s.ids.clone(), trace.capture().clone())
 }
 
 fn worst(scores: &[Vec<f32>]) -> (usize, usize) {

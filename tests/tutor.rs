@@ -34,6 +34,25 @@ fn press(app: &mut App, session: &mut Session, code: KeyCode) {
     serve(app, session, requests);
 }
 
+/// The screen's text once what a frame of this size asks for (the heads grid's thumbnails) has
+/// been answered, as the event loop draws it a moment later.
+fn settled(app: &mut App, session: &mut Session, mode: ColorMode, w: u16, h: u16) -> String {
+    glassbox::app::worker::settle(app, session, |a| {
+        render(a, mode, w, h);
+    })
+    .unwrap();
+    text(&render(app, mode, w, h))
+}
+
+/// Every pattern and the logits of the prompt on screen, from a pass of their own: the reference
+/// the tutor's answers are compared with.
+fn full_capture(app: &App, session: &Session) -> glassbox::model::Capture {
+    let snap = app.snap.as_ref().unwrap();
+    let filter = glassbox::model::NamesFilter::parse("blocks.*.attn.hook_pattern, logits");
+    let trace = session.loaded.model.trace(&snap.ids, filter).unwrap();
+    trace.capture().clone()
+}
+
 #[test]
 fn cursor_head_and_layer_keys_move_and_wrap() {
     let (mut app, mut s) = started(PROMPT);
@@ -249,10 +268,10 @@ fn the_lens_view_asks_for_and_shows_the_logit_lens() {
 
 #[test]
 fn heatmap_cells_use_the_colour_map_and_mask_the_future() {
-    let (app, _) = started("The dog bit the man.");
+    let (app, s) = started("The dog bit the man.");
     let buf = render(&app, ColorMode::TrueColor, 120, 40);
     let snap = app.snap.as_ref().unwrap();
-    let map = attention_pattern(&snap.capture, 0, 0, &snap.tokens).unwrap();
+    let map = attention_pattern(&full_capture(&app, &s), 0, 0, &snap.tokens).unwrap();
     let hit = app.hits.borrow().heatmap.expect("the heatmap was placed");
     // One row per line, and a fixed number of columns per key: find the cursor's line.
     let line = hit.area.y + (app.cursor - hit.row0) as u16;
@@ -355,7 +374,10 @@ fn screens_snapshot() {
         ('i', "scaling"),
     ] {
         press(&mut app, &mut s, KeyCode::Char(key));
-        insta::assert_snapshot!(name, text(&render(&app, ColorMode::TrueColor, 120, 40)));
+        insta::assert_snapshot!(
+            name,
+            settled(&mut app, &mut s, ColorMode::TrueColor, 120, 40)
+        );
     }
 }
 
@@ -414,10 +436,17 @@ fn the_training_view_draws_the_bundled_models_log_and_the_scaling_family() {
 
 #[test]
 fn every_view_exports_a_png_that_does_not_overwrite_the_last() {
-    let (mut app, _) = started("The dog bit the man.");
+    let (mut app, mut s) = started("The dog bit the man.");
     let dir = tempfile::tempdir().unwrap();
     for view in View::ALL {
         app.view = view;
+        // x, and what the figure needs answered (the heads grid's thumbnails at its size), as the
+        // event loop does before it writes the file.
+        let out = app.on_key(KeyEvent::new(KeyCode::Char('x'), KeyModifiers::NONE));
+        serve(&mut app, &mut s, out);
+        let out = app.fetches();
+        serve(&mut app, &mut s, out);
+        assert_eq!(app.take_effects(), [Effect::ExportPng { dir: ".".into() }]);
         let path = glassbox::shell::export_view(&app, dir.path()).unwrap();
         let bytes = std::fs::read(&path).unwrap();
         assert_eq!(&bytes[1..4], b"PNG", "{}", path.display());
@@ -476,12 +505,12 @@ fn the_heads_view_shows_the_chosen_score() {
     assert!(screen.contains("previous-token score"), "{screen}");
     press(&mut app, &mut s, KeyCode::Char('i'));
     press(&mut app, &mut s, KeyCode::Char('i'));
-    let screen = text(&render(&app, ColorMode::TrueColor, 120, 40));
+    let screen = settled(&mut app, &mut s, ColorMode::TrueColor, 120, 40);
     assert!(screen.contains("induction score"), "{screen}");
     // The number under the selected head is its induction score on this prompt, as computed.
     let snap = app.snap.as_ref().unwrap();
     let scores = glassbox::lesson::task::head_scores(
-        &snap.capture,
+        &full_capture(&app, &s),
         &snap.ids,
         app.dims().0,
         glassbox::lesson::task::Criterion::Induction,
@@ -502,7 +531,7 @@ fn the_next_view_shows_the_loss_on_the_token_that_comes_next() {
     press(&mut app, &mut s, KeyCode::Home);
     press(&mut app, &mut s, KeyCode::Right);
     let snap = app.snap.as_ref().unwrap();
-    let logits = snap.capture.get("logits").unwrap().unwrap();
+    let logits = full_capture(&app, &s).get("logits").unwrap().unwrap();
     let losses = glassbox::analysis::predictions::token_losses(&logits, &snap.ids).unwrap();
     let loss = losses[app.cursor];
     let mean = losses.iter().sum::<f32>() / losses.len() as f32;
@@ -524,7 +553,7 @@ fn the_next_view_shows_the_loss_on_the_token_that_comes_next() {
     for key in [KeyCode::Char('n'), KeyCode::Char('n'), KeyCode::Backspace] {
         press(&mut app, &mut s, key);
         let snap = app.snap.as_ref().unwrap();
-        let logits = snap.capture.get("logits").unwrap().unwrap();
+        let logits = full_capture(&app, &s).get("logits").unwrap().unwrap();
         let full = glassbox::analysis::predictions::token_losses(&logits, &snap.ids).unwrap();
         let cached = app.token_losses().unwrap();
         assert_eq!(cached.len(), full.len());

@@ -157,7 +157,9 @@ fn keys_drive_the_tutor_and_the_shell_works_after_quitting() {
     ]);
     // The status line is drawn last: waiting for it, not for the title, never reads a frame that
     // tmux has only half received (seen under load).
-    let first = t.wait_for(" 6/7 ");
+    t.wait_for(" 6/7 ");
+    // The head's map comes from the worker a moment after the frame that asked for it.
+    let first = t.wait_for("hook_pattern");
     // At 120 columns every tab fits beside the model's name, by its short name.
     assert!(first.contains(" glassbox-tiny  1 Attn "), "{first}");
     assert!(first.contains("hook_pattern"), "{first}");

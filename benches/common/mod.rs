@@ -1,5 +1,6 @@
 //! What the benchmarks share: the seeded token ids (the Python sides use the same generator), the
 //! median, the peak RSS, the one-token step and the command line.
+#![allow(dead_code)] // each benchmark uses some of these
 
 /// `n` ids in `first..vocab` from a 64-bit LCG, as tools/bench_hf.py and tools/bench_smollm2_hf.py
 /// draw them, so both sides of a benchmark run the same prompt.

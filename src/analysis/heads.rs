@@ -134,7 +134,7 @@ pub fn best_previous_token_heads(capture: &Capture, n_layers: usize) -> Result<V
 }
 
 /// What a head is scored on (written in lesson files as previous-token, first-token, induction).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Criterion {
     PreviousToken,
@@ -179,10 +179,25 @@ pub fn head_scores(
     n_layers: usize,
     c: Criterion,
 ) -> Result<Vec<Vec<f32>>> {
+    head_scores_from(
+        n_layers,
+        |l| capture.require(&block_hook(l, BlockHook::Pattern)),
+        ids,
+        c,
+    )
+}
+
+/// The same, with each layer's pattern [1, h, n, n] from `pattern` (a capture's, or one recomputed
+/// from q and k).
+pub fn head_scores_from(
+    n_layers: usize,
+    mut pattern: impl FnMut(usize) -> Result<Tensor>,
+    ids: &[u32],
+    c: Criterion,
+) -> Result<Vec<Vec<f32>>> {
     (0..n_layers)
         .map(|l| {
-            let name = block_hook(l, BlockHook::Pattern);
-            let p = capture.require(&name)?;
+            let p = pattern(l)?;
             match c {
                 Criterion::PreviousToken => previous_token_scores(&p),
                 Criterion::FirstToken => first_token_scores(&p),

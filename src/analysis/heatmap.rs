@@ -172,8 +172,13 @@ pub fn attention_pattern(
     tokens: &[String],
 ) -> Result<Heatmap> {
     let values = head_matrix(capture, layer, head, BlockHook::Pattern)?;
-    let n = capture.seq_len();
-    Ok(Heatmap {
+    Ok(pattern_map(layer, head, values, tokens))
+}
+
+/// One head's pattern, `values` n × n row-major (query rows, key columns), as a heatmap.
+pub fn pattern_map(layer: usize, head: usize, values: Vec<f32>, tokens: &[String]) -> Heatmap {
+    let n = tokens.len();
+    Heatmap {
         title: format!("attention pattern L{layer}H{head}"),
         rows: n,
         cols: n,
@@ -185,7 +190,7 @@ pub fn attention_pattern(
         row_axis: "query".into(),
         col_axis: "key".into(),
         scale: Scale::Unit,
-    })
+    }
 }
 
 /// `blocks.{layer}.attn.hook_attn_scores` for one head (q·k/√d_head, future −∞). With `unscaled`,
@@ -198,12 +203,25 @@ pub fn attention_scores(
     d_head: usize,
     unscaled: bool,
 ) -> Result<Heatmap> {
-    let mut values = head_matrix(capture, layer, head, BlockHook::AttnScores)?;
+    let values = head_matrix(capture, layer, head, BlockHook::AttnScores)?;
+    Ok(scores_map(layer, head, values, tokens, d_head, unscaled))
+}
+
+/// One head's scores before softmax, `values` n × n row-major, as a heatmap; `unscaled` as in
+/// [`attention_scores`].
+pub fn scores_map(
+    layer: usize,
+    head: usize,
+    mut values: Vec<f32>,
+    tokens: &[String],
+    d_head: usize,
+    unscaled: bool,
+) -> Heatmap {
     if unscaled {
         let factor = (d_head as f32).sqrt();
         values.iter_mut().for_each(|v| *v *= factor);
     }
-    let n = capture.seq_len();
+    let n = tokens.len();
     let mut map = Heatmap::signed(
         format!(
             "scores before softmax L{layer}H{head}{}",
@@ -218,7 +236,16 @@ pub fn attention_scores(
     map.col_labels = tokens.to_vec();
     map.row_axis = "query".into();
     map.col_axis = "key".into();
-    Ok(map)
+    map
+}
+
+/// The size (cells a side) of each head's thumbnail in a PNG of the heads grid at scale 1.
+pub const THUMBNAIL_EXPORT_PX: usize = 200;
+
+/// The positions a thumbnail of `k` cells samples from `n` (nearest, evenly spaced).
+pub fn thumbnail_picks(n: usize, k: usize) -> Vec<u32> {
+    let k = k.clamp(1, n.max(1));
+    (0..k).map(|i| (i * n / k) as u32).collect()
 }
 
 /// Every head of a layer's pattern sampled down (nearest) to at most `rows` × `cols` cells, for a
@@ -234,34 +261,66 @@ pub fn pattern_thumbnails(
         .get(&name)
         .ok_or_else(|| candle_core::Error::Msg(format!("{name} was not captured")))??;
     let (_, n_heads, n, _) = t.dims4()?;
-    let (r, c) = (rows.clamp(1, n), cols.clamp(1, n));
-    let pick = |k: usize| -> Vec<u32> { (0..k).map(|i| (i * n / k) as u32).collect() };
-    let (row_src, col_src) = (pick(r), pick(c));
+    let (row_src, col_src) = (thumbnail_picks(n, rows), thumbnail_picks(n, cols));
     let device = t.device();
     let small = t
         .index_select(&Tensor::new(row_src.as_slice(), device)?, 2)?
         .index_select(&Tensor::new(col_src.as_slice(), device)?, 3)?; // [1, h, r, c]
     let values = small.squeeze(0)?.to_vec3::<f32>()?;
     Ok((0..n_heads)
-        .map(|h| {
-            let masked: Vec<bool> = row_src
-                .iter()
-                .flat_map(|&q| col_src.iter().map(move |&k| k > q))
-                .collect();
-            Heatmap {
-                title: format!("L{layer}H{h}"),
-                rows: r,
-                cols: c,
-                values: values[h].concat(),
-                masked,
-                row_labels: vec![String::new(); r],
-                col_labels: vec![String::new(); c],
-                row_axis: "query".into(),
-                col_axis: "key".into(),
-                scale: Scale::Unit,
-            }
-        })
+        .map(|h| thumbnail(layer, h, values[h].concat(), &row_src, &col_src))
         .collect())
+}
+
+/// [`pattern_thumbnails`] from the q and k a pass recorded (see [`crate::model::attention_maps`]):
+/// only the sampled query rows are computed, so a 1,024-token layer costs a few milliseconds.
+pub fn thumbnails_from_qk(
+    capture: &Capture,
+    cfg: &crate::model::Config,
+    layer: usize,
+    rows: usize,
+    cols: usize,
+) -> Result<Vec<Heatmap>> {
+    let n = capture.seq_len();
+    let (row_src, col_src) = (thumbnail_picks(n, rows), thumbnail_picks(n, cols));
+    (0..cfg.n_heads)
+        .map(|h| {
+            let (_, pattern) =
+                crate::model::attention_maps::head_maps(capture, cfg, layer, h, Some(&row_src))?; // [r, n]
+            let cols = Tensor::new(col_src.as_slice(), pattern.device())?;
+            let small = pattern.contiguous()?.index_select(&cols, 1)?; // [r, c]
+            let values = small.flatten_all()?.to_vec1::<f32>()?;
+            Ok(thumbnail(layer, h, values, &row_src, &col_src))
+        })
+        .collect()
+}
+
+/// One head's thumbnail: `values` [rows × cols] sampled at query positions `row_src` and key
+/// positions `col_src`.
+pub fn thumbnail(
+    layer: usize,
+    head: usize,
+    values: Vec<f32>,
+    row_src: &[u32],
+    col_src: &[u32],
+) -> Heatmap {
+    let (r, c) = (row_src.len(), col_src.len());
+    let masked: Vec<bool> = row_src
+        .iter()
+        .flat_map(|&q| col_src.iter().map(move |&k| k > q))
+        .collect();
+    Heatmap {
+        title: format!("L{layer}H{head}"),
+        rows: r,
+        cols: c,
+        values,
+        masked,
+        row_labels: vec![String::new(); r],
+        col_labels: vec![String::new(); c],
+        row_axis: "query".into(),
+        col_axis: "key".into(),
+        scale: Scale::Unit,
+    }
 }
 
 /// An n × n causal mask, row-major: true where the key comes after the query.

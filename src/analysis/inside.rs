@@ -92,18 +92,26 @@ fn rotary(cfg: &Config) -> bool {
 }
 
 /// The hooks of `layer` this module reads that the tutor's own capture does not keep: q and k (rotated
-/// on a rotary model), v, z and `mlp.hook_post`. The scores, pattern and `hook_attn_out` come from
-/// the tutor's capture.
+/// on a rotary model), v, the scores and pattern, z, `hook_attn_out` and `mlp.hook_post`.
 pub fn extra_hooks(cfg: &Config, layer: usize) -> Vec<String> {
     let (q, k) = if rotary(cfg) {
         (BlockHook::RotQ, BlockHook::RotK)
     } else {
         (BlockHook::Q, BlockHook::K)
     };
-    [q, k, BlockHook::V, BlockHook::Z, BlockHook::MlpPost]
-        .into_iter()
-        .map(|h| block_hook(layer, h))
-        .collect()
+    [
+        q,
+        k,
+        BlockHook::V,
+        BlockHook::AttnScores,
+        BlockHook::Pattern,
+        BlockHook::Z,
+        BlockHook::AttnOut,
+        BlockHook::MlpPost,
+    ]
+    .into_iter()
+    .map(|h| block_hook(layer, h))
+    .collect()
 }
 
 /// Captures searched in order for a hook.

@@ -83,10 +83,14 @@ pub fn token_losses_from(
     if seq < 2 || from >= seq - 1 {
         return Ok(Vec::new());
     }
-    let rows = logits.i((0, from..seq - 1))?.to_dtype(DType::F32)?; // [n, d_vocab]
-    let n = seq - 1 - from;
-    let log_p = candle_nn::ops::log_softmax(&rows, D::Minus1)?;
-    let next = Tensor::from_vec(ids[from + 1..].to_vec(), (n, 1), rows.device())?; // [n, 1]
+    let rows = logits.i((0, from..seq - 1))?; // [n, d_vocab]
+    row_losses(&rows, &ids[from + 1..])
+}
+
+/// −ln p(next[i]) at temperature 1 from logits rows [n, d_vocab], one per row.
+pub fn row_losses(rows: &Tensor, next: &[u32]) -> candle_core::Result<Vec<f32>> {
+    let log_p = candle_nn::ops::log_softmax(&rows.to_dtype(DType::F32)?, D::Minus1)?;
+    let next = Tensor::from_vec(next.to_vec(), (next.len(), 1), rows.device())?; // [n, 1]
     log_p.gather(&next, 1)?.squeeze(1)?.neg()?.to_vec1::<f32>()
 }
 

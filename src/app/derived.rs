@@ -1,29 +1,21 @@
-//! What the views read, computed from the snapshot once per change and cached: the selected head's
-//! heatmap, head scores, residual norms, position maps, next-token probabilities.
+//! What the views read, from the snapshot and the worker's answers ([`super::fetch`]): the selected
+//! head's heatmap, head scores, residual norms, position maps, next-token probabilities.
 
 use std::rc::Rc;
+use std::sync::Arc;
 
-use candle_core::IndexOp;
-
-use super::worker::PositionEncoding;
+use super::worker::{Answer, PositionEncoding, Query};
 use super::{App, View};
-use crate::analysis::heads::{head_scores, Criterion};
+use crate::analysis::heads::Criterion;
 use crate::analysis::heatmap::{self, Heatmap};
-use crate::analysis::predictions::{softmax, token_losses_from};
-use crate::analysis::residual::{block_norms, BlockNorms};
+use crate::analysis::predictions::softmax;
+use crate::analysis::residual::BlockNorms;
 
 /// Analysis results computed once per snapshot version, on first use.
 #[derive(Default)]
 pub(super) struct Derived {
     version: u64,
-    head_scores: Option<(Criterion, Vec<Vec<f32>>)>,
-    norms: Option<Vec<BlockNorms>>,
     positions: Option<Vec<Heatmap>>,
-    /// −ln p of each next token of the text, at temperature 1 (nats), with the ids they are for:
-    /// kept across snapshots, so a generated token costs one new position, not the whole prompt.
-    losses: Option<(Vec<u32>, Vec<f32>)>,
-    /// The position what-if of the run the losses are from: another one makes them all stale.
-    losses_run: Option<crate::model::PositionEdit>,
 }
 
 /// Positions shown in the cosine-similarity map (it is n² · d_model to compute).
@@ -52,33 +44,42 @@ impl App {
         Some((softmax(&bare.logits, self.temperature), bare.n_tokens))
     }
 
+    /// The next-token logits after position `pos`, once the worker has sent them.
     pub fn logits_row(&self, pos: usize) -> Option<Vec<f32>> {
-        let snap = self.snap.as_ref()?;
-        let logits = snap.capture.get("logits")?.ok()?;
-        logits.i((0, pos)).ok()?.to_vec1::<f32>().ok()
-    }
-
-    /// Next-token probabilities at the cursor from the ablated run, if it is current.
-    pub fn ablated_probs(&self) -> Option<Vec<f32>> {
-        let run = self.ablated.as_ref()?;
-        let snap = self.snap.as_ref()?;
-        if run.version != snap.version || run.heads.first().copied() != self.ablation {
-            return None;
+        match self.answer(&Query::Logits { pos })? {
+            Answer::Row(row) => Some(row.to_vec()),
+            _ => None,
         }
-        let row = run.logits.i(self.cursor).ok()?.to_vec1::<f32>().ok()?;
-        Some(softmax(&row, self.temperature))
     }
 
-    /// The heatmap the Attention or Scores view shows for the selected head: computed once per change
+    /// Next-token probabilities at the cursor from the ablated run, once the worker has sent them.
+    pub fn ablated_probs(&self) -> Option<Vec<f32>> {
+        let head = self.ablation?;
+        let query = Query::AblatedLogits {
+            heads: vec![head],
+            pos: self.cursor,
+        };
+        match self.answer(&query)? {
+            Answer::Row(row) => Some(softmax(&row, self.temperature)),
+            _ => None,
+        }
+    }
+
+    /// The heatmap the Attention or Scores view shows for the selected head: built once per answer
     /// and shared, so drawing a frame never copies a long prompt's map.
     pub fn head_map(&self, view: View) -> Option<Rc<Heatmap>> {
+        self.head_map_of(view, self.layer, self.head)
+    }
+
+    /// The same for any head, when the worker has sent its maps.
+    pub fn head_map_of(&self, view: View, layer: usize, head: usize) -> Option<Rc<Heatmap>> {
         let snap = self.snap.as_ref()?;
         let info = self.info.as_ref()?;
         let key = CacheKey {
             version: snap.version,
             view,
-            layer: self.layer,
-            head: self.head,
+            layer,
+            head,
             unscaled: self.unscaled && view == View::Scores,
         };
         if let Some((k, map)) = self.cache.borrow().as_ref() {
@@ -86,96 +87,73 @@ impl App {
                 return Some(Rc::clone(map));
             }
         }
+        let Answer::Head { scores, pattern } = self.answer(&Query::Head { layer, head })? else {
+            return None;
+        };
         let map = match view {
-            View::Scores => heatmap::attention_scores(
-                &snap.capture,
-                self.layer,
-                self.head,
+            View::Scores => heatmap::scores_map(
+                layer,
+                head,
+                scores.to_vec(),
                 &snap.tokens,
                 info.config.d_head,
                 key.unscaled,
             ),
-            _ => heatmap::attention_pattern(&snap.capture, self.layer, self.head, &snap.tokens),
-        }
-        .ok()?;
+            _ => heatmap::pattern_map(layer, head, pattern.to_vec(), &snap.tokens),
+        };
         let map = Rc::new(map);
         *self.cache.borrow_mut() = Some((key, Rc::clone(&map)));
         Some(map)
     }
 
+    /// A layer's heads as thumbnails of `rows` × `cols` for the heads grid, once the worker has
+    /// sent them; asked for by the next [`App::fetches`] otherwise.
+    pub fn thumbnails(&self, layer: usize, rows: usize, cols: usize) -> Option<Arc<Vec<Heatmap>>> {
+        self.hits.borrow_mut().thumbnails.push((layer, rows, cols));
+        match self.answer(&Query::Thumbnails { layer, rows, cols })? {
+            Answer::Thumbnails(t) => Some(t),
+            _ => None,
+        }
+    }
+
     /// The derived-results cache, emptied when the snapshot changed.
     fn derived(&self) -> Option<std::cell::RefMut<'_, Derived>> {
-        let snap = self.snap.as_ref()?;
-        let (version, run) = (snap.version, snap.positions);
+        let version = self.snap.as_ref()?.version;
         let mut d = self.derived.borrow_mut();
         if d.version != version {
+            // The position maps depend on the model only.
             let positions = d.positions.take();
-            // The same ids run with other positions have other logits: no loss carries over.
-            let losses = d.losses.take().filter(|_| d.losses_run == run);
-            *d = Derived {
-                version,
-                positions,
-                losses,
-                losses_run: run,
-                ..Derived::default()
-            };
+            *d = Derived { version, positions };
         }
         Some(d)
     }
 
-    /// Every head's score on this prompt by the metric the Heads view shows: `[layer][head]`.
+    /// Every head's score on this prompt by the metric the Heads view shows: `[layer][head]`
+    /// (empty until the worker has sent them).
     pub fn head_scores(&self) -> Vec<Vec<f32>> {
-        let (n_layers, _) = self.dims();
-        let metric = self.head_metric;
-        let Some(mut d) = self.derived() else {
-            return Vec::new();
-        };
-        let snap = self.snap.as_ref().expect("derived() checked it");
-        if let Some((m, scores)) = &d.head_scores {
-            if *m == metric {
-                return scores.clone();
-            }
+        self.head_scores_by(self.head_metric).unwrap_or_default()
+    }
+
+    /// Every head's score by `criterion`, once the worker has sent them.
+    pub fn head_scores_by(&self, criterion: Criterion) -> Option<Vec<Vec<f32>>> {
+        match self.answer(&Query::HeadScores(criterion))? {
+            Answer::HeadScores(s) => Some(s.to_vec()),
+            _ => None,
         }
-        let scores = head_scores(&snap.capture, &snap.ids, n_layers, metric).unwrap_or_default();
-        d.head_scores = Some((metric, scores.clone()));
-        scores
     }
 
     /// Residual-stream norms per block and position.
     pub fn block_norms(&self) -> Option<Vec<BlockNorms>> {
-        let (n_layers, _) = self.dims();
-        let mut d = self.derived()?;
-        if d.norms.is_none() {
-            let capture = &self.snap.as_ref()?.capture;
-            d.norms = Some(block_norms(capture, n_layers).ok()?);
-        }
-        d.norms.clone()
+        Some(self.snap.as_ref()?.norms.to_vec())
     }
 
     /// The loss the model pays at each position on the token that really comes next (nats, T = 1):
-    /// `n_tokens − 1` values, computed once per snapshot.
+    /// `n_tokens − 1` values, once the worker has sent them.
     pub fn token_losses(&self) -> Option<Vec<f32>> {
-        let mut d = self.derived()?;
-        let snap = self.snap.as_ref()?;
-        let ids = &snap.ids;
-        // The positions whose loss is known for these ids: those before the first token that
-        // changed (a token appended keeps them all, a token removed all but the last).
-        let keep = match &d.losses {
-            Some((old, losses)) => {
-                let same = old.iter().zip(ids).take_while(|(a, b)| a == b).count();
-                same.saturating_sub(1).min(losses.len())
-            }
-            None => 0,
-        };
-        if d.losses.as_ref().is_some_and(|(old, _)| old == ids) {
-            return d.losses.as_ref().map(|(_, l)| l.clone());
+        match self.answer(&Query::Losses)? {
+            Answer::Row(l) => Some(l.to_vec()),
+            _ => None,
         }
-        let logits = snap.capture.get("logits")?.ok()?;
-        let mut losses = d.losses.take().map(|(_, l)| l).unwrap_or_default();
-        losses.truncate(keep);
-        losses.extend(token_losses_from(&logits, ids, keep).ok()?);
-        d.losses = Some((ids.clone(), losses.clone()));
-        Some(losses)
     }
 
     /// W_pos, the cosine similarity between positions, and the sinusoidal encoding; for a rotary

@@ -23,7 +23,16 @@ impl App {
     /// The effects queued since the last call, in order, with one save of the lesson progress at the
     /// end when it changed (and has a file).
     pub fn take_effects(&mut self) -> Vec<Effect> {
-        let mut out = std::mem::take(&mut self.effects);
+        // An export whose figure the worker is still computing waits, and what follows it.
+        let ready = match self
+            .effects
+            .iter()
+            .position(|e| matches!(e, Effect::ExportPng { .. }))
+        {
+            Some(i) if self.fetching() => i,
+            _ => self.effects.len(),
+        };
+        let mut out: Vec<Effect> = self.effects.drain(..ready).collect();
         if std::mem::take(&mut self.lessons.unsaved) {
             if let Some(path) = &self.lessons.progress_path {
                 out.push(Effect::SaveProgress {
@@ -33,6 +42,13 @@ impl App {
             }
         }
         out
+    }
+
+    /// Whether a PNG export waits in the queue.
+    pub(super) fn export_queued(&self) -> bool {
+        self.effects
+            .iter()
+            .any(|e| matches!(e, Effect::ExportPng { .. }))
     }
 
     /// How an [`Effect::ExportPng`] went: the file written, or the error on one line.

@@ -9,7 +9,7 @@ use super::keymap::Action;
 use super::worker::Request;
 use super::{App, Overlay, TrainingPage, View};
 use crate::lesson::progress::{Notice, Opened, Progress};
-use crate::lesson::task::{check, Acted, Criterion, Observed, Outcome};
+use crate::lesson::task::{check, Acted, Criterion, Evidence, Observed, Outcome};
 use crate::lesson::{Lesson, LessonError, PositionsMode, Step};
 use crate::model::loader::known::KnownModel;
 
@@ -334,8 +334,7 @@ impl App {
         let full_text = self.full_text();
         let observed = Observed {
             ids: &snap.ids,
-            capture: &snap.capture,
-            n_layers: self.dims().0,
+            evidence: &*self,
             cursor: self.cursor,
             layer: self.layer,
             head: self.head,
@@ -474,5 +473,26 @@ impl App {
             _ => {}
         }
         Vec::new()
+    }
+}
+
+/// A task reads the worker's answers, once they are here.
+impl Evidence for App {
+    fn head_scores(&self, c: Criterion) -> candle_core::Result<Option<Vec<Vec<f32>>>> {
+        Ok(self.head_scores_by(c))
+    }
+
+    fn pattern(
+        &self,
+        layer: usize,
+        head: usize,
+    ) -> candle_core::Result<Option<crate::analysis::heatmap::Heatmap>> {
+        Ok(self
+            .head_map_of(View::Attention, layer, head)
+            .map(|m| (*m).clone()))
+    }
+
+    fn token_losses(&self) -> candle_core::Result<Option<Vec<f32>>> {
+        Ok(self.token_losses())
     }
 }

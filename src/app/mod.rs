@@ -7,6 +7,7 @@ mod chat;
 mod derived;
 pub mod editor;
 mod effects;
+mod fetch;
 pub mod keymap;
 pub mod keys;
 pub mod lessons;
@@ -23,8 +24,8 @@ pub use attribution::{LensPage, TargetChoice, CANDIDATES};
 pub use editor::Editor;
 pub use effects::Effect;
 use worker::{
-    AblatedRun, AttributionAnswer, AttributionKey, InsideAnswer, InsideKey, LensAnswer, ModelInfo,
-    Request, Response, Snapshot,
+    AttributionAnswer, AttributionKey, InsideAnswer, InsideKey, LensAnswer, ModelInfo, Request,
+    Response, Snapshot,
 };
 
 /// The main views, in Tab order.
@@ -134,6 +135,8 @@ pub struct Hits {
     pub heatmap: Option<HeatmapHit>,
     /// View tabs.
     pub tabs: Vec<(Rect, View)>,
+    /// The heads grid's thumbnails drawn or wanted: (layer, rows, cols) each.
+    pub thumbnails: Vec<(usize, usize, usize)>,
     /// The lesson pane's furthest scroll (its text's wrapped lines less the rows shown); `None`
     /// when no lesson pane was drawn.
     pub lesson_scroll_max: Option<u16>,
@@ -189,9 +192,8 @@ pub struct App {
     pub training_page: TrainingPage,
     /// The training log and the scaling family, once the worker has read them.
     pub training: Option<worker::TrainingData>,
-    /// The head whose output is zeroed in the what-if, and the logits that run produced.
+    /// The head whose output is zeroed in the what-if (its logits are fetched like any answer).
     pub ablation: Option<(usize, usize)>,
-    pub ablated: Option<AblatedRun>,
     /// The position what-if asked of the worker (None: positions as trained); the snapshot says
     /// which one it was made with.
     pub positions: Option<crate::model::PositionEdit>,
@@ -235,6 +237,8 @@ pub struct App {
     effects: Vec<Effect>,
     cache: RefCell<Option<(derived::CacheKey, std::rc::Rc<Heatmap>)>>,
     derived: RefCell<derived::Derived>,
+    /// What the worker answered about the snapshot on screen ([`App::fetches`]).
+    fetched: RefCell<fetch::FetchCache>,
 }
 
 impl App {
@@ -257,7 +261,6 @@ impl App {
             training_page: TrainingPage::Curve,
             training: None,
             ablation: None,
-            ablated: None,
             positions: None,
             lens: None,
             inside: None,
@@ -282,6 +285,7 @@ impl App {
             effects: Vec::new(),
             cache: RefCell::new(None),
             derived: RefCell::new(derived::Derived::default()),
+            fetched: RefCell::new(fetch::FetchCache::default()),
         }
     }
 
@@ -350,7 +354,6 @@ impl App {
                 self.lens = None;
                 self.inside = None;
                 self.attribution = None;
-                self.ablated = None;
                 self.apply_pending_cursor();
                 if grew && self.turn_over() {
                     self.stop_at_turn_end();
@@ -387,15 +390,13 @@ impl App {
                 self.on_attribution(answer);
                 Vec::new()
             }
-            Response::Ablated(run) => {
-                if self.in_flight > 0 {
-                    // Run on a snapshot that a prompt, token or pop on its way will replace.
-                    return Vec::new();
-                }
-                self.busy = None;
-                self.ablated = Some(run);
+            Response::Fetched(fetched) => {
+                self.on_fetched(*fetched);
                 self.check_task();
-                self.next_queued()
+                // The attribution's target is chosen from the logits that may just have come.
+                let mut out: Vec<Request> = self.attribution_follow_up().into_iter().collect();
+                out.extend(self.fetches());
+                out
             }
             Response::Failed(msg) => {
                 // The answers come in order and what fails is almost always a prompt, token or pop
@@ -420,7 +421,8 @@ impl App {
         self.generate()
     }
 
-    /// Requests the current view needs and does not have yet (lens rows, the ablation run).
+    /// Requests the current view needs and does not have yet (lens rows, Inside, attribution, and
+    /// what [`App::fetches`] asks).
     pub fn follow_ups(&mut self) -> Vec<Request> {
         let Some(snap) = &self.snap else {
             return Vec::new();
@@ -445,19 +447,7 @@ impl App {
             }
         }
         out.extend(self.attribution_follow_up());
-        if let Some(head) = self.ablation {
-            let ok = self
-                .ablated
-                .as_ref()
-                .is_some_and(|a| a.version == version && a.heads == [head]);
-            if !ok && self.busy.is_none() {
-                self.busy = Some(format!("running with L{}H{} ablated…", head.0, head.1));
-                out.push(Request::Ablate {
-                    version,
-                    heads: vec![head],
-                });
-            }
-        }
+        out.extend(self.fetches());
         out
     }
 
@@ -472,10 +462,11 @@ impl App {
         })
     }
 
-    /// Whether the screen waits on the worker: busy, or the Inside view's answer on its way (the
-    /// event loop turns the spinner meanwhile).
+    /// Whether the screen waits on the worker: busy, or the Inside view's answer or another the
+    /// screen needs on its way (the event loop turns the spinner meanwhile).
     pub fn waiting(&self) -> bool {
         self.busy.is_some()
+            || self.fetching()
             || (self.inside_wanted().is_some() && self.inside_current().is_none())
             || (self.attribution_wanted().is_some() && self.attribution_current().is_none())
     }

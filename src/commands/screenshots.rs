@@ -6,11 +6,11 @@ use std::path::{Path, PathBuf};
 
 use candle_core::IndexOp;
 use color_eyre::eyre::Result;
-use glassbox::app::worker::{serve_inline, start_inline};
+use glassbox::app::worker::{serve_inline, settle, start_inline};
 use glassbox::app::{App, View};
 use glassbox::export::screenshot::save_buffer_png;
 use glassbox::model::hooks::{block_hook, BlockHook};
-use glassbox::model::LoadedModel;
+use glassbox::model::{LoadedModel, NamesFilter};
 use glassbox::ui::screen_buffer;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
@@ -32,7 +32,7 @@ pub fn tutor_screenshots(
             "try a shorter prompt",
         );
     }
-    if let Some((layer, head)) = copying_head(&app) {
+    if let Some((layer, head)) = copying_head(&app, &session.loaded.model) {
         app.layer = layer;
         app.head = head;
     }
@@ -47,6 +47,7 @@ pub fn tutor_screenshots(
         let key = char::from(b'1' + i as u8);
         let requests = app.on_key(KeyEvent::new(KeyCode::Char(key), KeyModifiers::NONE));
         serve_inline(&mut app, &mut session, requests)?;
+        settle(&mut app, &mut session, |a| drop(screen_buffer(a, size)))?;
         let path = dir.join(format!("{}.png", view.panel()));
         save_buffer_png(&screen_buffer(&app, size), &path)?;
         written.push(path);
@@ -66,6 +67,7 @@ pub fn tutor_screenshots(
         let requests = app.go_to_step(step);
         serve_inline(&mut app, &mut session, requests)?;
         app.check_task();
+        settle(&mut app, &mut session, |a| drop(screen_buffer(a, size)))?;
         let path = dir.join("lesson.png");
         save_buffer_png(&screen_buffer(&app, size), &path)?;
         written.push(path);
@@ -75,7 +77,7 @@ pub fn tutor_screenshots(
 
 /// The head that, from the cursor's token, attends most to the tokens that followed an earlier copy
 /// of it (where the copying happens): the most telling head to picture. `None` without a snapshot.
-fn copying_head(app: &App) -> Option<(usize, usize)> {
+fn copying_head(app: &App, model: &glassbox::model::Model) -> Option<(usize, usize)> {
     let snap = app.snap.as_ref()?;
     let (n_layers, n_heads) = app.dims();
     let q = app.cursor;
@@ -85,11 +87,14 @@ fn copying_head(app: &App) -> Option<(usize, usize)> {
     if targets.is_empty() {
         return None;
     }
+    let trace = model
+        .trace(&snap.ids, NamesFilter::parse("blocks.*.attn.hook_pattern"))
+        .ok()?;
     let mut best = None;
     let mut best_score = f32::MIN;
     for layer in 0..n_layers {
-        let pattern = snap
-            .capture
+        let pattern = trace
+            .capture()
             .get(&block_hook(layer, BlockHook::Pattern))?
             .ok()?;
         for head in 0..n_heads {

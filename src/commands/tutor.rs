@@ -6,7 +6,7 @@
 use std::io::stdout;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use color_eyre::eyre::{Result, WrapErr};
 use glassbox::app::lessons::Lessons;
@@ -247,7 +247,12 @@ fn event_loop(
             terminal.clear()?;
         }
         terminal.draw(|f| f.render_widget(Screen { app: &app, theme }, f.area()))?;
-        if exit_after_first_frame && app.snap.is_some() {
+        // The frame said what it needs (the heads grid its thumbnails' size): ask for what is missing.
+        for request in app.fetches() {
+            worker.send(request);
+        }
+        // The first whole frame: the prompt has run and what the view shows has come.
+        if exit_after_first_frame && app.snap.is_some() && !app.waiting() {
             break;
         }
         busy.store(app.waiting(), Ordering::Relaxed);
@@ -255,27 +260,20 @@ fn event_loop(
         // (a key held down, a resize storm) is drawn once.
         let Ok(first) = inbox.recv() else { break };
         for msg in std::iter::once(first).chain(inbox.try_iter()) {
-            let requests = match msg {
-                Msg::Input(Event::Key(key)) => app.on_key(key),
-                Msg::Input(Event::Mouse(mouse)) => app.on_mouse(mouse),
-                Msg::Input(_) => Vec::new(), // resize: just redraw
-                Msg::Worker(response) => app.on_response(*response),
-                Msg::Tick => {
-                    app.tick = app.tick.wrapping_add(1);
-                    Vec::new()
-                }
-                Msg::Redraw => {
-                    clear = true;
-                    Vec::new()
-                }
-            };
-            for request in requests {
-                worker.send(request);
-            }
-            // What the app asked for besides the worker: a PNG of the view, lesson progress saved.
-            glassbox::shell::carry_out_queued(&mut app);
+            handle(&mut app, worker, msg, &mut clear);
             if app.quit {
                 break;
+            }
+        }
+        // What the screen now needs from the worker (a head's map, the logits at the cursor) mostly
+        // comes within milliseconds: wait for it a moment before drawing, so a key shows the new head
+        // at once instead of a "computing" frame first. Past ANSWER_WAIT the spinner shows.
+        let deadline = Instant::now() + ANSWER_WAIT;
+        while !app.quit && app.answers_on_the_way() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match inbox.recv_timeout(left) {
+                Ok(msg) => handle(&mut app, worker, msg, &mut clear),
+                Err(_) => break,
             }
         }
         if app.quit {
@@ -287,4 +285,31 @@ fn event_loop(
         (None, Some(err)) => Err(color_eyre::eyre::eyre!(err)),
         _ => Ok(()),
     }
+}
+
+/// How long a frame waits for answers the worker is computing before it draws without them.
+const ANSWER_WAIT: Duration = Duration::from_millis(50);
+
+/// One message: a key, a click, a resize, a worker's answer or a tick, with the requests and effects
+/// it leads to sent and carried out.
+fn handle(app: &mut App, worker: &Worker, msg: Msg, clear: &mut bool) {
+    let requests = match msg {
+        Msg::Input(Event::Key(key)) => app.on_key(key),
+        Msg::Input(Event::Mouse(mouse)) => app.on_mouse(mouse),
+        Msg::Input(_) => Vec::new(), // resize: just redraw
+        Msg::Worker(response) => app.on_response(*response),
+        Msg::Tick => {
+            app.tick = app.tick.wrapping_add(1);
+            Vec::new()
+        }
+        Msg::Redraw => {
+            *clear = true;
+            Vec::new()
+        }
+    };
+    for request in requests {
+        worker.send(request);
+    }
+    // What the app asked for besides the worker: a PNG of the view, lesson progress saved.
+    glassbox::shell::carry_out_queued(app);
 }

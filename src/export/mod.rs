@@ -12,7 +12,7 @@
 //! | view | call |
 //! |---|---|
 //! | Attention, Scores | [`export_heatmap`] with `App::head_map(view)` |
-//! | Heads | [`export_heads`] with the snapshot's capture and every layer |
+//! | Heads | [`export_head_grid`] with every layer's thumbnails from the worker |
 //! | Positions | [`export_positions`] with `App::position_maps()` |
 //! | Next | [`export_probs`] with [`NextTokens::from_probs`] on `App::next_probs()` |
 //! | any (the screen itself) | [`screenshot::save_buffer_png`] with `ui::screen_buffer` |
@@ -45,7 +45,7 @@ use std::path::Path;
 
 use color_eyre::eyre::Result;
 
-use crate::analysis::heatmap::{pattern_thumbnails, Heatmap};
+use crate::analysis::heatmap::{pattern_thumbnails, Heatmap, THUMBNAIL_EXPORT_PX};
 use crate::error::hinted;
 use crate::model::Capture;
 use figures::{GridFigure, HeatmapFigure, PanelsFigure};
@@ -208,14 +208,31 @@ pub fn export_heads(
     path: &Path,
 ) -> Result<(u32, u32)> {
     opts.check()?;
-    let px = (200.0 * opts.scale).ceil() as usize;
-    let mut maps = Vec::new();
-    let mut per_layer = 0;
-    for &layer in layers {
-        let heads = pattern_thumbnails(capture, layer, px, px)?;
-        per_layer = heads.len();
-        maps.extend(heads);
-    }
+    let px = heads_px(opts);
+    let thumbs = layers
+        .iter()
+        .map(|&layer| pattern_thumbnails(capture, layer, px, px))
+        .collect::<candle_core::Result<Vec<_>>>()?;
+    export_head_grid(&thumbs, layers, capture.seq_len(), opts, path)
+}
+
+/// How many cells a side each head's thumbnail has in a heads-grid PNG at `opts`' scale.
+pub fn heads_px(opts: &PlotOptions) -> usize {
+    (THUMBNAIL_EXPORT_PX as f32 * opts.scale).ceil() as usize
+}
+
+/// The heads grid from thumbnails already sampled (one list of heads per layer of `layers`) of a
+/// prompt of `n_tokens`.
+pub fn export_head_grid(
+    thumbs: &[Vec<Heatmap>],
+    layers: &[usize],
+    n_tokens: usize,
+    opts: &PlotOptions,
+    path: &Path,
+) -> Result<(u32, u32)> {
+    opts.check()?;
+    let per_layer = thumbs.first().map_or(0, Vec::len);
+    let maps: Vec<Heatmap> = thumbs.iter().flatten().cloned().collect();
     let columns = if layers.len() == 1 {
         per_layer.div_ceil(per_layer.div_ceil(6).max(1))
     } else {
@@ -228,9 +245,8 @@ pub fn export_heads(
             layers.len()
         ),
     };
-    let n = capture.seq_len();
     let notes = [format!(
-        "{n} tokens · in each panel, rows are queries (the token attending), columns are keys"
+        "{n_tokens} tokens · in each panel, rows are queries (the token attending), columns are keys"
     )];
     export_grid(&heading, &maps, columns, opts, &notes, path)
 }

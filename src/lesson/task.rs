@@ -5,9 +5,45 @@ use candle_core::Result;
 use serde::Deserialize;
 
 pub use crate::analysis::heads::{head_scores, Criterion};
-use crate::analysis::heatmap::attention_pattern;
+use crate::analysis::heatmap::{attention_pattern, Heatmap};
 use crate::analysis::predictions::{argmax, token_losses};
 use crate::model::Capture;
+
+/// The model's numbers a task reads. The tutor's are computed by its worker when asked, so one may
+/// not be here yet: `Ok(None)`, and the check says it is waiting.
+pub trait Evidence {
+    /// Every head's score by `c`: `[layer][head]`.
+    fn head_scores(&self, c: Criterion) -> Result<Option<Vec<Vec<f32>>>>;
+    /// One head's attention pattern.
+    fn pattern(&self, layer: usize, head: usize) -> Result<Option<Heatmap>>;
+    /// The loss at each position on the token that comes next: n − 1 values.
+    fn token_losses(&self) -> Result<Option<Vec<f32>>>;
+}
+
+/// Evidence from a capture that holds every layer's pattern and the logits.
+pub struct CaptureEvidence<'a> {
+    pub capture: &'a Capture,
+    pub ids: &'a [u32],
+    pub n_layers: usize,
+}
+
+impl Evidence for CaptureEvidence<'_> {
+    fn head_scores(&self, c: Criterion) -> Result<Option<Vec<Vec<f32>>>> {
+        head_scores(self.capture, self.ids, self.n_layers, c).map(Some)
+    }
+
+    fn pattern(&self, layer: usize, head: usize) -> Result<Option<Heatmap>> {
+        let tokens = vec![String::new(); self.ids.len()];
+        attention_pattern(self.capture, layer, head, &tokens).map(Some)
+    }
+
+    fn token_losses(&self) -> Result<Option<Vec<f32>>> {
+        token_losses(&self.capture.require("logits")?, self.ids).map(Some)
+    }
+}
+
+/// What a check says while the numbers it reads are on their way.
+const COMPUTING: &str = "computing…";
 
 /// A task block as written in a lesson file: what the learner reads (`goal`, `hints`) and what the
 /// program checks (`kind` and its fields).
@@ -111,11 +147,10 @@ impl Task {
 }
 
 /// What the learner has done and sees now.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Observed<'a> {
     pub ids: &'a [u32],
-    pub capture: &'a Capture,
-    pub n_layers: usize,
+    pub evidence: &'a dyn Evidence,
     pub cursor: usize,
     pub layer: usize,
     pub head: usize,
@@ -230,7 +265,9 @@ pub fn check(kind: &TaskKind, o: &Observed) -> Result<Outcome> {
             criterion,
             min_score,
         } => {
-            let scores = head_scores(o.capture, o.ids, o.n_layers, *criterion)?;
+            let Some(scores) = o.evidence.head_scores(*criterion)? else {
+                return Ok(Outcome::NotYet(COMPUTING.into()));
+            };
             let (bl, bh, best) = best_head(&scores).unwrap_or((0, 0, 0.0));
             let mine = scores
                 .get(o.layer)
@@ -256,8 +293,9 @@ pub fn check(kind: &TaskKind, o: &Observed) -> Result<Outcome> {
             }
         }
         TaskKind::CursorOnTopKey { layer, head, query } => {
-            let tokens = vec![String::new(); o.ids.len()];
-            let map = attention_pattern(o.capture, *layer, *head, &tokens)?;
+            let Some(map) = o.evidence.pattern(*layer, *head)? else {
+                return Ok(Outcome::NotYet(COMPUTING.into()));
+            };
             let q = resolve(*query, o.ids.len()).unwrap_or(0);
             let top = map.argmax_in_row(q).unwrap_or(0);
             if o.cursor == top {
@@ -300,7 +338,9 @@ pub fn check(kind: &TaskKind, o: &Observed) -> Result<Outcome> {
             (None, _, _) => Outcome::NotYet(format!("select L{hl}H{hh} and press a")),
         },
         TaskKind::AblateHead { criterion } => {
-            let scores = head_scores(o.capture, o.ids, o.n_layers, *criterion)?;
+            let Some(scores) = o.evidence.head_scores(*criterion)? else {
+                return Ok(Outcome::NotYet(COMPUTING.into()));
+            };
             let (bl, bh, _) = best_head(&scores).unwrap_or((0, 0, 0.0));
             match (o.ablation, o.clean_probs, o.ablated_probs) {
                 (Some(a), Some(clean), Some(ablated)) if a == (bl, bh) => {
@@ -331,8 +371,9 @@ pub fn check(kind: &TaskKind, o: &Observed) -> Result<Outcome> {
             }
         }
         TaskKind::HardestToken => {
-            let logits = o.capture.require("logits")?;
-            let losses = token_losses(&logits, o.ids)?;
+            let Some(losses) = o.evidence.token_losses()? else {
+                return Ok(Outcome::NotYet(COMPUTING.into()));
+            };
             let hardest = argmax(&losses);
             match losses.get(o.cursor) {
                 Some(&loss) if o.cursor == hardest => Outcome::Done(format!(

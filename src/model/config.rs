@@ -151,6 +151,19 @@ pub struct Config {
 }
 
 impl Config {
+    /// What q·k is multiplied by in `layer` before the softmax: 1/√d_head for the Llama family; for
+    /// GPT-2, 1/√d_head if `scale_attn_weights` and 1/(layer+1) if `scale_attn_by_layer`.
+    pub fn score_scale(&self, layer: usize) -> f64 {
+        let mut scale = 1.0;
+        if self.arch == Arch::Llama || self.scale_attn_weights {
+            scale /= (self.d_head as f64).sqrt();
+        }
+        if self.arch == Arch::Gpt2 && self.scale_attn_by_layer {
+            scale /= (layer + 1) as f64;
+        }
+        scale
+    }
+
     /// Resolve and validate. The error is a sentence about config.json; the caller adds the path.
     pub fn from_hf(hf: &HfGpt2Config) -> Result<Self, String> {
         if let Some(kind) = hf.model_type.as_deref() {

@@ -125,4 +125,13 @@ impl Model {
             Self::Llama(m) => m.logit_lens(resid),
         }
     }
+
+    /// The logit lens on several residual-stream vectors: `[n, d_model] -> [n, d_vocab]`; on the
+    /// last block's `hook_resid_post`, the model's own logits.
+    pub fn logit_lens_rows(&self, resid: &Tensor) -> Result<Tensor> {
+        match self {
+            Self::Gpt2(m) => m.logit_lens_rows(resid),
+            Self::Llama(m) => m.logit_lens_rows(resid),
+        }
+    }
 }

@@ -27,13 +27,7 @@ struct Attention {
 impl Attention {
     fn load(vb: VarBuilder, cfg: &Config, layer: usize) -> Result<Self> {
         let d = cfg.d_model;
-        let mut scale = 1.0;
-        if cfg.scale_attn_weights {
-            scale /= (cfg.d_head as f64).sqrt();
-        }
-        if cfg.scale_attn_by_layer {
-            scale /= (layer + 1) as f64;
-        }
+        let scale = cfg.score_scale(layer);
         let proj_std = INIT_STD / (2.0 * cfg.n_layers as f64).sqrt();
         Ok(Self {
             c_attn: Conv1D::load(vb.pp("c_attn"), d, 3 * d, INIT_STD)?,
@@ -306,7 +300,12 @@ impl Gpt2 {
     /// unembedding applied to any residual-stream vector. `resid: [d_model] -> logits [d_vocab]`.
     pub fn logit_lens(&self, resid: &Tensor) -> Result<Tensor> {
         let x = resid.to_dtype(DType::F32)?.reshape((1, ()))?; // [1, d]
-        let normalized = self.ln_f.normalize(&x)?;
-        self.unembed_normalized(&normalized)?.squeeze(0)
+        self.logit_lens_rows(&x)?.squeeze(0)
+    }
+
+    /// The same for several vectors: `[n, d_model] -> [n, d_vocab]`.
+    pub fn logit_lens_rows(&self, resid: &Tensor) -> Result<Tensor> {
+        let normalized = self.ln_f.normalize(&resid.to_dtype(DType::F32)?)?;
+        self.unembed_normalized(&normalized)
     }
 }

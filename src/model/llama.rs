@@ -306,8 +306,13 @@ impl Llama {
     /// any residual-stream vector. `resid: [d_model] -> logits [d_vocab]`.
     pub fn logit_lens(&self, resid: &Tensor) -> Result<Tensor> {
         let x = resid.to_dtype(DType::F32)?.reshape((1, ()))?; // [1, d]
+        self.logit_lens_rows(&x)?.squeeze(0)
+    }
+
+    /// The same for several vectors: `[n, d_model] -> [n, d_vocab]`.
+    pub fn logit_lens_rows(&self, resid: &Tensor) -> Result<Tensor> {
+        let x = resid.to_dtype(DType::F32)?;
         self.unembed
-            .forward(&self.norm.scale(&self.norm.normalize(&x)?)?)?
-            .squeeze(0)
+            .forward(&self.norm.scale(&self.norm.normalize(&x)?)?)
     }
 }

@@ -1,6 +1,7 @@
 //! The model: loading, running and recording GPT-2- and Llama-family models. Knows nothing about the
 //! terminal or PNG views.
 
+pub mod attention_maps;
 pub mod capture;
 pub mod chat;
 pub mod config;

@@ -8,7 +8,7 @@ mod heatmap;
 mod lesson;
 mod lesson_list;
 mod markdown;
-mod panels;
+pub(crate) mod panels;
 pub mod theme;
 mod views;
 

@@ -62,11 +62,15 @@ pub fn assert_state_holds(app: &App, log: &[String]) {
                 ));
             }
         }
-        if let Some(run) = app.ablated.as_ref().filter(|r| r.version == snap.version) {
-            if run.logits.dims2().map(|d| d.0).ok() != Some(n) {
+        let d_vocab = app.info.as_ref().map_or(0, |i| i.config.d_vocab);
+        for (what, probs) in [
+            ("clean", app.next_probs()),
+            ("ablated", app.ablated_probs()),
+        ] {
+            if let Some(p) = probs.filter(|p| p.len() != d_vocab) {
                 fail(format!(
-                    "ablated logits {:?} for {n} tokens",
-                    run.logits.dims()
+                    "{what} probabilities over {} tokens of {d_vocab}",
+                    p.len()
                 ));
             }
         }

@@ -4,6 +4,10 @@
 use std::sync::Arc;
 
 use candle_core::Tensor;
+
+use crate::analysis::heads::Criterion;
+use crate::analysis::heatmap::Heatmap;
+use crate::analysis::residual::BlockNorms;
 use color_eyre::eyre::Result;
 
 use crate::analysis::attribution::{Attribution, Target};
@@ -13,7 +17,10 @@ use crate::model::finite::NonFinite;
 use crate::model::sampling::SamplingConfig;
 use crate::model::PositionEdit;
 
-/// Everything the views read about one state of the prompt.
+/// Everything the views read about one state of the prompt that is small at any length. The
+/// large things (a head's n × n map, a position's logits over the vocabulary) stay with the worker,
+/// which computes them when a view asks ([`Request::Fetch`]): memory follows what is on screen, not
+/// the model's depth or the prompt's length.
 #[derive(Debug, Clone)]
 pub struct Snapshot {
     /// Increases with every change of the prompt; answers for an older version are dropped.
@@ -21,8 +28,8 @@ pub struct Snapshot {
     pub ids: Vec<u32>,
     /// Each token's text as the tokenizer decodes it.
     pub tokens: Vec<String>,
-    /// Hooks the tutor shows (see [`TUTOR_HOOKS`]), one chunk each.
-    pub capture: crate::model::Capture,
+    /// The residual stream's norms per block and position (the Residual view).
+    pub norms: Arc<Vec<BlockNorms>>,
     /// Where the pass first went NaN or infinite, when the next-token logits are not numbers.
     pub non_finite: Option<NonFinite>,
     /// The position what-if this run was made with (None: positions as the model learned them).
@@ -30,6 +37,64 @@ pub struct Snapshot {
     /// In chat mode (the prompt is a question rendered through the chat template): the same
     /// question run bare, without the template, for the Next view to set beside it.
     pub bare: Option<Arc<BareRun>>,
+}
+
+/// Something a view draws that is computed from the worker's trace when asked, for one snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Query {
+    /// The next-token logits after position `pos`: [d_vocab].
+    Logits { pos: usize },
+    /// The same in a run with these heads' outputs zeroed (and the snapshot's position what-if).
+    AblatedLogits {
+        heads: Vec<(usize, usize)>,
+        pos: usize,
+    },
+    /// One head's scores before softmax and pattern, n × n each, row-major.
+    Head { layer: usize, head: usize },
+    /// Every head of a layer's pattern sampled down to `rows` × `cols` (the heads grid).
+    Thumbnails {
+        layer: usize,
+        rows: usize,
+        cols: usize,
+    },
+    /// Every head's score by a criterion: `[layer][head]`.
+    HeadScores(Criterion),
+    /// The loss at each position on the token that comes next (nats, T = 1): n − 1 values.
+    Losses,
+}
+
+/// The worker's answer to a [`Query`].
+#[derive(Debug, Clone)]
+pub enum Answer {
+    /// Logits or losses.
+    Row(Arc<Vec<f32>>),
+    Head {
+        scores: Arc<Vec<f32>>,
+        pattern: Arc<Vec<f32>>,
+    },
+    Thumbnails(Arc<Vec<Heatmap>>),
+    HeadScores(Arc<Vec<Vec<f32>>>),
+}
+
+impl Answer {
+    /// Roughly what it holds, for the app's cache budget.
+    pub fn nbytes(&self) -> usize {
+        match self {
+            Answer::Row(r) => r.len() * 4,
+            Answer::Head { scores, pattern } => (scores.len() + pattern.len()) * 4,
+            Answer::Thumbnails(t) => t.iter().map(|m| m.values.len() * 5).sum(),
+            Answer::HeadScores(s) => s.iter().map(|r| r.len() * 4).sum(),
+        }
+    }
+}
+
+/// The answer to a [`Request::Fetch`]: `None` when asked of a snapshot the worker has already
+/// replaced (the app asks again for the new one), the error's line when it could not be computed.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    pub version: u64,
+    pub query: Query,
+    pub answer: Option<Result<Answer, String>>,
 }
 
 /// A chat question run without its template: its next-token logits after the question's last token.
@@ -41,10 +106,16 @@ pub struct BareRun {
     pub logits: Vec<f32>,
 }
 
-/// What the tutor records: patterns, scores, the residual stream's parts, and the logits.
-pub const TUTOR_HOOKS: &str = "blocks.*.attn.hook_pattern, blocks.*.attn.hook_attn_scores, \
-     blocks.*.hook_resid_pre, blocks.*.hook_attn_out, blocks.*.hook_mlp_out, \
-     blocks.*.hook_resid_post, logits";
+/// What the tutor's trace keeps: q and k (rotated on a rotary model), from which any head's scores
+/// and pattern are recomputed when a view asks, and the residual stream before the first block and
+/// after each, which the logit lens, the logits and the losses read. About 160 MB for SmolLM2 at
+/// 1,024 tokens, where every pattern and score would be 2.3 GB.
+pub fn tutor_hooks(cfg: &crate::model::Config) -> String {
+    format!(
+        "{}, blocks.0.hook_resid_pre, blocks.*.hook_resid_post",
+        crate::model::attention_maps::qk_filter(cfg)
+    )
+}
 
 /// A model's positional encoding, as the Positions view shows it.
 #[derive(Debug, Clone)]
@@ -122,11 +193,10 @@ pub enum Request {
     Inside(InsideKey),
     /// Direct logit attribution at a position of a snapshot version (the Lens view's second page).
     Attribution(AttributionKey),
-    /// Next-token logits [seq, d_vocab] with these heads' outputs zeroed (and the position what-if
-    /// of the current run, so the two runs differ only by the heads).
-    Ablate {
+    /// Something a view draws, computed from the trace of a snapshot version.
+    Fetch {
         version: u64,
-        heads: Vec<(usize, usize)>,
+        query: Query,
     },
     Quit,
 }
@@ -138,7 +208,7 @@ pub enum Response {
     Lens(LensAnswer),
     Inside(InsideAnswer),
     Attribution(AttributionAnswer),
-    Ablated(AblatedRun),
+    Fetched(Box<Fetched>),
     /// The training log and the scaling family, once, after the opening prompt.
     Training(Box<TrainingData>),
     Failed(String),
@@ -183,13 +253,4 @@ pub struct AttributionKey {
 pub struct AttributionAnswer {
     pub key: AttributionKey,
     pub data: Option<Result<Attribution, String>>,
-}
-
-/// Logits of a run with some heads' outputs zeroed.
-#[derive(Debug, Clone)]
-pub struct AblatedRun {
-    pub version: u64,
-    pub heads: Vec<(usize, usize)>,
-    /// [seq, d_vocab]
-    pub logits: Tensor,
 }

@@ -142,6 +142,25 @@ pub fn serve_inline(
     Ok(())
 }
 
+/// Draw with `draw`, answer what the frame asked for, and again until nothing is missing: what the
+/// event loop does between frames, for screenshots and tests (the heads grid learns its thumbnails'
+/// size only by drawing).
+pub fn settle(
+    app: &mut super::App,
+    session: &mut Session,
+    mut draw: impl FnMut(&super::App),
+) -> Result<()> {
+    for _ in 0..4 {
+        draw(app);
+        let requests = app.fetches();
+        if requests.is_empty() {
+            break;
+        }
+        serve_inline(app, session, requests)?;
+    }
+    Ok(())
+}
+
 /// An app with `loaded` and `prompt` already run, and the session that serves it, without a thread.
 pub fn start_inline(loaded: LoadedModel, prompt: &str) -> Result<(super::App, Session)> {
     start_inline_as(loaded, prompt, false)

@@ -7,8 +7,8 @@ use ratatui::style::Color;
 use ratatui::text::Line;
 use ratatui::widgets::{Paragraph, Widget};
 
-use super::{bar, titled, titled_fit};
-use crate::analysis::heatmap::{self, softmax_row, Heatmap};
+use super::{bar, computing, titled, titled_fit};
+use crate::analysis::heatmap::{softmax_row, Heatmap};
 use crate::app::{App, HeatmapHit, View};
 use crate::text::visible;
 use crate::ui::heatmap::HeatmapView;
@@ -21,7 +21,8 @@ const ROW_LIST_W: u16 = 28;
 /// The selected head's pattern, and the cursor row's weights as numbers.
 pub fn pattern(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     let Some(map) = app.head_map(View::Attention) else {
-        return;
+        let what = format!("L{}H{}'s pattern", app.layer, app.head);
+        return computing(app, theme, &what, area, buf);
     };
     let (l, h) = (app.layer, app.head);
     let body = titled_fit(
@@ -109,7 +110,9 @@ fn weights_list(map: &Heatmap, cursor: usize, width: usize) -> Vec<Line<'static>
 /// A layers × heads grid of small patterns; the selected head is marked, a click opens one.
 pub fn heads(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     let (n_layers, n_heads) = app.dims();
-    let Some(snap) = &app.snap else { return };
+    if app.snap.is_none() {
+        return;
+    }
     let metric = app.head_metric.describe();
     // Grouped-query attention: the query heads sharing a key/value head are labelled kN below.
     let shared = match app
@@ -180,9 +183,13 @@ pub fn heads(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         let y = body.y + 1 + (l - first) as u16 * cell_h;
         buf.set_string(body.x, y, format!("L{l}"), theme.dim());
         let px_rows = usize::from(cell_h) * 2;
-        let Ok(thumbs) =
-            heatmap::pattern_thumbnails(&snap.capture, l, px_rows.max(1), usize::from(cell_w - 1))
-        else {
+        let Some(thumbs) = app.thumbnails(l, px_rows.max(1), usize::from(cell_w - 1)) else {
+            let line = match app.fetch_error() {
+                Some(e) => e,
+                None => format!("{} computing…", crate::ui::panels::spinner(app.tick)),
+            };
+            let width = usize::from(body.width - label_w);
+            buf.set_string(body.x + label_w, y, fit_label(&line, width), theme.dim());
             continue;
         };
         for (h, thumb) in thumbs.iter().enumerate() {
@@ -197,7 +204,8 @@ pub fn heads(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
             let score = scores.get(l).and_then(|s| s.get(h)).copied();
             let tag = match score {
                 Some(s) => format!("{s:.2}"),
-                None => String::new(),
+                // The scores are on their way.
+                None => crate::ui::panels::spinner(app.tick).to_string(),
             };
             // Explicit colours: the label sits on the thumbnail's cells, whose colours it must not take.
             let style = if selected {
@@ -226,7 +234,8 @@ pub fn heads(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
 /// Scores before softmax for the selected head, with the causal mask, and the cursor row's softmax.
 pub fn scores(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     let Some(map) = app.head_map(View::Scores) else {
-        return;
+        let what = format!("L{}H{}'s scores", app.layer, app.head);
+        return computing(app, theme, &what, area, buf);
     };
     let d_head = app.info.as_ref().map_or(1, |i| i.config.d_head);
     let (l, h) = (app.layer, app.head);

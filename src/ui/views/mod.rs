@@ -48,6 +48,18 @@ pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     }
 }
 
+/// What a view draws while the worker computes what it shows (`what`), or why it could not.
+fn computing(app: &App, theme: Theme, what: &str, area: Rect, buf: &mut Buffer) {
+    let line = match app.fetch_error() {
+        Some(e) => format!("cannot show {what}: {e}"),
+        None => format!("{} computing {what}…", super::panels::spinner(app.tick)),
+    };
+    Paragraph::new(line)
+        .style(theme.dim())
+        .wrap(Wrap { trim: true })
+        .render(area, buf);
+}
+
 /// A view's title that shortens by words: the first of `heads` (accent) that fits the width, then
 /// the first of `tails` (in `tail_style`) that fits beside it; returns the area below it.
 fn titled_fit(

@@ -287,8 +287,12 @@ fn bare_next(app: &App, theme: Theme, area: Rect, buf: &mut Buffer, probs: &[f32
 
 /// Top-k next tokens after the cursor's token, the entropy, and the ablated run beside them.
 pub fn next_token(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
-    let (Some(probs), Some(info)) = (app.next_probs(), app.info.as_ref()) else {
+    let Some(info) = app.info.as_ref() else {
         return;
+    };
+    let Some(probs) = app.next_probs() else {
+        let what = format!("the logits after position {}", app.cursor);
+        return super::computing(app, theme, &what, area, buf);
     };
     let label_w = 12;
     let ablated = app.ablated_probs();

@@ -1,16 +1,23 @@
 //! The worker's side: the loaded model, the current trace and the caches that answer each request.
 
+mod answers;
+
+use std::collections::HashMap;
 use std::sync::Arc;
 
+use candle_core::Tensor;
 use color_eyre::eyre::{Result, WrapErr};
 
-use super::*;
+use super::{
+    tutor_hooks, AttributionAnswer, AttributionKey, BareRun, Fetched, InsideAnswer, InsideKey,
+    LensAnswer, ModelInfo, PositionEncoding, Request, Response, Snapshot,
+};
 use crate::analysis::attribution::{attribute, attribution_hooks, Attribution, RowRecorder};
+use crate::analysis::heads::Criterion;
 use crate::analysis::inside::{extra_hooks, head_inside, HeadInside, Sources};
-use crate::analysis::residual::logit_lens;
+use crate::analysis::residual::{logit_lens, NormRecorder};
 use crate::model::family::Positions;
 use crate::model::hook::{Chain, Recorder};
-use crate::model::interventions::ZeroAblation;
 use crate::model::positions::PositionHook;
 use crate::model::sampling::{Sampler, SamplingConfig};
 use crate::model::weight_check::warning_lines;
@@ -32,6 +39,16 @@ pub struct Session {
     /// One position's rows of the hooks attribution reads, for a snapshot version: another target
     /// at the same position needs no pass.
     attribution_rows: Option<(u64, RowRecorder)>,
+    /// The residual stream's norms at every position of the trace, kept up by every pass.
+    norms: NormRecorder,
+    /// Answers that cost a sweep over every layer or a second pass, for `cached_version`: every
+    /// head's scores by criterion, and the last ablated run (its heads and the last block's
+    /// `hook_resid_post` [n, d_model], from which any position's logits are one product).
+    cached_version: u64,
+    head_scores: HashMap<Criterion, Arc<Vec<Vec<f32>>>>,
+    ablated: Option<(Vec<(usize, usize)>, Tensor)>,
+    /// The losses of these ids with the current position what-if: a token appended keeps them.
+    losses: Option<(Vec<u32>, Arc<Vec<f32>>)>,
 }
 
 impl Session {
@@ -44,6 +61,11 @@ impl Session {
             layer_capture: None,
             bare: None,
             attribution_rows: None,
+            norms: NormRecorder::default(),
+            cached_version: 0,
+            head_scores: HashMap::new(),
+            ablated: None,
+            losses: None,
         }
     }
 
@@ -89,6 +111,8 @@ impl Session {
                 self.run(&ids)
             }
             Request::Positions(edit) => {
+                // Other positions give other logits: no loss carries over.
+                self.losses = None;
                 self.positions = match edit {
                     Some(e) => Some((e, self.loaded.model.position_edit(e)?)),
                     None => None,
@@ -119,19 +143,19 @@ impl Session {
                 // Logits that are not numbers: the error names the hook, not the sampler's complaint.
                 let id = sampler.sample(trace.finite_logits()?)?;
                 let model = &self.loaded.model;
-                let hook = self.positions.as_mut().map(|(_, h)| h as &mut dyn Hook);
+                let mut hooks = pass_hooks(&mut self.positions, &mut self.norms);
                 let trace = self.trace.as_mut().expect("checked by current()");
-                model.step_with(trace, id, hook)?;
+                model.step_with(trace, id, Some(&mut hooks))?;
                 self.snapshot()
             }
             Request::Pop => {
                 let model = &self.loaded.model;
-                let hook = self.positions.as_mut().map(|(_, h)| h as &mut dyn Hook);
+                let mut hooks = pass_hooks(&mut self.positions, &mut self.norms);
                 let trace = self
                     .trace
                     .as_mut()
                     .ok_or_else(|| color_eyre::eyre::eyre!("no prompt yet"))?;
-                model.pop_with(trace, hook)?;
+                model.pop_with(trace, Some(&mut hooks))?;
                 self.snapshot()
             }
             Request::Lens { version, pos } => {
@@ -181,24 +205,15 @@ impl Session {
                     data: Some(data),
                 }))
             }
-            Request::Ablate { version, heads } => {
-                let ids = self.current()?.ids().to_vec();
-                let model = &self.loaded.model;
-                model.check_heads(&heads)?;
-                let mut ablation = ZeroAblation::new(&heads);
-                let logits = match self.positions.as_mut() {
-                    Some((_, positions)) => model.run_with_hook(
-                        &ids,
-                        &mut crate::model::hook::Chain(vec![positions, &mut ablation]),
-                    ),
-                    None => model.run_with_hook(&ids, &mut ablation),
-                }
-                .wrap_err("running the model with heads ablated")?; // [seq, d_vocab]
-                Ok(Response::Ablated(AblatedRun {
+            Request::Fetch { version, query } => {
+                // Asked of a replaced snapshot: the app asks again for the new one.
+                let answer = (version == self.version)
+                    .then(|| self.fetch(&query).map_err(|e| crate::error::one_line(&e).0));
+                Ok(Response::Fetched(Box::new(Fetched {
                     version,
-                    heads,
-                    logits,
-                }))
+                    query,
+                    answer,
+                })))
             }
             Request::Quit => Ok(Response::Loading("stopping".into())),
         }
@@ -207,9 +222,14 @@ impl Session {
     /// Run `ids` from the start with the position what-if, as the current trace.
     fn run(&mut self, ids: &[u32]) -> Result<Response> {
         let model = &self.loaded.model;
-        let hook = self.positions.as_mut().map(|(_, h)| h as &mut dyn Hook);
-        let trace = model.trace_with(ids, NamesFilter::parse(TUTOR_HOOKS), hook)?;
+        // The current trace and its norms stay until the new prompt has run: one that fails (too
+        // long, say) leaves the prompt on screen as it was.
+        let mut norms = NormRecorder::new(model.config().n_layers);
+        let filter = NamesFilter::parse(&tutor_hooks(model.config()));
+        let mut hooks = pass_hooks(&mut self.positions, &mut norms);
+        let trace = model.trace_with(ids, filter, Some(&mut hooks))?;
         self.trace = Some(trace);
+        self.norms = norms;
         self.snapshot()
     }
 
@@ -319,7 +339,7 @@ impl Session {
             version,
             tokens: self.loaded.codec.token_labels(&ids),
             ids,
-            capture: trace.capture().clone(),
+            norms: Arc::new(self.norms.norms().to_vec()),
             non_finite: trace.non_finite().cloned(),
             positions: self.positions.as_ref().map(|(e, _)| *e),
             bare: self.bare.as_ref().map(|(_, b)| Arc::clone(b)),
@@ -330,4 +350,18 @@ impl Session {
     pub fn token_text(&self, id: u32) -> String {
         self.loaded.codec.token_label(id)
     }
+}
+
+/// The hooks every pass of the tutor's trace runs with: the position what-if, if any, then the
+/// norms' recorder (which sees what the pass really computed).
+fn pass_hooks<'a>(
+    positions: &'a mut Option<(PositionEdit, PositionHook)>,
+    norms: &'a mut NormRecorder,
+) -> Chain<'a> {
+    let mut hooks: Vec<&mut dyn Hook> = Vec::new();
+    if let Some((_, h)) = positions.as_mut() {
+        hooks.push(h);
+    }
+    hooks.push(norms);
+    Chain(hooks)
 }
