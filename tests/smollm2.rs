@@ -505,3 +505,50 @@ fn direct_logit_attribution_matches_transformers_on_the_ioi_prompt() {
         assert!((a.total() - a.logit).abs() <= 1e-4 * a.logit.abs().max(1.0));
     }
 }
+
+/// Tokens that are wide (CJK) characters take two cells: the strip gives each its own room, the
+/// heatmap's row labels line up on the right and its column labels keep one cell per key.
+#[test]
+fn wide_tokens_take_their_own_room_on_screen() {
+    use glassbox::ui::theme::{ColorMode, Theme};
+    use glassbox::ui::Screen;
+    if smollm2().is_none() {
+        return;
+    }
+    let path = std::env::var("GLASSBOX_SMOLLM2").unwrap();
+    let loaded = model::load(Some(&path), &Device::Cpu).unwrap();
+    let (app, _session) =
+        glassbox::app::worker::start_inline(loaded, "東京は日本の首都です。The capital").unwrap();
+    let tokens = &app.snap.as_ref().unwrap().tokens;
+    assert!(tokens.iter().any(|t| t == "本"), "{tokens:?}");
+    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(80, 24)).unwrap();
+    terminal
+        .draw(|f| {
+            let theme = Theme::new(ColorMode::Mono);
+            f.render_widget(Screen { app: &app, theme }, f.area())
+        })
+        .unwrap();
+    // No two tokens' rectangles overlap, and a wide token's is two cells.
+    let hits = app.hits.borrow().tokens.clone();
+    for (i, (a, ia)) in hits.iter().enumerate() {
+        for (b, _) in &hits[i + 1..] {
+            assert!(a.intersection(*b).is_empty(), "{a:?} and {b:?} overlap");
+        }
+        if tokens[*ia] == "本" {
+            assert_eq!(a.width, 2, "{a:?}");
+        }
+    }
+    // Every row label ends in the same column (the cursor's marker after it).
+    let buf = terminal.backend().buffer().clone();
+    let area = app.hits.borrow().heatmap.expect("a heatmap").area;
+    // The labels' column ends two cells before the plot: the marker, then a gap.
+    let x_end = area.x - 3;
+    for y in area.y..area.y + 10 {
+        let symbol = buf[(x_end, y)].symbol();
+        let before = buf[(x_end - 1, y)].symbol();
+        assert!(
+            !symbol.trim().is_empty() || !before.trim().is_empty(),
+            "row {y} has no label ending at column {x_end}"
+        );
+    }
+}

@@ -35,6 +35,9 @@ impl Tmux {
         let status = Command::new("tmux")
             .args(["-L", &t.socket, "-f", "/dev/null", "new-session", "-d"])
             .args(["-s", &t.session, "-x", &w.to_string(), "-y", &h.to_string()])
+            // In the test's own folder: a PNG the x key writes lands there, not in the repository.
+            .arg("-c")
+            .arg(t._data.path())
             .args(["env", "PS1=$ ", &xdg, "bash", "--norc", "--noprofile"])
             .status()
             .expect("tmux runs");

@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 
 /// Cells `s` takes on screen.
 pub fn width(s: &str) -> usize {
-    Span::raw(s).width()
+    crate::text::cells(s)
 }
 
 /// The first of `variants` (most telling first) that fits in `room` cells; `None` when none does,

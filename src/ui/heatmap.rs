@@ -73,7 +73,7 @@ impl<'a> HeatmapView<'a> {
                 .map
                 .row_labels
                 .iter()
-                .map(|l| visible(l).chars().count());
+                .map(|l| crate::text::cells(&visible(l)));
             (longest.max().unwrap_or(0).min(10) as u16 + 2).max(4)
         } else {
             0
@@ -246,7 +246,7 @@ impl<'a> HeatmapView<'a> {
             } else {
                 self.theme.dim()
             };
-            let s = format!("{text:>w$}", w = w - 1);
+            let s = crate::text::pad_left(&text, w - 1);
             buf.set_string(x0, p.plot.y + line, s, style);
             buf.set_string(x0 + width - 2, p.plot.y + line, marker.to_string(), style);
         }
@@ -266,8 +266,10 @@ impl<'a> HeatmapView<'a> {
             } else {
                 self.theme.dim()
             };
+            // One cell per character: a wide one is shown as …, a combining mark not at all.
             for (i, ch) in visible(&m.col_labels[c])
                 .chars()
+                .filter_map(crate::text::one_cell)
                 .take(usize::from(height))
                 .enumerate()
             {
@@ -360,14 +362,9 @@ pub fn follow(cursor: usize, visible: usize, total: usize) -> usize {
     cursor.saturating_sub(visible / 2).min(total - visible)
 }
 
-/// Cut a label to `width` characters, ending in `…` when cut.
+/// Cut a label to `width` terminal cells, ending in `…` when cut.
 pub fn fit_label(s: &str, width: usize) -> String {
-    if s.chars().count() <= width {
-        return s.to_string();
-    }
-    let mut out: String = s.chars().take(width.saturating_sub(1)).collect();
-    out.push('…');
-    out
+    crate::text::fit_cells(s, width)
 }
 
 #[cfg(test)]

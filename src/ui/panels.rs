@@ -103,7 +103,7 @@ fn layout_tokens(app: &App, width: u16) -> Vec<(u16, u16, String)> {
         if text.is_empty() {
             text = "∅".into();
         }
-        let w = (text.chars().count() as u16).min(width.saturating_sub(1).max(1));
+        let w = (crate::text::cells(&text) as u16).min(width.saturating_sub(1).max(1));
         if x > 0 && x + w > width {
             line += 1;
             x = 0;
@@ -145,8 +145,13 @@ pub fn token_strip(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         } else {
             theme.dim()
         };
-        let w = (text.chars().count() as u16).min(area.width.saturating_sub(*x));
-        let shown: String = text.chars().take(usize::from(w)).collect();
+        let room = area.width.saturating_sub(*x);
+        let w = (crate::text::cells(text) as u16).min(room);
+        let shown = if crate::text::cells(text) > usize::from(room) {
+            crate::text::fit_cells(text, usize::from(room))
+        } else {
+            text.clone()
+        };
         buf.set_string(area.x + x, y, shown, style);
         hits.tokens.push((Rect::new(area.x + x, y, w.max(1), 1), i));
     }

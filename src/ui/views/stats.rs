@@ -277,7 +277,7 @@ fn bare_next(app: &App, theme: Theme, area: Rect, buf: &mut Buffer, probs: &[f32
     for (id, p) in top_k(probs, k) {
         let text = fit_label(&visible(&info.codec.token_label(id)), label_w);
         lines.push(Line::from(vec![
-            Span::raw(format!("{text:<label_w$} ")),
+            Span::raw(format!("{} ", crate::text::pad_right(&text, label_w))),
             Span::styled(format!("{:<bar_w$}", bar(p, bar_w)), theme.bar_alt()),
             Span::raw(format!(" {p:.3}")),
         ]));
@@ -393,7 +393,10 @@ pub fn next_token(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
             ratatui::style::Style::default()
         };
         let mut spans = vec![
-            Span::styled(format!("{text:<label_w$} "), style),
+            Span::styled(
+                format!("{} ", crate::text::pad_right(&text, label_w)),
+                style,
+            ),
             Span::styled(format!("{:<bar_w$}", bar(p, bar_w)), theme.bar()),
             Span::raw(format!(" {p:.3}")),
         ];
