@@ -294,3 +294,55 @@ fn ablated_logits_equal_a_run_with_the_head_zeroed() {
     let err = f.answer.unwrap().unwrap_err();
     assert!(err.contains('9') && !err.contains('\n'), "{err}");
 }
+
+/// With a position what-if (rotation off on a Llama, W_pos zeroed on GPT-2), a head's maps are those
+/// of a pass with that what-if: the recorded q and k are the ones the pass really used.
+#[test]
+fn head_maps_follow_the_position_what_if() {
+    use glassbox::model::PositionEdit;
+    for name in ["tiny-a", "llama-a"] {
+        let loaded = load(name);
+        let reference = load(name);
+        let cfg = reference.model.config().clone();
+        let mut session = Session::new(loaded);
+        ready(
+            session
+                .handle(Request::Prompt("The keeper watched the boats".into()))
+                .unwrap(),
+        );
+        let snap = ready(
+            session
+                .handle(Request::Positions(Some(PositionEdit::Zeroed)))
+                .unwrap(),
+        );
+        let mut edit = reference.model.position_edit(PositionEdit::Zeroed).unwrap();
+        let full = reference
+            .model
+            .trace_with(
+                &snap.ids,
+                NamesFilter::parse("blocks.*.attn.hook_pattern"),
+                Some(&mut edit as &mut dyn Hook),
+            )
+            .unwrap();
+        let plain = reference
+            .model
+            .trace(&snap.ids, NamesFilter::parse("blocks.*.attn.hook_pattern"))
+            .unwrap();
+        let n = snap.ids.len();
+        let mut differs = false;
+        for layer in 0..cfg.n_layers {
+            let Answer::Head { pattern, .. } =
+                fetch(&mut session, &snap, Query::Head { layer, head: 0 })
+            else {
+                panic!("not a head");
+            };
+            let got = Tensor::from_vec(pattern.to_vec(), (n, n), &Device::Cpu).unwrap();
+            let hook = format!("blocks.{layer}.attn.hook_pattern");
+            let want = full.capture().require(&hook).unwrap().i((0, 0)).unwrap();
+            assert!(rel_err(&got, &want) <= 1e-5, "{name} L{layer}");
+            let as_trained = plain.capture().require(&hook).unwrap().i((0, 0)).unwrap();
+            differs |= rel_err(&got, &as_trained) > 1e-3;
+        }
+        assert!(differs, "{name}: the what-if changed no pattern");
+    }
+}
