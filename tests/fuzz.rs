@@ -195,3 +195,16 @@ fn found_a_lens_request_overtaken_by_a_pop() {
         (app.snap.as_ref().unwrap().version, app.cursor)
     );
 }
+
+/// A lesson block whose TOML error toml placed inside a multi-byte character: finding the error's
+/// line sliced the text there and panicked. The line is now counted in bytes.
+#[test]
+fn found_a_toml_error_inside_a_multi_byte_character() {
+    let texts = lessons::originals();
+    arbtest::arbtest(|u| {
+        lessons::target(u, &texts)?;
+        Ok(())
+    })
+    .seed(0xdb50198c00001000)
+    .run();
+}

@@ -143,6 +143,9 @@ pub enum Criterion {
 }
 
 impl Criterion {
+    /// Every criterion, in the order `i` cycles through them.
+    pub const ALL: [Criterion; 3] = [Self::PreviousToken, Self::FirstToken, Self::Induction];
+
     pub const NAMES: &'static str = "previous-token, first-token, induction";
 
     pub fn parse(s: &str) -> Option<Self> {
@@ -196,15 +199,17 @@ pub fn head_scores_from(
     c: Criterion,
 ) -> Result<Vec<Vec<f32>>> {
     (0..n_layers)
-        .map(|l| {
-            let p = pattern(l)?;
-            match c {
-                Criterion::PreviousToken => previous_token_scores(&p),
-                Criterion::FirstToken => first_token_scores(&p),
-                Criterion::Induction => repeat_induction_scores(&p, ids),
-            }
-        })
+        .map(|l| criterion_scores(&pattern(l)?, ids, c))
         .collect()
+}
+
+/// One layer's heads scored by `c` from its pattern [1, h, n, n].
+pub fn criterion_scores(pattern: &Tensor, ids: &[u32], c: Criterion) -> Result<Vec<f32>> {
+    match c {
+        Criterion::PreviousToken => previous_token_scores(pattern),
+        Criterion::FirstToken => first_token_scores(pattern),
+        Criterion::Induction => repeat_induction_scores(pattern, ids),
+    }
 }
 
 #[cfg(test)]

@@ -359,7 +359,9 @@ impl Lesson {
 fn toml_line(e: &toml::de::Error, block: &[&str]) -> usize {
     let Some(span) = e.span() else { return 1 };
     let text = block.join("\n");
-    text[..span.start.min(text.len())].matches('\n').count() + 1
+    // Bytes, not a str slice: toml may point inside a multi-byte character.
+    let before = &text.as_bytes()[..span.start.min(text.len())];
+    before.iter().filter(|&&b| b == b'\n').count() + 1
 }
 
 fn toml_message(e: &toml::de::Error) -> String {

@@ -41,20 +41,37 @@ pub fn head_maps(
     head: usize,
     rows: Option<&[u32]>,
 ) -> Result<(Tensor, Tensor)> {
+    let (scores, pattern) = maps(capture, cfg, layer, head..head + 1, rows)?; // [1, r, n]
+    Ok((scores.squeeze(0)?, pattern.squeeze(0)?))
+}
+
+/// Every head's pattern of `layer`, as `blocks.{layer}.attn.hook_pattern` holds it: [1, h, n, n].
+pub fn layer_pattern(capture: &Capture, cfg: &Config, layer: usize) -> Result<Tensor> {
+    maps(capture, cfg, layer, 0..cfg.n_heads, None)?
+        .1
+        .unsqueeze(0)
+}
+
+/// The scores and patterns of heads `heads` of `layer` at query positions `rows` (all when `None`):
+/// `([h, r, n], [h, r, n])`, the heads in one batched product.
+fn maps(
+    capture: &Capture,
+    cfg: &Config,
+    layer: usize,
+    heads: std::ops::Range<usize>,
+    rows: Option<&[u32]>,
+) -> Result<(Tensor, Tensor)> {
     let [q_name, k_name] = qk_hooks(cfg, layer);
     let q = capture.require(&q_name)?; // [1, n, h, dh]
     let k = capture.require(&k_name)?; // [1, n, kv, dh]
     let (_, n, n_heads, _) = q.dims4()?;
     let n_kv = k.dim(2)?;
-    if head >= n_heads {
-        candle_core::bail!("no head {head} in layer {layer}: it has {n_heads} heads");
+    if heads.end > n_heads || heads.is_empty() {
+        candle_core::bail!(
+            "no head {} in layer {layer}: it has {n_heads} heads",
+            heads.end - 1
+        );
     }
-    // Grouped-query attention: query heads that share a key/value head are consecutive.
-    let k = k
-        .i((0, .., head / (n_heads / n_kv).max(1)))?
-        .to_dtype(DType::F32)?; // [n, dh]
-    let q = q.i((0, .., head))?.to_dtype(DType::F32)?.contiguous()?; // [n, dh]
-    let device = q.device().clone();
     let queries: Vec<u32> = match rows {
         Some(r) => r.to_vec(),
         None => (0..n as u32).collect(),
@@ -62,13 +79,28 @@ pub fn head_maps(
     if let Some(&bad) = queries.iter().find(|&&r| r as usize >= n) {
         candle_core::bail!("no position {bad}: the prompt has {n} tokens");
     }
+    let device = q.device().clone();
+    // [h', r, dh]: the asked heads, the asked rows.
+    let q = q
+        .i((0, .., heads.clone()))?
+        .to_dtype(DType::F32)?
+        .transpose(0, 1)?
+        .contiguous()?;
     let q = match rows {
-        Some(r) => q.index_select(&Tensor::new(r, &device)?, 0)?, // [r, dh]
+        Some(r) => q.index_select(&Tensor::new(r, &device)?, 1)?,
         None => q,
     };
-    let scores = (q * cfg.score_scale(layer))?
-        .contiguous()?
-        .matmul(&k.contiguous()?.t()?)?; // [r, n]
+    // Grouped-query attention: query heads that share a key/value head are consecutive, so head h
+    // reads key/value head h / group. [h', n, dh]
+    let group = (n_heads / n_kv).max(1);
+    let kv_of: Vec<u32> = heads.clone().map(|h| (h / group) as u32).collect();
+    let k = k
+        .i(0)?
+        .to_dtype(DType::F32)?
+        .transpose(0, 1)?
+        .contiguous()? // [kv, n, dh]
+        .index_select(&Tensor::new(kv_of.as_slice(), &device)?, 0)?;
+    let scores = (q * cfg.score_scale(layer))?.matmul(&k.t()?)?; // [h', r, n]
     let mask: Vec<f32> = queries
         .iter()
         .flat_map(|&qi| {
@@ -81,15 +113,9 @@ pub fn head_maps(
             })
         })
         .collect();
-    let scores = (scores + Tensor::from_vec(mask, (queries.len(), n), &device)?)?;
-    let pattern = candle_nn::ops::softmax_last_dim(&scores)?;
+    let mask = Tensor::from_vec(mask, (queries.len(), n), &device)?;
+    let scores = scores.broadcast_add(&mask)?;
+    // The fused softmax skips the masked half of a causal row (no exp of −∞).
+    let pattern = super::fast_ops::softmax_last_dim(&scores)?;
     Ok((scores, pattern))
-}
-
-/// Every head's pattern of `layer`, as `blocks.{layer}.attn.hook_pattern` holds it: [1, h, n, n].
-pub fn layer_pattern(capture: &Capture, cfg: &Config, layer: usize) -> Result<Tensor> {
-    let heads = (0..cfg.n_heads)
-        .map(|h| Ok(head_maps(capture, cfg, layer, h, None)?.1))
-        .collect::<Result<Vec<_>>>()?;
-    Tensor::stack(&heads, 0)?.unsqueeze(0)
 }

@@ -8,7 +8,7 @@ use color_eyre::eyre::{Result, WrapErr};
 
 use super::super::{Answer, Query};
 use super::Session;
-use crate::analysis::heads::{head_scores_from, Criterion};
+use crate::analysis::heads::{criterion_scores, Criterion};
 use crate::analysis::heatmap::thumbnails_from_qk;
 use crate::analysis::predictions::row_losses;
 use crate::model::attention_maps::{head_maps, layer_pattern};
@@ -63,23 +63,28 @@ impl Session {
         logits_at(&self.loaded.model, &self.last_resid()?, pos)
     }
 
-    /// Every head's score by `criterion`, once per version.
+    /// Every head's score by `criterion`, once per version. Each layer's whole pattern is needed
+    /// (seconds for a 30-layer model at 1,024 tokens), so one sweep scores every criterion and the
+    /// others are ready when the learner switches (i).
     fn scores_by(&mut self, criterion: Criterion) -> Result<Arc<Vec<Vec<f32>>>> {
         if let Some(scores) = self.head_scores.get(&criterion) {
             return Ok(Arc::clone(scores));
         }
         let cfg = self.loaded.model.config();
         let trace = self.current()?;
+        let mut all = vec![Vec::with_capacity(cfg.n_layers); Criterion::ALL.len()];
         // One layer's patterns at a time: at 1,024 tokens a layer is tens of MB, all of them
         // gigabytes.
-        let scores = Arc::new(head_scores_from(
-            cfg.n_layers,
-            |l| layer_pattern(trace.capture(), cfg, l),
-            trace.ids(),
-            criterion,
-        )?);
-        self.head_scores.insert(criterion, Arc::clone(&scores));
-        Ok(scores)
+        for l in 0..cfg.n_layers {
+            let pattern = layer_pattern(trace.capture(), cfg, l)?; // [1, h, n, n]
+            for (scores, c) in all.iter_mut().zip(Criterion::ALL) {
+                scores.push(criterion_scores(&pattern, trace.ids(), c)?);
+            }
+        }
+        for (scores, c) in all.into_iter().zip(Criterion::ALL) {
+            self.head_scores.insert(c, Arc::new(scores));
+        }
+        Ok(Arc::clone(&self.head_scores[&criterion]))
     }
 
     /// The last block's `hook_resid_post` of the current trace: [n, d_model].
