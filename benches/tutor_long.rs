@@ -6,7 +6,8 @@
 //!
 //! Rows: the prompt run with the first frame's answers (the selected head's maps, the cursor's
 //! logits, the losses); a head switch and a layer switch; a generated token at that context; the
-//! heads grid (its thumbnails and the head scores); and the process's peak memory after all of it.
+//! heads grid (its thumbnails and the head scores), and again a token later; and the process's peak
+//! memory after all of it.
 //! The whole process's peak and time to first frame are measured on the binary (BENCHMARKS.md).
 
 mod common;
@@ -135,6 +136,11 @@ fn main() {
         .map(|_| press(&mut app, s, t, KeyCode::Char(']')))
         .collect();
     println!("  heads grid, next layer            {:9.1}", median(page));
+    // Back to one head, a token, and the grid again: its scores need only the new row.
+    press(&mut app, s, t, KeyCode::Char('1'));
+    press(&mut app, s, t, KeyCode::Char('n'));
+    let again = press(&mut app, s, t, KeyCode::Char('2'));
+    println!("  heads grid again, a token later   {again:9.1}");
     println!(
         "  peak RSS                          {:9.0} MB",
         peak_rss_mb()

@@ -172,9 +172,12 @@ fn the_workers_answers_equal_a_full_capture_as_the_prompt_changes() {
         let reference = load(name);
         let cfg = reference.model.config().clone();
         let mut session = Session::new(loaded);
+        // Words that repeat, so the induction scores have rows to count.
         let first = ready(
             session
-                .handle(Request::Prompt("The keeper watched the boats".into()))
+                .handle(Request::Prompt(
+                    "The keeper watched the boats. The keeper watched".into(),
+                ))
                 .unwrap(),
         );
         let greedy = glassbox::model::sampling::SamplingConfig::default();

@@ -45,11 +45,9 @@ pub fn head_maps(
     Ok((scores.squeeze(0)?, pattern.squeeze(0)?))
 }
 
-/// Every head's pattern of `layer`, as `blocks.{layer}.attn.hook_pattern` holds it: [1, h, n, n].
-pub fn layer_pattern(capture: &Capture, cfg: &Config, layer: usize) -> Result<Tensor> {
-    maps(capture, cfg, layer, 0..cfg.n_heads, None)?
-        .1
-        .unsqueeze(0)
+/// Every head's pattern of `layer` at the query positions `rows`: [h, r, n].
+pub fn layer_rows(capture: &Capture, cfg: &Config, layer: usize, rows: &[u32]) -> Result<Tensor> {
+    Ok(maps(capture, cfg, layer, 0..cfg.n_heads, Some(rows))?.1)
 }
 
 /// The scores and patterns of heads `heads` of `layer` at query positions `rows` (all when `None`):

@@ -8,10 +8,10 @@ use color_eyre::eyre::{Result, WrapErr};
 
 use super::super::{Answer, Query};
 use super::Session;
-use crate::analysis::heads::{criterion_scores, Criterion};
+use crate::analysis::heads::Criterion;
 use crate::analysis::heatmap::thumbnails_from_qk;
 use crate::analysis::predictions::row_losses;
-use crate::model::attention_maps::{head_maps, layer_pattern};
+use crate::model::attention_maps::{head_maps, layer_rows};
 use crate::model::hook::{Chain, Recorder};
 use crate::model::hooks::{block_hook, BlockHook};
 use crate::model::interventions::ZeroAblation;
@@ -63,27 +63,27 @@ impl Session {
         logits_at(&self.loaded.model, &self.last_resid()?, pos)
     }
 
-    /// Every head's score by `criterion`, once per version. Each layer's whole pattern is needed
-    /// (seconds for a 30-layer model at 1,024 tokens), so one sweep scores every criterion and the
-    /// others are ready when the learner switches (i).
+    /// Every head's score by `criterion`, once per version. They need each head's whole pattern
+    /// (seconds for a 30-layer model at 1,024 tokens), so the rows' parts are kept across versions
+    /// (a generated token adds one row) and one sweep scores every criterion, ready when the learner
+    /// switches (i).
     fn scores_by(&mut self, criterion: Criterion) -> Result<Arc<Vec<Vec<f32>>>> {
         if let Some(scores) = self.head_scores.get(&criterion) {
             return Ok(Arc::clone(scores));
         }
+        let mut rows = self.row_scores.take().unwrap_or_default();
         let cfg = self.loaded.model.config();
         let trace = self.current()?;
-        let mut all = vec![Vec::with_capacity(cfg.n_layers); Criterion::ALL.len()];
+        let keep = rows.keep(trace.ids());
         // One layer's patterns at a time: at 1,024 tokens a layer is tens of MB, all of them
         // gigabytes.
-        for l in 0..cfg.n_layers {
-            let pattern = layer_pattern(trace.capture(), cfg, l)?; // [1, h, n, n]
-            for (scores, c) in all.iter_mut().zip(Criterion::ALL) {
-                scores.push(criterion_scores(&pattern, trace.ids(), c)?);
-            }
+        rows.update(trace.ids(), cfg.n_layers, keep, |l, r| {
+            layer_rows(trace.capture(), cfg, l, r)
+        })?;
+        for c in Criterion::ALL {
+            self.head_scores.insert(c, Arc::new(rows.scores(c)));
         }
-        for (scores, c) in all.into_iter().zip(Criterion::ALL) {
-            self.head_scores.insert(c, Arc::new(scores));
-        }
+        self.row_scores = Some(rows);
         Ok(Arc::clone(&self.head_scores[&criterion]))
     }
 

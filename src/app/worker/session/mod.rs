@@ -13,7 +13,7 @@ use super::{
     LensAnswer, ModelInfo, PositionEncoding, Request, Response, Snapshot,
 };
 use crate::analysis::attribution::{attribute, attribution_hooks, Attribution, RowRecorder};
-use crate::analysis::heads::Criterion;
+use crate::analysis::heads::{Criterion, RowScores};
 use crate::analysis::inside::{extra_hooks, head_inside, HeadInside, Sources};
 use crate::analysis::residual::{logit_lens, NormRecorder};
 use crate::model::family::Positions;
@@ -49,6 +49,8 @@ pub struct Session {
     ablated: Option<(Vec<(usize, usize)>, Tensor)>,
     /// The losses of these ids with the current position what-if: a token appended keeps them.
     losses: Option<(Vec<u32>, Arc<Vec<f32>>)>,
+    /// Each head's scores by query row with the current position what-if, likewise.
+    row_scores: Option<RowScores>,
 }
 
 impl Session {
@@ -66,6 +68,7 @@ impl Session {
             head_scores: HashMap::new(),
             ablated: None,
             losses: None,
+            row_scores: None,
         }
     }
 
@@ -111,8 +114,9 @@ impl Session {
                 self.run(&ids)
             }
             Request::Positions(edit) => {
-                // Other positions give other logits: no loss carries over.
+                // Other positions give other logits and patterns: no loss or score carries over.
                 self.losses = None;
+                self.row_scores = None;
                 self.positions = match edit {
                     Some(e) => Some((e, self.loaded.model.position_edit(e)?)),
                     None => None,
