@@ -79,14 +79,13 @@ impl App {
         if self.snap.is_none() {
             return wants;
         }
-        let head = Query::Head {
-            layer: self.layer,
-            head: self.head,
-        };
-        // The next-token panel sits beside most views, and the status line reads it.
-        wants.extend([Query::Logits { pos: self.cursor }, Query::Losses]);
+        // The worker answers in order: what the view itself draws first.
+        let mut scores = false;
         match self.view {
-            View::Attention | View::Scores => wants.push(head.clone()),
+            View::Attention | View::Scores => wants.push(Query::Head {
+                layer: self.layer,
+                head: self.head,
+            }),
             View::Heads => {
                 // The thumbnails at the size the last frame drew them; then the head scores, which
                 // take a pass over every head's whole pattern (seconds at 1,024 tokens), so they are
@@ -104,11 +103,15 @@ impl App {
                         .iter()
                         .all(|q| self.fetched.borrow().get(version, q).is_some());
                 wants.extend(thumbs);
-                if drawn {
-                    wants.push(Query::HeadScores(self.head_metric));
-                }
+                scores = drawn;
             }
             _ => {}
+        }
+        // The next-token panel sits beside most views, and the status line reads it; then the
+        // losses (an unembedding of every position) and the grid's scores.
+        wants.extend([Query::Logits { pos: self.cursor }, Query::Losses]);
+        if scores {
+            wants.push(Query::HeadScores(self.head_metric));
         }
         // A PNG of the heads grid waits for every layer's thumbnails at the figure's size.
         if self.view == View::Heads && self.export_queued() {
