@@ -5,7 +5,8 @@
 
 use candle_core::Device;
 use glassbox::analysis::heads::{head_scores, Criterion};
-use glassbox::analysis::heatmap::{attention_pattern, position_similarity};
+use glassbox::analysis::heatmap::attention_pattern;
+use glassbox::analysis::positions::position_similarity;
 use glassbox::analysis::predictions::{argmax, softmax};
 use glassbox::analysis::residual::logit_lens;
 use glassbox::lesson::{check::check_claim, Claim};

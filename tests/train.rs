@@ -204,7 +204,7 @@ fn sinusoidal_position_init() {
         let loaded = glassbox::model::load(Some(out.to_str().unwrap()), &Device::Cpu).unwrap();
         loaded.model.pos_embed().unwrap().to_vec2::<f32>().unwrap()
     };
-    let sinusoid = glassbox::analysis::heatmap::sinusoidal(128, 32);
+    let sinusoid = glassbox::analysis::positions::sinusoidal(128, 32);
     let scale = 0.02 * std::f32::consts::SQRT_2;
     let distance = |w: &[Vec<f32>]| -> f32 {
         w.iter()

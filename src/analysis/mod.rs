@@ -5,6 +5,7 @@ pub mod attribution;
 pub mod heads;
 pub mod heatmap;
 pub mod inside;
+pub mod positions;
 pub mod predictions;
 pub mod residual;
 pub mod rotary;

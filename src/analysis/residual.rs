@@ -18,9 +18,7 @@ pub struct BlockNorms {
 
 /// ‖x‖ per position of a captured [1, pos, d_model] hook -> [pos].
 fn norms(capture: &Capture, name: &str) -> Result<Vec<f32>> {
-    let t = capture
-        .get(name)
-        .ok_or_else(|| candle_core::Error::Msg(format!("{name} was not captured")))??;
+    let t = capture.require(name)?;
     t.sqr()?.sum(D::Minus1)?.sqrt()?.i(0)?.to_vec1::<f32>()
 }
 
@@ -143,9 +141,7 @@ pub fn lens_distributions(
     lens_hooks(model.config().n_layers)
         .into_iter()
         .map(|hook| {
-            let resid = capture
-                .get(&hook)
-                .ok_or_else(|| candle_core::Error::Msg(format!("{hook} was not captured")))??;
+            let resid = capture.require(&hook)?;
             let row: Tensor = resid.i((0, pos))?; // [d_model]
             let logits = model.logit_lens(&row)?.to_vec1::<f32>()?; // [d_vocab]
             Ok((hook, softmax(&logits, 1.0)))

@@ -8,6 +8,7 @@ use super::worker::{Answer, PositionEncoding, Query};
 use super::{App, View};
 use crate::analysis::heads::Criterion;
 use crate::analysis::heatmap::{self, Heatmap};
+use crate::analysis::positions;
 use crate::analysis::predictions::softmax;
 use crate::analysis::residual::BlockNorms;
 
@@ -166,14 +167,14 @@ impl App {
             let n_sim = n_ctx.min(SIMILARITY_POSITIONS);
             d.positions = Some(match &info.positions {
                 PositionEncoding::Learned(w) => vec![
-                    heatmap::position_embedding(w, n_ctx).ok()?,
-                    heatmap::position_similarity(w, n_sim).ok()?,
-                    heatmap::sinusoidal(n_ctx, info.config.d_model),
+                    positions::position_embedding(w, n_ctx).ok()?,
+                    positions::position_similarity(w, n_sim).ok()?,
+                    positions::sinusoidal(n_ctx, info.config.d_model),
                 ],
                 // A rotary model can run far past any table; show the first positions.
                 PositionEncoding::Rotary(freqs) => vec![
-                    heatmap::rotary_angles(freqs, n_sim, false),
-                    heatmap::rotary_angles(freqs, n_sim, true),
+                    positions::rotary_angles(freqs, n_sim, false),
+                    positions::rotary_angles(freqs, n_sim, true),
                 ],
             });
         }

@@ -8,9 +8,9 @@ use candle_core::IndexOp;
 use std::io::Write;
 
 use color_eyre::eyre::{Result, WrapErr};
-use glassbox::analysis::heatmap::{
-    attention_pattern, attention_scores, position_embedding, position_similarity, rotary_angles,
-    sinusoidal,
+use glassbox::analysis::heatmap::{attention_pattern, attention_scores};
+use glassbox::analysis::positions::{
+    position_embedding, position_similarity, rotary_angles, sinusoidal,
 };
 use glassbox::analysis::predictions::softmax;
 use glassbox::analysis::scaling::{read_gpt2_config, Family};

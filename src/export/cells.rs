@@ -197,7 +197,7 @@ mod tests {
 
     #[test]
     fn values_are_short() {
-        let m = crate::analysis::heatmap::sinusoidal(2, 2);
+        let m = crate::analysis::positions::sinusoidal(2, 2);
         assert_eq!(value_text(&m, -0.25), "−0.2");
         let mut p = m.clone();
         p.scale = Scale::Unit;

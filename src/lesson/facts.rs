@@ -2,7 +2,7 @@
 //! training log that came with it.
 
 use super::claim::Bounds;
-use crate::analysis::heatmap::position_similarity;
+use crate::analysis::positions::position_similarity;
 use crate::model::LoadedModel;
 use crate::textfile::read_text;
 

@@ -197,7 +197,7 @@ fn sinusoidal_positions(varmap: &VarMap, model_cfg: &Config) -> Result<()> {
     let (n, d) = (model_cfg.n_ctx, model_cfg.d_model);
     // The encoding's entries have a root mean square of 1/√2; the token embedding starts at INIT_STD.
     let scale = (crate::model::layers::INIT_STD * std::f64::consts::SQRT_2) as f32;
-    let values: Vec<f32> = crate::analysis::heatmap::sinusoidal(n, d)
+    let values: Vec<f32> = crate::analysis::positions::sinusoidal(n, d)
         .values
         .into_iter()
         .map(|v| v * scale)
