@@ -129,12 +129,6 @@ impl App {
         Some(d)
     }
 
-    /// Every head's score on this prompt by the metric the Heads view shows: `[layer][head]`
-    /// (empty until the worker has sent them).
-    pub fn head_scores(&self) -> Vec<Vec<f32>> {
-        self.head_scores_by(self.head_metric).unwrap_or_default()
-    }
-
     /// Every head's score by `criterion`, once the worker has sent them.
     pub fn head_scores_by(&self, criterion: Criterion) -> Option<Vec<Vec<f32>>> {
         match self.answer(&Query::HeadScores(criterion))? {

@@ -178,7 +178,8 @@ pub fn heads(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         buf.set_string(body.x, body.y, more(first, "▲"), theme.accent());
     }
     let below = n_layers - first - shown;
-    let scores = app.head_scores();
+    // None while the worker computes them; a prompt of one token has none to show.
+    let scores = app.head_scores_by(app.head_metric);
     for l in first..first + shown {
         let y = body.y + 1 + (l - first) as u16 * cell_h;
         buf.set_string(body.x, y, format!("L{l}"), theme.dim());
@@ -201,9 +202,11 @@ pub fn heads(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
             view.legend = false;
             view.draw(rect, buf);
             let selected = (l, h) == (app.layer, app.head);
-            let score = scores.get(l).and_then(|s| s.get(h)).copied();
-            let tag = match score {
-                Some(s) => format!("{s:.2}"),
+            let tag = match &scores {
+                Some(scores) => scores
+                    .get(l)
+                    .and_then(|s| s.get(h))
+                    .map_or(String::new(), |s| format!("{s:.2}")),
                 // The scores are on their way.
                 None => crate::ui::panels::spinner(app.tick).to_string(),
             };
