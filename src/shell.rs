@@ -92,10 +92,14 @@ pub fn export_view(app: &App, dir: &Path) -> Result<PathBuf> {
                 .next_probs()
                 .ok_or_else(|| eyre!("no logits at position {}", app.cursor))?;
             let token = snap.tokens.get(app.cursor).cloned().unwrap_or_default();
-            let data =
-                NextTokens::from_probs(&probs, 10, app.cursor, token, app.temperature, |id| {
-                    info.codec.token_label(id)
-                });
+            let data = NextTokens::from_probs(
+                &probs,
+                10,
+                app.cursor,
+                token,
+                app.sampling.temperature,
+                |id| info.codec.token_label(id),
+            );
             export::export_probs(&data, &opts, &path)?;
         }
         View::Training => {

@@ -153,7 +153,7 @@ fn found_a_lesson_ablating_a_head_the_model_does_not_have() {
     app.lessons = Lessons::new(vec![lesson], Vec::new(), Default::default());
     let requests = app.open_lesson(0);
     glassbox::app::worker::serve_inline(&mut app, &mut session, requests).unwrap();
-    assert_eq!(app.ablation, None);
+    assert_eq!(app.what_if.ablation, None);
     assert!(app.status.contains("L0H4"), "{}", app.status);
 }
 

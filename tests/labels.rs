@@ -201,7 +201,7 @@ fn labels_shorten_by_words_at_80x24_and_40x10() {
                 if unscaled && view != View::Scores {
                     continue;
                 }
-                app.unscaled = unscaled;
+                app.what_if.unscaled = unscaled;
                 let vocabulary = vocabulary(&app);
                 for (w, h) in [(80, 24), (40, 10)] {
                     let what = format!("{view:?} unscaled={unscaled} lesson={lesson_open} {w}×{h}");
@@ -210,7 +210,7 @@ fn labels_shorten_by_words_at_80x24_and_40x10() {
                     states += 1;
                 }
             }
-            app.unscaled = false;
+            app.what_if.unscaled = false;
         }
     }
     // The overlays: their titles and the key help's rows.

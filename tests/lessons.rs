@@ -372,7 +372,7 @@ fn solve(rig: &mut Rig, kind: &TaskKind, lesson: usize, step: usize) {
         }
         TaskKind::Unscaled => {
             rig.key(KeyCode::Char('3'));
-            if rig.app.unscaled {
+            if rig.app.what_if.unscaled {
                 rig.key(KeyCode::Char('u'));
             }
             assert!(!rig.outcome().is_done());
@@ -546,22 +546,26 @@ fn what_ifs_do_not_leak_into_the_next_step_or_lesson() {
     for key in ['a', 'u', '+', 's', 'p'] {
         rig.key(KeyCode::Char(key));
     }
-    assert!(rig.app.ablation.is_some() && rig.app.unscaled && rig.app.sampling);
+    assert!(
+        rig.app.what_if.ablation.is_some() && rig.app.what_if.unscaled && rig.app.sampling.sample
+    );
     assert!(rig.app.snap.as_ref().unwrap().positions.is_some());
-    assert_ne!(rig.app.temperature, 1.0);
+    assert_ne!(rig.app.sampling.temperature, 1.0);
     rig.key(KeyCode::Char('>'));
     assert_eq!(rig.app.lessons.step, 1);
-    assert!(rig.app.ablation.is_none() && !rig.app.unscaled && !rig.app.sampling);
-    assert_eq!(rig.app.temperature, 1.0);
+    assert!(
+        rig.app.what_if.ablation.is_none() && !rig.app.what_if.unscaled && !rig.app.sampling.sample
+    );
+    assert_eq!(rig.app.sampling.temperature, 1.0);
     assert_eq!(rig.app.snap.as_ref().unwrap().positions, None);
     let screen = screen::text(&screen::render(&rig.app, ColorMode::Mono, 120, 36));
     assert!(!screen.contains("ablated"), "{screen}");
     assert!(!screen.contains("positions zeroed"), "{screen}");
     // The same on opening another lesson.
     rig.key(KeyCode::Char('a'));
-    assert!(rig.app.ablation.is_some());
+    assert!(rig.app.what_if.ablation.is_some());
     rig.open(2, 0);
-    assert!(rig.app.ablation.is_none());
+    assert!(rig.app.what_if.ablation.is_none());
 }
 
 /// After the learner edits the prompt as a step invites, R brings the step's own prompt back.

@@ -181,7 +181,7 @@ fn temperature_and_sampling_keys_change_the_distribution_shown() {
     let (mut app, mut s) = started(PROMPT);
     let p1 = app.next_probs().unwrap();
     press(&mut app, &mut s, KeyCode::Char('+'));
-    assert!(app.temperature > 1.0);
+    assert!(app.sampling.temperature > 1.0);
     let hot = app.next_probs().unwrap();
     let ent = glassbox::analysis::predictions::entropy_bits;
     assert!(
@@ -189,10 +189,12 @@ fn temperature_and_sampling_keys_change_the_distribution_shown() {
         "a higher temperature flattens the distribution"
     );
     press(&mut app, &mut s, KeyCode::Char('s'));
-    assert!(app.sampling);
+    assert!(app.sampling.sample);
     let requests = app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
     match requests.as_slice() {
-        [Request::Generate(cfg)] => assert_eq!(cfg.temperature, f64::from(app.temperature)),
+        [Request::Generate(cfg)] => {
+            assert_eq!(cfg.temperature, f64::from(app.sampling.temperature))
+        }
         other => panic!("expected one Generate request, got {other:?}"),
     }
 }
@@ -202,7 +204,7 @@ fn ablating_a_head_reruns_the_model_and_changes_the_prediction() {
     let (mut app, mut s) = started(PROMPT);
     let clean = app.next_probs().unwrap();
     press(&mut app, &mut s, KeyCode::Char('a'));
-    assert_eq!(app.ablation, Some((0, 0)));
+    assert_eq!(app.what_if.ablation, Some((0, 0)));
     let ablated = app.ablated_probs().expect("the ablated run arrived");
     let diff: f32 = clean.iter().zip(&ablated).map(|(a, b)| (a - b).abs()).sum();
     assert!(
@@ -210,7 +212,7 @@ fn ablating_a_head_reruns_the_model_and_changes_the_prediction() {
         "zeroing a head changes the next-token distribution"
     );
     press(&mut app, &mut s, KeyCode::Char('a'));
-    assert_eq!(app.ablation, None);
+    assert_eq!(app.what_if.ablation, None);
     assert!(app.ablated_probs().is_none());
 }
 

@@ -35,14 +35,17 @@ impl App {
     /// Next-token probabilities after the cursor's token at the current temperature.
     pub fn next_probs(&self) -> Option<Vec<f32>> {
         let logits = self.logits_row(self.cursor)?;
-        Some(softmax(&logits, self.temperature))
+        Some(softmax(&logits, self.sampling.temperature))
     }
 
     /// In chat mode, the bare question's next-token probabilities (after its last token, without
     /// the template) at the current temperature, and how many tokens the question is.
     pub fn bare_probs(&self) -> Option<(Vec<f32>, usize)> {
         let bare = self.snap.as_ref()?.bare.as_ref().filter(|_| self.chat)?;
-        Some((softmax(&bare.logits, self.temperature), bare.n_tokens))
+        Some((
+            softmax(&bare.logits, self.sampling.temperature),
+            bare.n_tokens,
+        ))
     }
 
     /// The next-token logits after position `pos`, once the worker has sent them.
@@ -55,13 +58,13 @@ impl App {
 
     /// Next-token probabilities at the cursor from the ablated run, once the worker has sent them.
     pub fn ablated_probs(&self) -> Option<Vec<f32>> {
-        let head = self.ablation?;
+        let head = self.what_if.ablation?;
         let query = Query::AblatedLogits {
             heads: vec![head],
             pos: self.cursor,
         };
         match self.answer(&query)? {
-            Answer::Row(row) => Some(softmax(&row, self.temperature)),
+            Answer::Row(row) => Some(softmax(&row, self.sampling.temperature)),
             _ => None,
         }
     }
@@ -81,7 +84,7 @@ impl App {
             view,
             layer,
             head,
-            unscaled: self.unscaled && view == View::Scores,
+            unscaled: self.what_if.unscaled && view == View::Scores,
         };
         if let Some((k, map)) = self.cache.borrow().as_ref() {
             if *k == key {

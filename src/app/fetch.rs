@@ -122,7 +122,7 @@ impl App {
                 cols: px,
             }));
         }
-        if let Some(h) = self.ablation {
+        if let Some(h) = self.what_if.ablation {
             wants.push(Query::AblatedLogits {
                 heads: vec![h],
                 pos: self.cursor,

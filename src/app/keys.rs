@@ -81,9 +81,9 @@ impl App {
             }
             A::GenerateOrOpen => out.extend(self.generate()),
             A::ToggleSampling => {
-                self.sampling = !self.sampling;
-                self.status = if self.sampling {
-                    format!("sampling at temperature {}", self.temperature)
+                self.sampling.sample = !self.sampling.sample;
+                self.status = if self.sampling.sample {
+                    format!("sampling at temperature {}", self.sampling.temperature)
                 } else {
                     "greedy: the most probable token".into()
                 };
@@ -101,7 +101,7 @@ impl App {
             A::ToggleChat => out.extend(self.toggle_chat()),
             A::Ablate => {
                 let selected = (self.layer, self.head);
-                self.ablation = if self.ablation == Some(selected) {
+                self.what_if.ablation = if self.what_if.ablation == Some(selected) {
                     self.status = "ablation off".into();
                     None
                 } else {
@@ -114,8 +114,8 @@ impl App {
             }
             A::Positions => out.extend(self.cycle_positions()),
             A::Unscaled => {
-                self.unscaled = !self.unscaled;
-                self.status = if self.unscaled {
+                self.what_if.unscaled = !self.what_if.unscaled;
+                self.status = if self.what_if.unscaled {
                     "what-if: scores without 1/√dₖ".into()
                 } else {
                     "scores scaled by 1/√dₖ, as the model computes them".into()
@@ -181,29 +181,33 @@ impl App {
             return Vec::new();
         }
         self.busy = Some("generating…".into());
-        self.seed = self.seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+        self.sampling.seed = self
+            .sampling
+            .seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1);
         self.in_flight += 1;
         vec![Request::Generate(SamplingConfig {
-            temperature: if self.sampling {
-                f64::from(self.temperature)
+            temperature: if self.sampling.sample {
+                f64::from(self.sampling.temperature)
             } else {
                 0.0
             },
             top_k: None,
             top_p: None,
-            seed: self.seed,
+            seed: self.sampling.seed,
         })]
     }
 
     fn step_temperature(&mut self, up: bool) {
-        let t = self.temperature;
-        self.temperature = if up {
+        let t = self.sampling.temperature;
+        self.sampling.temperature = if up {
             TEMPERATURES.iter().copied().find(|&x| x > t + 1e-6)
         } else {
             TEMPERATURES.iter().rev().copied().find(|&x| x < t - 1e-6)
         }
         .unwrap_or(t);
-        self.status = format!("temperature {}", self.temperature);
+        self.status = format!("temperature {}", self.sampling.temperature);
     }
 
     fn on_edit_key(&mut self, key: KeyEvent) -> Vec<Request> {

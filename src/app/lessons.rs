@@ -71,9 +71,9 @@ impl StepStart {
             cursor: app.cursor,
             head: (app.layer, app.head),
             view: app.panel_name(),
-            temperature: app.temperature,
-            ablation: app.ablation,
-            unscaled: app.unscaled,
+            temperature: app.sampling.temperature,
+            ablation: app.what_if.ablation,
+            unscaled: app.what_if.unscaled,
             positions: app.snap.as_ref().and_then(|s| s.positions),
             n_tokens: app.n_tokens(),
             prompt: app.prompt.clone(),
@@ -172,11 +172,11 @@ impl App {
         self.lessons.acted = Acted::default();
         // The what-ifs of one step (or lesson) do not leak into the next: each starts from the model
         // as it is, unless its view sets them, and the status line forgets what no longer holds.
-        self.ablation = None;
+        self.what_if.ablation = None;
         let mut positions = None;
-        self.unscaled = false;
-        self.temperature = 1.0;
-        self.sampling = false;
+        self.what_if.unscaled = false;
+        self.sampling.temperature = 1.0;
+        self.sampling.sample = false;
         // The Training view's page too: a step that asks for the curve must not find the family.
         self.training_page = TrainingPage::Curve;
         self.status.clear();
@@ -221,16 +221,16 @@ impl App {
                 self.head = h.min(n_heads.saturating_sub(1));
             }
             if let Some(t) = view.temperature {
-                self.temperature = t;
+                self.sampling.temperature = t;
             }
             if let Some(m) = view.score.as_deref().and_then(Criterion::parse) {
                 self.head_metric = m;
             }
             if let Some(u) = view.unscaled {
-                self.unscaled = u;
+                self.what_if.unscaled = u;
             }
             if let Some(a) = &view.ablate {
-                self.ablation = match a.as_slice() {
+                self.what_if.ablation = match a.as_slice() {
                     [l, h] if *l < n_layers && *h < n_heads => Some((*l, *h)),
                     // A lesson written for a bigger model: no head to switch off here.
                     [l, h] => {
@@ -326,8 +326,8 @@ impl App {
         acted.positions |= now.positions != start.positions;
         acted.prompt |= now.prompt != start.prompt;
         acted.generated = now.n_tokens.saturating_sub(start.n_tokens);
-        if acted.temperature && !self.lessons.temps_seen.contains(&self.temperature) {
-            self.lessons.temps_seen.push(self.temperature);
+        if acted.temperature && !self.lessons.temps_seen.contains(&self.sampling.temperature) {
+            self.lessons.temps_seen.push(self.sampling.temperature);
         }
         let clean = self.next_probs();
         let ablated = self.ablated_probs();
@@ -339,11 +339,11 @@ impl App {
             layer: self.layer,
             head: self.head,
             panel: self.panel_name(),
-            unscaled: self.unscaled,
+            unscaled: self.what_if.unscaled,
             temperatures_seen: &self.lessons.temps_seen,
             acted: self.lessons.acted,
             prompt: &full_text,
-            ablation: self.ablation,
+            ablation: self.what_if.ablation,
             clean_probs: clean.as_deref(),
             ablated_probs: ablated.as_deref(),
             positions: now.positions,

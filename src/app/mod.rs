@@ -165,6 +165,38 @@ pub enum Overlay {
     LessonList(usize),
 }
 
+/// How the tutor chooses a generated token, and the temperature the Next view shows.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sampling {
+    /// Sample (true) or take the most probable token (false).
+    pub sample: bool,
+    pub temperature: f32,
+    /// Advanced with every generated token, so sampling twice from one place can differ.
+    pub seed: u64,
+}
+
+impl Default for Sampling {
+    fn default() -> Self {
+        Self {
+            sample: false,
+            temperature: 1.0,
+            seed: 0x676c_6173,
+        }
+    }
+}
+
+/// The ways the tutor can change the model for a look at what follows, all off by default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct WhatIf {
+    /// Scores without the 1/√dₖ factor (the Scores view).
+    pub unscaled: bool,
+    /// The head whose output is zeroed (its logits are fetched like any answer).
+    pub ablation: Option<(usize, usize)>,
+    /// The position what-if asked of the worker (None: positions as trained); the snapshot says
+    /// which one it was made with.
+    pub positions: Option<crate::model::PositionEdit>,
+}
+
 /// The tutor's whole state.
 pub struct App {
     pub info: Option<ModelInfo>,
@@ -180,23 +212,16 @@ pub struct App {
     pub cursor: usize,
     pub layer: usize,
     pub head: usize,
-    /// Sample (true) or take the most probable token (false) when generating.
-    pub sampling: bool,
-    pub temperature: f32,
-    pub seed: u64,
-    /// What-if: scores without the 1/√dₖ factor.
-    pub unscaled: bool,
+    /// How the next token is chosen and the temperature the Next view shows.
+    pub sampling: Sampling,
+    /// The what-ifs the views show the model under (a lesson step starts from none).
+    pub what_if: WhatIf,
     /// The score the Heads view prints under each head.
     pub head_metric: Criterion,
     /// Which page the Training view shows.
     pub training_page: TrainingPage,
     /// The training log and the scaling family, once the worker has read them.
     pub training: Option<worker::TrainingData>,
-    /// The head whose output is zeroed in the what-if (its logits are fetched like any answer).
-    pub ablation: Option<(usize, usize)>,
-    /// The position what-if asked of the worker (None: positions as trained); the snapshot says
-    /// which one it was made with.
-    pub positions: Option<crate::model::PositionEdit>,
     pub lens: Option<LensAnswer>,
     /// Inside the selected head at the cursor (the Inside view), once the worker has answered.
     pub inside: Option<InsideAnswer>,
@@ -253,15 +278,11 @@ impl App {
             cursor: 0,
             layer: 0,
             head: 0,
-            sampling: false,
-            temperature: 1.0,
-            seed: 0x676c_6173,
-            unscaled: false,
+            sampling: Sampling::default(),
+            what_if: WhatIf::default(),
             head_metric: Criterion::PreviousToken,
             training_page: TrainingPage::Curve,
             training: None,
-            ablation: None,
-            positions: None,
             lens: None,
             inside: None,
             inside_asked: None,

@@ -16,7 +16,7 @@ impl App {
 
     /// The next state of the what-if (a rotary model has no table to reverse: learned ↔ zeroed).
     fn next_positions(&self) -> Option<PositionEdit> {
-        match self.positions {
+        match self.what_if.positions {
             None => Some(PositionEdit::Zeroed),
             Some(PositionEdit::Zeroed) if !self.rotary() => Some(PositionEdit::Reversed),
             Some(_) => None,
@@ -49,10 +49,10 @@ impl App {
 
     /// Ask for runs with `edit` from now on, if that is not what was asked already.
     pub(super) fn set_positions(&mut self, edit: Option<PositionEdit>) -> Option<Request> {
-        if edit == self.positions {
+        if edit == self.what_if.positions {
             return None;
         }
-        self.positions = edit;
+        self.what_if.positions = edit;
         let label = self.positions_label(edit).unwrap_or("positions as learned");
         self.busy = Some(format!("running with {label}…"));
         self.in_flight += 1;

@@ -199,9 +199,13 @@ pub fn status(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
             snap.ids.len(),
             app.layer,
             app.head,
-            app.temperature,
+            app.sampling.temperature,
         );
-        let mode = if app.sampling { "sample" } else { "greedy" };
+        let mode = if app.sampling.sample {
+            "sample"
+        } else {
+            "greedy"
+        };
         let tok = super::fit_label(&format!("\"{tok}\""), 14);
         let places = [
             format!(" {c}/{n} {tok} │ L{l}H{h} │ T={t} {mode} "),
@@ -213,7 +217,7 @@ pub fn status(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         let place = fit::pick(&places, width.saturating_sub(keep))
             .or_else(|| fit::pick(&places[2..], width.saturating_sub(keys_min)));
         spans.push(Span::raw(place.cloned().unwrap_or_default()));
-        if let Some((l, h)) = app.ablation {
+        if let Some((l, h)) = app.what_if.ablation {
             spans.push(Span::styled(
                 format!("│ L{l}H{h} ablated "),
                 theme.bar_alt(),

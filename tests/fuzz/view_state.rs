@@ -31,7 +31,7 @@ pub fn assert_state_holds(app: &App, log: &[String]) {
                 app.layer, app.head
             ));
         }
-        if let Some((l, h)) = app.ablation {
+        if let Some((l, h)) = app.what_if.ablation {
             if l >= n_layers || h >= n_heads {
                 fail(format!("L{l}H{h} ablated in {n_layers} × {n_heads}"));
             }
@@ -77,8 +77,8 @@ pub fn assert_state_holds(app: &App, log: &[String]) {
     } else if app.cursor != 0 {
         fail(format!("cursor {} with no tokens", app.cursor));
     }
-    if !(app.temperature.is_finite() && app.temperature > 0.0) {
-        fail(format!("temperature {}", app.temperature));
+    if !(app.sampling.temperature.is_finite() && app.sampling.temperature > 0.0) {
+        fail(format!("temperature {}", app.sampling.temperature));
     }
     let n_lessons = app.lessons.all.len();
     match &app.overlay {

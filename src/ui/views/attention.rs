@@ -242,7 +242,7 @@ pub fn scores(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     };
     let d_head = app.info.as_ref().map_or(1, |i| i.config.d_head);
     let (l, h) = (app.layer, app.head);
-    let (tails, style) = if app.unscaled {
+    let (tails, style) = if app.what_if.unscaled {
         (
             vec![
                 "  what-if: NO 1/√dₖ scaling (u restores it)".to_string(),

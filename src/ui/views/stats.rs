@@ -296,11 +296,15 @@ pub fn next_token(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     };
     let label_w = 12;
     let ablated = app.ablated_probs();
-    let mode = if app.sampling { "sampling" } else { "greedy" };
+    let mode = if app.sampling.sample {
+        "sampling"
+    } else {
+        "greedy"
+    };
     let mut lines = vec![Line::from(vec![Span::styled(
         format!(
             "after position {} · T = {} · {mode}",
-            app.cursor, app.temperature
+            app.cursor, app.sampling.temperature
         ),
         theme.accent(),
     )])];
@@ -325,7 +329,7 @@ pub fn next_token(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         format!("entropy {:.2} bits", entropy_bits(&probs)),
         theme.dim(),
     ));
-    if let (Some((l, h)), None) = (app.ablation, &ablated) {
+    if let (Some((l, h)), None) = (app.what_if.ablation, &ablated) {
         lines.push(Line::styled(
             format!("running with L{l}H{h} ablated…"),
             theme.dim(),
@@ -412,7 +416,7 @@ pub fn next_token(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         }
         lines.push(Line::from(spans));
     }
-    if let (Some(ab), Some((l, h))) = (&ablated, app.ablation) {
+    if let (Some(ab), Some((l, h))) = (&ablated, app.what_if.ablation) {
         let (id, p) = top_k(ab, 1)[0];
         if p.is_nan() {
             lines.push(Line::styled(
