@@ -11,7 +11,9 @@ mod fetch;
 pub mod keymap;
 pub mod keys;
 pub mod lessons;
+mod parts;
 mod positions;
+mod view;
 pub mod worker;
 
 use std::cell::RefCell;
@@ -23,105 +25,12 @@ use crate::lesson::task::Criterion;
 pub use attribution::{LensPage, TargetChoice, CANDIDATES};
 pub use editor::Editor;
 pub use effects::Effect;
+pub use parts::{Overlay, Sampling, WhatIf};
+pub use view::{TrainingPage, View};
 use worker::{
     AttributionAnswer, AttributionKey, InsideAnswer, InsideKey, LensAnswer, ModelInfo, Request,
     Response, Snapshot,
 };
-
-/// The main views, in Tab order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum View {
-    Attention,
-    Heads,
-    Scores,
-    /// Inside the selected head at the cursor's query: q·k, weights, values, W_O, the MLP's neurons.
-    Inside,
-    Positions,
-    Residual,
-    Lens,
-    Next,
-    Training,
-    Lesson,
-}
-
-/// The Training view's two pages (i switches): the loaded model's training curve, or the scaling
-/// family.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum TrainingPage {
-    #[default]
-    Curve,
-    Scaling,
-}
-
-impl View {
-    pub const ALL: [View; 10] = [
-        View::Attention,
-        View::Heads,
-        View::Scores,
-        View::Inside,
-        View::Positions,
-        View::Residual,
-        View::Lens,
-        View::Next,
-        View::Training,
-        View::Lesson,
-    ];
-
-    pub fn title(self) -> &'static str {
-        match self {
-            View::Attention => "Attention",
-            View::Heads => "Heads",
-            View::Scores => "Scores",
-            View::Inside => "Inside",
-            View::Positions => "Positions",
-            View::Residual => "Residual",
-            View::Lens => "Lens",
-            View::Next => "Next",
-            View::Training => "Training",
-            View::Lesson => "Lesson",
-        }
-    }
-
-    /// The title in a few letters, for tabs on a line too narrow for every title.
-    pub fn short_title(self) -> &'static str {
-        match self {
-            View::Attention => "Attn",
-            View::Positions => "Pos",
-            View::Residual => "Resid",
-            View::Training => "Train",
-            v => v.title(),
-        }
-    }
-
-    /// The name lesson files use for this view.
-    pub fn panel(self) -> &'static str {
-        crate::lesson::PANELS[self.index()]
-    }
-
-    pub fn from_panel(name: &str) -> Option<View> {
-        if name == "scaling" {
-            return Some(View::Training);
-        }
-        if name == "attribution" {
-            return Some(View::Lens);
-        }
-        View::ALL.iter().copied().find(|v| v.panel() == name)
-    }
-
-    fn index(self) -> usize {
-        View::ALL.iter().position(|&v| v == self).unwrap_or(0)
-    }
-
-    fn cycled(self, forward: bool) -> View {
-        let n = View::ALL.len();
-        let i = self.index();
-        View::ALL[if forward {
-            (i + 1) % n
-        } else {
-            (i + n - 1) % n
-        }]
-    }
-}
 
 /// What the last drawing measured: where mouse clicks land, and how far scrolled text can go (read
 /// when a click or a scroll key arrives).
@@ -149,52 +58,6 @@ pub struct HeatmapHit {
     pub area: Rect,
     pub row0: usize,
     pub rows_per_line: usize,
-}
-
-/// What covers the main view and takes the keys first: at most one thing at a time, so which one
-/// wins is never a question of drawing order.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum Overlay {
-    #[default]
-    None,
-    /// The key list, scrolled down by `scroll` lines on a terminal too short to show every key.
-    Help { scroll: u16 },
-    /// The prompt being edited.
-    Editing(Editor),
-    /// The lesson list, with the selected row.
-    LessonList(usize),
-}
-
-/// How the tutor chooses a generated token, and the temperature the Next view shows.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Sampling {
-    /// Sample (true) or take the most probable token (false).
-    pub sample: bool,
-    pub temperature: f32,
-    /// Advanced with every generated token, so sampling twice from one place can differ.
-    pub seed: u64,
-}
-
-impl Default for Sampling {
-    fn default() -> Self {
-        Self {
-            sample: false,
-            temperature: 1.0,
-            seed: 0x676c_6173,
-        }
-    }
-}
-
-/// The ways the tutor can change the model for a look at what follows, all off by default.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct WhatIf {
-    /// Scores without the 1/√dₖ factor (the Scores view).
-    pub unscaled: bool,
-    /// The head whose output is zeroed (its logits are fetched like any answer).
-    pub ablation: Option<(usize, usize)>,
-    /// The position what-if asked of the worker (None: positions as trained); the snapshot says
-    /// which one it was made with.
-    pub positions: Option<crate::model::PositionEdit>,
 }
 
 /// The tutor's whole state.
