@@ -67,27 +67,21 @@ pub fn choose(choice: DeviceChoice) -> Result<Selection> {
 
 /// The first GPU compiled in that opens, else the CPU with the reasons the GPUs did not open.
 fn auto() -> Selection {
+    type Open = fn(usize) -> candle_core::Result<Device>;
+    let gpus: [(bool, &str, Open); 2] = [
+        (cfg!(feature = "cuda"), "CUDA", Device::new_cuda),
+        (cfg!(feature = "metal"), "Metal", Device::new_metal),
+    ];
     let mut reasons = Vec::new();
-    if cfg!(feature = "cuda") {
-        match Device::new_cuda(0) {
+    for (_, name, open) in gpus.into_iter().filter(|(built, _, _)| *built) {
+        match open(0) {
             Ok(device) => {
                 return Selection {
                     device,
                     fallback: None,
                 }
             }
-            Err(e) => reasons.push(format!("no CUDA device ({})", one_line(&e))),
-        }
-    }
-    if cfg!(feature = "metal") {
-        match Device::new_metal(0) {
-            Ok(device) => {
-                return Selection {
-                    device,
-                    fallback: None,
-                }
-            }
-            Err(e) => reasons.push(format!("no Metal device ({})", one_line(&e))),
+            Err(e) => reasons.push(format!("no {name} device ({})", one_line(&e))),
         }
     }
     Selection {
