@@ -94,13 +94,7 @@ pub fn repeat_induction_scores(pattern: &Tensor, ids: &[u32]) -> Result<Vec<f32>
     }
     // (query, keys) pairs: keys are the positions right after earlier occurrences of the query token.
     let targets: Vec<(usize, Vec<usize>)> = (1..seq)
-        .map(|q| {
-            let keys = (0..q.saturating_sub(1))
-                .filter(|&j| ids[j] == ids[q])
-                .map(|j| j + 1)
-                .collect::<Vec<_>>();
-            (q, keys)
-        })
+        .map(|q| (q, after_earlier(ids, q)))
         .filter(|(_, keys)| !keys.is_empty())
         .collect();
     if targets.is_empty() {
@@ -134,11 +128,7 @@ impl RowScores {
     /// How many query rows are kept for `ids`: those before the first token that differs, less the
     /// last of them (a pass that removes a token recomputes the new last position).
     pub fn keep(&self, ids: &[u32]) -> usize {
-        let same = self.ids.iter().zip(ids).take_while(|(a, b)| a == b).count();
-        if same == self.ids.len() && same == ids.len() {
-            return same;
-        }
-        same.saturating_sub(1)
+        super::positions_kept(&self.ids, ids)
     }
 
     /// Forget the rows from `keep` on and add the rows `keep..` from `pattern(layer)`, each layer's
@@ -206,17 +196,22 @@ impl RowScores {
     }
 }
 
+/// The positions right after earlier occurrences of token `q` (before `q − 1`): where an induction
+/// head looks from `q`.
+fn after_earlier(ids: &[u32], q: usize) -> Vec<usize> {
+    (0..q.saturating_sub(1))
+        .filter(|&j| ids[j] == ids[q])
+        .map(|j| j + 1)
+        .collect()
+}
+
 /// Query row `q`'s part of a head's score by `c`, from that row of its pattern.
 fn row_part(c: Criterion, q: usize, row: &[f32], ids: &[u32]) -> Option<f32> {
     match c {
         Criterion::PreviousToken => (q >= 1).then(|| row[q - 1]),
         Criterion::FirstToken => (q >= 1).then(|| row[0]),
         Criterion::Induction => {
-            // The keys right after earlier occurrences of this token.
-            let keys: Vec<usize> = (0..q.saturating_sub(1))
-                .filter(|&j| ids[j] == ids[q])
-                .map(|j| j + 1)
-                .collect();
+            let keys = after_earlier(ids, q);
             (!keys.is_empty()).then(|| keys.iter().map(|&k| row[k]).sum())
         }
     }

@@ -10,6 +10,7 @@ use super::super::{Answer, Query};
 use super::Session;
 use crate::analysis::heads::Criterion;
 use crate::analysis::heatmap::thumbnails_from_qk;
+use crate::analysis::positions_kept;
 use crate::analysis::predictions::row_losses;
 use crate::model::attention_maps::{head_maps, layer_rows};
 use crate::model::hook::{Chain, Recorder};
@@ -134,12 +135,7 @@ impl Session {
         let ids = self.current()?.ids().to_vec();
         let mut losses = match &self.losses {
             Some((old, l)) if *old == ids => return Ok(Arc::clone(l)),
-            // The positions before the first token that changed keep their loss (a token
-            // appended keeps them all, a token removed all but the last).
-            Some((old, l)) => {
-                let same = old.iter().zip(&ids).take_while(|(a, b)| a == b).count();
-                l[..same.saturating_sub(1).min(l.len())].to_vec()
-            }
+            Some((old, l)) => l[..positions_kept(old, &ids).min(l.len())].to_vec(),
             None => Vec::new(),
         };
         let resid = self.last_resid()?; // [n, d_model]
