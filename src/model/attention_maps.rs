@@ -9,6 +9,7 @@ use candle_core::{DType, IndexOp, Result, Tensor};
 
 use super::capture::Capture;
 use super::hooks::{block_hook, BlockHook};
+use super::layers::causal_mask_at;
 use super::{Arch, Config};
 
 /// The hooks that hold a layer's q and k as its scores use them: `attn.hook_q` and `attn.hook_k`
@@ -99,19 +100,7 @@ fn maps(
         .contiguous()? // [kv, n, dh]
         .index_select(&Tensor::new(kv_of.as_slice(), &device)?, 0)?;
     let scores = (q * cfg.score_scale(layer))?.matmul(&k.t()?)?; // [h', r, n]
-    let mask: Vec<f32> = queries
-        .iter()
-        .flat_map(|&qi| {
-            (0..n).map(move |j| {
-                if j > qi as usize {
-                    f32::NEG_INFINITY
-                } else {
-                    0.0
-                }
-            })
-        })
-        .collect();
-    let mask = Tensor::from_vec(mask, (queries.len(), n), &device)?;
+    let mask = causal_mask_at(queries.iter().map(|&q| q as usize), n, &device)?; // [r, n]
     let scores = scores.broadcast_add(&mask)?;
     // The fused softmax skips the masked half of a causal row (no exp of −∞).
     let pattern = super::fast_ops::softmax_last_dim(&scores)?;

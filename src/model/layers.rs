@@ -238,18 +238,20 @@ impl Module for RmsNorm {
 
 /// [t, n_keys]: 0 where query start+i may see key j (j ≤ start+i), −∞ above that.
 pub fn causal_mask(t: usize, start: usize, n_keys: usize, device: &Device) -> Result<Tensor> {
-    let mask: Vec<f32> = (0..t)
-        .flat_map(|i| {
-            (0..n_keys).map(move |j| {
-                if j > start + i {
-                    f32::NEG_INFINITY
-                } else {
-                    0.0
-                }
-            })
-        })
+    causal_mask_at(start..start + t, n_keys, device)
+}
+
+/// [queries, n_keys]: the causal mask's rows for these query positions, in their order.
+pub fn causal_mask_at(
+    queries: impl ExactSizeIterator<Item = usize>,
+    n_keys: usize,
+    device: &Device,
+) -> Result<Tensor> {
+    let rows = queries.len();
+    let mask: Vec<f32> = queries
+        .flat_map(|q| (0..n_keys).map(move |j| if j > q { f32::NEG_INFINITY } else { 0.0 }))
         .collect();
-    Tensor::from_vec(mask, (t, n_keys), device)
+    Tensor::from_vec(mask, (rows, n_keys), device)
 }
 
 /// The unembedding W_U, stored [d_vocab, d] (as Hugging Face keeps `lm_head.weight`): the token
