@@ -21,11 +21,6 @@ use crate::model::{Capture, Hook, NamesFilter};
 impl Session {
     /// Compute what a view asked for from the current trace.
     pub(super) fn fetch(&mut self, query: &Query) -> Result<Answer> {
-        if self.cached_version != self.version {
-            self.cached_version = self.version;
-            self.head_scores.clear();
-            self.ablated = None;
-        }
         Ok(match query {
             Query::Logits { pos } => Answer::Row(Arc::new(self.logits(*pos)?)),
             Query::AblatedLogits { heads, pos } => {

@@ -41,10 +41,10 @@ pub struct Session {
     attribution_rows: Option<(u64, RowRecorder)>,
     /// The residual stream's norms at every position of the trace, kept up by every pass.
     norms: NormRecorder,
-    /// Answers that cost a sweep over every layer or a second pass, for `cached_version`: every
-    /// head's scores by criterion, and the last ablated run (its heads and the last block's
-    /// `hook_resid_post` [n, d_model], from which any position's logits are one product).
-    cached_version: u64,
+    /// Answers that cost a sweep over every layer or a second pass, for the current version (a new
+    /// snapshot drops them): every head's scores by criterion, and the last ablated run (its heads
+    /// and the last block's `hook_resid_post` [n, d_model], from which any position's logits are one
+    /// product).
     head_scores: HashMap<Criterion, Arc<Vec<Vec<f32>>>>,
     ablated: Option<(Vec<(usize, usize)>, Tensor)>,
     /// The losses of these ids with the current position what-if: a token appended keeps them.
@@ -64,7 +64,6 @@ impl Session {
             bare: None,
             attribution_rows: None,
             norms: NormRecorder::default(),
-            cached_version: 0,
             head_scores: HashMap::new(),
             ablated: None,
             losses: None,
@@ -332,6 +331,8 @@ impl Session {
 
     fn snapshot(&mut self) -> Result<Response> {
         self.version += 1;
+        self.head_scores.clear();
+        self.ablated = None;
         let version = self.version;
         let trace = self
             .trace
